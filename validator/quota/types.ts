@@ -1,0 +1,64 @@
+// The quota store's contract: what the validate pipeline and the operator CLI need from Postgres.
+
+/** Outcome of one atomic charge. `exhausted` and `exceeds_limit` charge nothing. */
+export type ChargeStatus = 'charged' | 'exhausted' | 'exceeds_limit';
+
+export interface ChargeResult {
+  status: ChargeStatus;
+  /** Ticks charged by this call (0 unless status is 'charged'). */
+  charged: number;
+  /** Ticks used today after this call. */
+  used: number;
+  /** The user's daily limit. */
+  limit: number;
+  /** limit - used, never negative. */
+  remaining: number;
+}
+
+export interface UsageRow {
+  userId: string;
+  usageDate: string; // YYYY-MM-DD
+  ticksUsed: number;
+  limit: number;
+}
+
+/** Options to open a store. `url` absent → embedded PGlite in `dataDir`. */
+export interface StoreOptions {
+  /** postgres:// URL of a server; undefined → embedded PGlite. */
+  url?: string;
+  /** Embedded data directory (default ./.data); 'memory://' for an in-memory database. */
+  dataDir: string;
+  /** Max pooled connections to a server (DATABASE_POOL_MAX, default 10). */
+  poolMax: number;
+  /** Per-statement timeout in ms (DATABASE_STATEMENT_TIMEOUT_MS, default 2000). */
+  statementTimeoutMs: number;
+  /** TLS for managed Postgres: false, or 'require' (encrypt, no CA check) / 'verify-full'. */
+  ssl: false | 'require' | 'verify-full';
+  /** Daily limit for a profile created on first charge (QUOTA_DEFAULT_DAILY_TICKS, default 32). */
+  defaultDailyTicks: number;
+}
+
+export interface QuotaStore {
+  /** 'embedded' or 'server', for logs and /api/ready. */
+  readonly kind: 'embedded' | 'server';
+  /**
+   * Atomically charge `ticks` to `userId` for `usageDate` (YYYY-MM-DD in the quota timezone).
+   * Creates the profile with the default limit on first use. One SQL statement (consume_ticks).
+   */
+  charge(userId: string, ticks: number, usageDate: string): Promise<ChargeResult>;
+  /**
+   * Supabase users: true when auth.users.email_confirmed_at is set, false when it is null,
+   * undefined when the user is not in auth.users (the caller decides; it fails closed).
+   */
+  emailConfirmed(userId: string): Promise<boolean | undefined>;
+  /** Cheap round trip (SELECT 1) for /api/ready. Throws when the database does not answer. */
+  ping(): Promise<void>;
+  /** Operator CLI. */
+  usage(userId: string, usageDate: string): Promise<UsageRow | undefined>;
+  setLimit(userId: string, limit: number): Promise<void>;
+  reset(userId: string, usageDate: string): Promise<boolean>;
+  top(usageDate: string, n: number): Promise<UsageRow[]>;
+  /** Pool usage for metrics: total, idle, waiting clients. */
+  poolStats(): { total: number; idle: number; waiting: number };
+  close(): Promise<void>;
+}
