@@ -36,6 +36,8 @@ export interface StoreOptions {
   ssl: false | 'require' | 'verify-full';
   /** Daily limit for a profile created on first charge (QUOTA_DEFAULT_DAILY_TICKS, default 32). */
   defaultDailyTicks: number;
+  /** Apply pending migrations (migrations/) when opening (MIGRATE_ON_START). Default false. */
+  migrate?: boolean;
 }
 
 export interface QuotaStore {
@@ -55,7 +57,11 @@ export interface QuotaStore {
   ping(): Promise<void>;
   /** Operator CLI. */
   usage(userId: string, usageDate: string): Promise<UsageRow | undefined>;
-  setLimit(userId: string, limit: number): Promise<void>;
+  /**
+   * Set a user's daily limit. Throws QuotaStoreError 'unknown_user' when the user has no
+   * profile, unless `create` is set (pre-provisioning a user who has not called yet).
+   */
+  setLimit(userId: string, limit: number, opts?: { create?: boolean }): Promise<void>;
   reset(userId: string, usageDate: string): Promise<boolean>;
   top(usageDate: string, n: number): Promise<UsageRow[]>;
   /** Pool usage for metrics: total, idle, waiting clients. */
