@@ -19,9 +19,7 @@ const RESOURCE = 'urn:wavestack:api';
 const ROUTES = {
   authorization: '/protocol/openid-connect/auth',
   end_session: '/protocol/openid-connect/logout',
-  introspection: '/protocol/openid-connect/token/introspect',
   jwks: '/protocol/openid-connect/certs',
-  revocation: '/protocol/openid-connect/revoke',
   pushed_authorization_request: '/protocol/openid-connect/ext/par/request',
   token: '/protocol/openid-connect/token',
   userinfo: '/protocol/openid-connect/userinfo',
@@ -91,6 +89,11 @@ export async function createDevIdp(opts: DevIdpOptions): Promise<DevIdp> {
   };
 }
 
+/** Keycloak's name for a client's service-account user. */
+function serviceAccount(clientId: string | undefined): string {
+  return `service-account-${clientId}`;
+}
+
 async function newSigningKey(): Promise<JWK> {
   const { privateKey } = await generateKeyPair('RS256', { extractable: true });
   const jwk = await exportJWK(privateKey);
@@ -124,8 +127,6 @@ function buildProvider(issuer: string, clients: ClientDef[], keys: JWK[], cookie
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
-      introspection: { enabled: true },
-      revocation: { enabled: true },
       resourceIndicators: {
         enabled: true,
         defaultResource: async () => RESOURCE,
@@ -136,13 +137,18 @@ function buildProvider(issuer: string, clients: ClientDef[], keys: JWK[], cookie
       },
     },
     // Keycloak puts `typ: Bearer` and `azp` in the payload; the validator checks both.
-    extraTokenClaims: async (_ctx: unknown, token: OidcToken) => ({ azp: token.clientId, typ: 'Bearer' }),
+    extraTokenClaims: async (_ctx: unknown, token: OidcToken) => ({
+      azp: token.clientId,
+      typ: 'Bearer',
+      preferred_username: serviceAccount(token.clientId),
+    }),
     formats: {
       customizers: {
         // The JWT format writes `sub = client_id` after the extra claims, so the service-account
         // subject (Keycloak: `service-account-<client>`) can only be set here.
         jwt: async (_ctx: unknown, token: OidcToken, jwt: { payload: Record<string, unknown> }) => {
-          jwt.payload.sub = `service-account-${token.clientId}`;
+          // (Real Keycloak uses the service-account user's UUID as `sub`; this stays readable in logs.)
+          jwt.payload.sub = serviceAccount(token.clientId);
         },
       },
     },

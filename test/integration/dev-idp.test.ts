@@ -64,6 +64,7 @@ test('a client_credentials token without scope or resource is a Keycloak-shaped 
     azp: 'gateway',
     client_id: 'gateway',
     sub: 'service-account-gateway',
+    preferred_username: 'service-account-gateway',
     typ: 'Bearer',
     scope: 'api:read api:write',
   });
