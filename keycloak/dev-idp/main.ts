@@ -49,8 +49,8 @@ async function main(): Promise<void> {
 
   await listen(server, config.port, config.host);
   const { port } = server.address() as AddressInfo;
-  const base = config.issuerBase ?? `http://${urlHost(config.host)}:${port}`;
-  idp = await createDevIdp({ base, gatewaySecret: config.gatewaySecret });
+  const local = `http://${urlHost(config.host)}:${port}`;
+  idp = await createDevIdp({ base: config.issuerBase ?? local, gatewaySecret: config.gatewaySecret });
 
   const stop = () => {
     server.close(() => process.exit(0));
@@ -59,8 +59,10 @@ async function main(): Promise<void> {
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
 
-  const { issuer, tokenUrl, jwksUrl, discoveryUrl } = idp;
-  process.stdout.write(`${JSON.stringify({ event: 'ready', issuer, port, tokenUrl, jwksUrl, discoveryUrl })}\n`);
+  // The issuer may be a public URL (DEV_IDP_ISSUER_BASE); the endpoint URLs are where this process answers.
+  const { issuer, paths } = idp;
+  const ready = { event: 'ready', issuer, port, tokenUrl: local + paths.token, jwksUrl: local + paths.jwks, discoveryUrl: local + paths.discovery };
+  process.stdout.write(`${JSON.stringify(ready)}\n`);
 }
 
 function isAdminPath(url = '/'): boolean {
@@ -95,7 +97,7 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.end(JSON.stringify(body));
 }
 
-/** A wildcard bind address is no URL host: the default issuer then names loopback. */
+/** A wildcard bind address is no URL host: loopback stands in for it. */
 function urlHost(host: string): string {
   if (host === '0.0.0.0' || host === '::') return '127.0.0.1';
   return host.includes(':') ? `[${host}]` : host;

@@ -34,9 +34,8 @@ export interface DevIdpOptions {
 
 export interface DevIdp {
   readonly issuer: string;
-  readonly discoveryUrl: string;
-  readonly tokenUrl: string;
-  readonly jwksUrl: string;
+  /** Server-relative paths of the realm's endpoints (their URLs follow the request's Host, as Keycloak's backchannel ones do). */
+  readonly paths: { readonly discovery: string; readonly token: string; readonly jwks: string };
   /** Serves a request under `/realms/wavestack`; returns false (and writes nothing) for any other path. */
   handle(req: IncomingMessage, res: ServerResponse): boolean;
   /** Publishes a new signing key first; `drop: true` also removes every older key. Returns the published kids, signing key first. */
@@ -64,9 +63,11 @@ export async function createDevIdp(opts: DevIdpOptions): Promise<DevIdp> {
 
   return {
     issuer,
-    discoveryUrl: `${issuer}/.well-known/openid-configuration`,
-    tokenUrl: `${issuer}${ROUTES.token}`,
-    jwksUrl: `${issuer}${ROUTES.jwks}`,
+    paths: {
+      discovery: `${REALM_PATH}/.well-known/openid-configuration`,
+      token: `${REALM_PATH}${ROUTES.token}`,
+      jwks: `${REALM_PATH}${ROUTES.jwks}`,
+    },
     handle(req, res) {
       const url = req.url ?? '/';
       if (url !== REALM_PATH && !url.startsWith(`${REALM_PATH}/`) && !url.startsWith(`${REALM_PATH}?`)) return false;

@@ -137,6 +137,20 @@ test('restart keeps the port and issuer, with new in-memory keys', async () => {
   expect(decodeProtectedHeader(await idp.token()).kid).toBe(after);
 });
 
+test('DEV_IDP_ISSUER_BASE sets a public issuer while the endpoints stay on the listening address', async () => {
+  const pub = await startDevIdp({ env: { DEV_IDP_ISSUER_BASE: 'https://idp.example.test/', DEV_IDP_CLIENT_SECRET: 'other-secret' } });
+  try {
+    expect(pub.issuer).toBe('https://idp.example.test/realms/wavestack');
+    expect(pub.tokenUrl).toBe(`http://127.0.0.1:${pub.port}/realms/wavestack/protocol/openid-connect/token`);
+    const token = await pub.token();
+    const { payload } = await jwtVerify(token, createRemoteJWKSet(new URL(pub.jwksUrl)), { issuer: pub.issuer, audience: 'wavestack' });
+    expect(payload.azp).toBe('gateway');
+    await expect(pub.token('gateway', 'gateway-dev-secret')).rejects.toThrow(/401/);
+  } finally {
+    await pub.stop();
+  }
+});
+
 test('it refuses to start with NODE_ENV=production', async () => {
   await expect(startDevIdp({ env: { NODE_ENV: 'production' } })).rejects.toThrow(/exited with code 1[\s\S]*NODE_ENV=production/);
 });
