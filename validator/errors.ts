@@ -10,7 +10,6 @@ export type ReasonCode =
   | 'signature_invalid'
   | 'token_expired'
   | 'token_not_yet_valid'
-  | 'issuer_unknown'
   | 'issuer_mismatch'
   | 'audience_mismatch'
   | 'algorithm_not_allowed'
@@ -28,6 +27,8 @@ export type ReasonCode =
   | 'max_ticks_invalid'
   | 'quota_exhausted'
   | 'quota_unavailable'
+  | 'store_unavailable'
+  | 'request_invalid'
   | 'internal_error';
 
 /** RFC 6750 §3.1 error codes. */

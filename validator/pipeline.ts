@@ -1,0 +1,116 @@
+// The decision pipeline, top to bottom:
+//   extract bearer → verify (issuer, key, signature, registered claims) → issuer claim rules →
+//   email confirmation → route scopes → quota charge → response headers.
+// It knows nothing of Express: the HTTP layer turns a request into a DecisionInput and a Decision
+// into a response, so the same pipeline can serve any front (and be tested without HTTP).
+import type { Logger } from 'pino';
+import type { Config } from './config';
+import { AuthError, invalidRequest, type ReasonCode } from './errors';
+import type { Metrics } from './observability/metrics';
+import { checkEmail } from './policy/email';
+import { normalisePath } from './policy/routes';
+import { authorizeRoute } from './policy/scopes';
+import { createQuotaStage } from './quota/charge';
+import type { QuotaStore } from './quota/types';
+import { checkClaims, type Principal } from './token/claims';
+import { extractBearer } from './token/extract';
+import type { TokenVerifier } from './token/verify';
+
+export interface DecisionInput {
+  /** The Authorization header value (first one). */
+  authorization?: string;
+  /** How many Authorization headers came (more than one is refused). */
+  authorizationCount: number;
+  /** The original request's method (X-Original-Method). */
+  method: string;
+  /** The original request URI with query (X-Original-URI). */
+  uri: string;
+  /** X-Max-Ticks header, for charged routes. */
+  maxTicks?: string;
+}
+
+export interface Decision {
+  status: number;
+  /** Response headers (identity on 200; challenge, reason, Retry-After… on refusals). */
+  headers: Record<string, string>;
+  granted: boolean;
+  reason: ReasonCode | 'ok';
+  message?: string;
+  principal?: Principal;
+  /** Underlying library code for refusals (e.g. jose's ERR_JWT_EXPIRED). */
+  cause?: string;
+  charged: number;
+}
+
+export interface PipelineDeps {
+  config: Config;
+  verifier: TokenVerifier;
+  store?: QuotaStore;
+  metrics: Metrics;
+  log: Logger;
+  /** Clock for the quota day (tests). */
+  now?: () => Date;
+}
+
+const METHOD = /^[A-Z]{1,16}$/;
+// Header values may not carry control characters; identity values from tokens are attacker-chosen
+// only in part (a sub is chosen by the IdP), but never echo anything that could split a header.
+const HEADER_SAFE = /^[\u0020-\u007e\u0080-\u00ff]*$/;
+
+function safeHeader(v: string): string | undefined {
+  return HEADER_SAFE.test(v) && v.length <= 1024 ? v : undefined;
+}
+
+export function refusal(e: AuthError): Decision {
+  const headers: Record<string, string> = { 'X-Auth-Reason': e.code, ...e.headers };
+  const challenge = e.wwwAuthenticate;
+  if (challenge) headers['WWW-Authenticate'] = challenge;
+  return { status: e.status, headers, granted: false, reason: e.code, message: e.message, cause: e.causeCode, charged: 0 };
+}
+
+export function createPipeline(deps: PipelineDeps) {
+  const { config, verifier, store, log } = deps;
+  const charge = createQuotaStage({ config, store, metrics: deps.metrics, log, now: deps.now });
+  const { maxTokenBytes, routeRules } = config.auth;
+
+  async function run(input: DecisionInput): Promise<Decision> {
+    const token = extractBearer(input.authorization, input.authorizationCount, maxTokenBytes);
+    const verified = await verifier.verify(token);
+    const principal = checkClaims(verified, config);
+    await checkEmail(principal, config, store);
+
+    const method = input.method.toUpperCase();
+    if (!METHOD.test(method)) throw invalidRequest('request_invalid', 'X-Original-Method is not an HTTP method');
+    const path = normalisePath(input.uri);
+    if (path === undefined) throw invalidRequest('request_invalid', 'X-Original-URI cannot be decoded');
+    authorizeRoute(routeRules, method, path, principal);
+    const quota = await charge(principal, method, path, input.uri, input.maxTicks);
+
+    const headers: Record<string, string> = { 'X-User-Id': safeHeader(principal.sub) ?? '', 'X-Scopes': principal.scopes.join(','), ...quota.headers };
+    if (headers['X-User-Id'] === '') throw invalidRequest('request_invalid', 'subject cannot be sent as a header');
+    if (principal.clientId !== undefined) {
+      const c = safeHeader(principal.clientId);
+      if (c !== undefined) headers['X-Client-Id'] = c;
+    }
+    if (principal.email !== undefined) {
+      const m = safeHeader(principal.email);
+      if (m !== undefined) headers['X-User-Email'] = m;
+    }
+    return { status: 200, headers, granted: true, reason: 'ok', principal, charged: quota.charged };
+  }
+
+  return {
+    /** Never throws: every failure becomes a refusal; unexpected errors are 500 internal_error and logged. */
+    async decide(input: DecisionInput): Promise<Decision> {
+      try {
+        return await run(input);
+      } catch (e) {
+        if (e instanceof AuthError) return refusal(e);
+        log.error({ err: e }, 'unexpected error in the decision pipeline');
+        return refusal(new AuthError(500, 'internal_error', 'internal error'));
+      }
+    },
+  };
+}
+
+export type Pipeline = ReturnType<typeof createPipeline>;

@@ -1,0 +1,12 @@
+// Stage 5: per-route scope rules (AUTH_ROUTE_RULES).
+import { insufficientScope } from '../errors';
+import type { Principal } from '../token/claims';
+import { matchRoute, type RouteRule } from './routes';
+
+/** Throws 403 insufficient_scope when the most specific matching rule needs a scope the token lacks. */
+export function authorizeRoute(rules: readonly RouteRule[], method: string, path: string, principal: Principal): void {
+  const rule = matchRoute(rules, method, path);
+  if (!rule || rule.scopes.length === 0) return;
+  const missing = rule.scopes.filter((s) => !principal.scopes.includes(s));
+  if (missing.length) throw insufficientScope([...rule.scopes], `${method} ${rule.path} requires scope ${missing.join(' ')}`);
+}

@@ -1,0 +1,90 @@
+// Process entry: load config, wire real dependencies, listen, drain on SIGTERM.
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import { parseConfig, type Config } from './config';
+import { loadDotenv, type RawEnv } from './config/env';
+import { ConfigError } from './errors';
+import { createApp } from './http/app';
+import { createLogger } from './observability/logger';
+import { createMetrics } from './observability/metrics';
+import { openStore } from './quota/store';
+import type { QuotaStore } from './quota/types';
+import { TokenVerifier } from './token/verify';
+
+export interface RunningValidator {
+  config: Config;
+  server: Server;
+  port: number;
+  verifier: TokenVerifier;
+  store: QuotaStore;
+  logger: Logger;
+  /** Stops accepting, drains in-flight requests (up to SHUTDOWN_GRACE_MS), closes the store. */
+  close(): Promise<void>;
+}
+
+/** Starts a validator from an environment (already merged with .env / keys.env). */
+export async function startValidator(env: RawEnv, opts: { logger?: Logger; now?: () => Date } = {}): Promise<RunningValidator> {
+  const config = parseConfig(env);
+  const logger = opts.logger ?? createLogger(config.logLevel);
+  const metrics = createMetrics();
+  if (config.quota.failOpen) logger.warn('QUOTA_FAIL_OPEN=true: charged routes pass uncharged while the database is unavailable');
+  if (config.supabase?.allowUnconfirmed) logger.warn('SUPABASE_ALLOW_UNCONFIRMED=true: unconfirmed Supabase users pass (development only)');
+
+  const store = await openStore({ ...config.database, migrate: config.database.migrateOnStart }, logger);
+  const verifier = new TokenVerifier({ config, metrics, log: logger });
+  verifier.start();
+  const { app } = createApp({ config, verifier, store, metrics, logger, now: opts.now });
+
+  const server = app.listen(config.port, config.host);
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+  // NGINX keeps upstream connections alive; outlive its keepalive_timeout so it never reuses a closed one.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  const port = (server.address() as AddressInfo).port;
+  logger.info({ port, host: config.host, env: config.env, issuers: config.auth.issuers.map((i) => `${i.kind}:${i.issuer}`), store: store.kind }, 'listening');
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      logger.info({ graceMs: config.shutdownGraceMs }, 'draining');
+      const drained = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const timer = setTimeout(() => server.closeAllConnections(), config.shutdownGraceMs);
+      await drained;
+      clearTimeout(timer);
+      verifier.close();
+      await store.close();
+      logger.info('stopped');
+    })());
+  return { config, server, port, verifier, store, logger, close };
+}
+
+async function main(): Promise<void> {
+  const env = loadDotenv();
+  let running: RunningValidator;
+  try {
+    running = await startValidator(env);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`tollgate: configuration error: ${e.message}\n`);
+      process.exit(2);
+    }
+    process.stderr.write(`tollgate: cannot start: ${(e as Error).message}\n`);
+    process.exit(1);
+  }
+  const stop = (signal: string) => {
+    running.logger.info({ signal }, 'signal received');
+    running.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+}
+
+if (require.main === module) void main();

@@ -1,0 +1,68 @@
+// The verified-token cache: a token whose signature and claims verified once is not verified again
+// until it could have changed. Keyed by SHA-256 of the token (never the token itself), bounded (LRU),
+// lifetime ≤ min(TTL, the token's exp). Time checks still run on every hit (see verify.ts).
+import { createHash } from 'node:crypto';
+
+interface Entry<V> {
+  value: V;
+  kid?: string;
+  expiresAtMs: number;
+}
+
+export class VerifiedTokenCache<V> {
+  // A Map iterates in insertion order: re-inserting on a hit makes the first key the least recently used.
+  private readonly map = new Map<string, Entry<V>>();
+
+  constructor(private readonly max: number, private readonly ttlMs: number) {}
+
+  get enabled(): boolean {
+    return this.ttlMs > 0;
+  }
+
+  get size(): number {
+    return this.map.size;
+  }
+
+  static keyOf(token: string): string {
+    return createHash('sha256').update(token).digest('base64url');
+  }
+
+  get(key: string, nowMs: number): V | undefined {
+    const e = this.map.get(key);
+    if (!e) return undefined;
+    if (e.expiresAtMs <= nowMs) {
+      this.map.delete(key);
+      return undefined;
+    }
+    this.map.delete(key);
+    this.map.set(key, e);
+    return e.value;
+  }
+
+  /** Stores `value` until min(now + TTL, expMs). */
+  set(key: string, value: V, kid: string | undefined, expMs: number, nowMs: number): void {
+    if (!this.enabled) return;
+    const expiresAtMs = Math.min(nowMs + this.ttlMs, expMs);
+    if (expiresAtMs <= nowMs) return;
+    this.map.delete(key);
+    this.map.set(key, { value, kid, expiresAtMs });
+    if (this.map.size > this.max) this.map.delete(this.map.keys().next().value as string);
+  }
+
+  /** Drops every entry verified with one of `kids` (the key left the JWKS). */
+  dropKids(kids: readonly string[]): number {
+    const gone = new Set(kids);
+    let n = 0;
+    for (const [k, e] of this.map) {
+      if (e.kid !== undefined && gone.has(e.kid)) {
+        this.map.delete(k);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  clear(): void {
+    this.map.clear();
+  }
+}

@@ -1,0 +1,34 @@
+// Stage 1: the bearer token from the Authorization header (RFC 6750 §2.1), failing closed on anything odd.
+import { AuthError, invalidToken, missingToken } from '../errors';
+
+// RFC 6750 b64token, and then the JWS compact shape: exactly three base64url parts.
+// The scheme is case-insensitive (RFC 7235 §2.1); one or more spaces separate it from the token.
+const BEARER = /^bearer +(\S+)$/i;
+const JWS_COMPACT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+
+/**
+ * Returns the compact JWS from `authorization`.
+ * - no header, or a scheme other than Bearer → 401 without an error code (RFC 6750 §3);
+ * - several Authorization headers, a token over `maxBytes`, anything but three base64url parts
+ *   (trailing garbage, a comma-joined pair, JWE, padding) → 401 invalid_token.
+ */
+export function extractBearer(authorization: string | undefined, count: number, maxBytes: number): string {
+  if (authorization === undefined || authorization.trim() === '') {
+    if (count > 1) throw invalidToken('token_malformed', 'several Authorization headers');
+    throw missingToken();
+  }
+  if (count > 1) throw invalidToken('token_malformed', 'several Authorization headers');
+  // length check before any regex or decoding: a huge header costs nothing more than this
+  if (authorization.length > maxBytes + 16) throw invalidToken('token_too_large', `token longer than ${maxBytes} bytes`);
+  const value = authorization.trim();
+  const m = BEARER.exec(value);
+  if (!m) {
+    if (/^bearer(\s|$)/i.test(value)) throw invalidToken('token_malformed', 'Bearer credentials must be exactly one token');
+    // another scheme (Basic, Digest…): RFC 6750 §3 says answer with a bare challenge
+    throw new AuthError(401, 'token_missing', 'the Authorization scheme is not Bearer');
+  }
+  const token = m[1]!;
+  if (token.length > maxBytes) throw invalidToken('token_too_large', `token longer than ${maxBytes} bytes`);
+  if (!JWS_COMPACT.test(token)) throw invalidToken('token_malformed', 'token is not a compact JWS (three base64url parts)');
+  return token;
+}

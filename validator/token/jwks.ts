@@ -1,0 +1,216 @@
+// A JWKS key store per issuer: cached keys, background refresh, kid-miss cooldown, stale-on-failure.
+// jose's createRemoteJWKSet does most of this, but it cannot report staleness to /api/ready and
+// metrics, keep serving stale keys when the IdP is down, or tell the decision cache which kids left.
+import { importJWK, type JWK, type CryptoKey } from 'jose';
+import type { Logger } from 'pino';
+import { invalidToken, unavailable } from '../errors';
+import type { Metrics } from '../observability/metrics';
+
+export interface JwksStoreOptions {
+  issuer: string;
+  /** JWKS URL; undefined → discovered from `${issuer}/.well-known/openid-configuration`. */
+  jwksUrl?: string;
+  /** Algorithms a key may be used with (the issuer's allow-list). */
+  algorithms: readonly string[];
+  cacheTtlS: number;
+  cooldownS: number;
+  timeoutMs: number;
+  metrics: Metrics;
+  log: Logger;
+  /** Injected for tests; defaults to global fetch. */
+  fetch?: typeof fetch;
+  /** Clock in ms, injected for tests. */
+  now?: () => number;
+}
+
+export interface JwksStatus {
+  issuer: string;
+  /** At least one usable key is cached. */
+  ready: boolean;
+  /** Keys are past their TTL because the last refresh failed. */
+  stale: boolean;
+  keys: number;
+  lastSuccessAt?: string;
+  lastError?: string;
+}
+
+const KTY_FOR_ALG: Record<string, string> = {
+  RS256: 'RSA', RS384: 'RSA', RS512: 'RSA', PS256: 'RSA', PS384: 'RSA', PS512: 'RSA',
+  ES256: 'EC', ES384: 'EC', EdDSA: 'OKP',
+};
+const CRV_FOR_ALG: Record<string, string> = { ES256: 'P-256', ES384: 'P-384' };
+
+/** Whether `jwk` may verify signatures made with `alg`. */
+function usable(jwk: JWK, alg: string): boolean {
+  if (jwk.use !== undefined && jwk.use !== 'sig') return false; // Keycloak also publishes enc keys
+  if (jwk.key_ops !== undefined && !jwk.key_ops.includes('verify')) return false;
+  if (jwk.alg !== undefined && jwk.alg !== alg) return false;
+  if (jwk.kty !== KTY_FOR_ALG[alg]) return false;
+  if (CRV_FOR_ALG[alg] && jwk.crv !== CRV_FOR_ALG[alg]) return false;
+  // a private part in a public JWKS is a misconfiguration; never use such a key
+  if ('d' in jwk || 'p' in jwk || 'k' in jwk) return false;
+  return true;
+}
+
+export class JwksStore {
+  private readonly o: Required<Omit<JwksStoreOptions, 'jwksUrl'>> & { jwksUrl?: string };
+  private jwks: JWK[] = [];
+  private readonly imported = new Map<string, Promise<CryptoKey>>();
+  private loadedAt = 0;
+  private lastAttemptAt = 0;
+  private lastError?: string;
+  private inflight?: Promise<void>;
+  private timer?: NodeJS.Timeout;
+  private discoveredUrl?: string;
+  private closed = false;
+  /** Called with the kids that disappeared after a refresh (decision-cache invalidation). */
+  onKeysRemoved?: (kids: string[]) => void;
+
+  constructor(opts: JwksStoreOptions) {
+    this.o = { fetch: (...a) => fetch(...a), now: Date.now, ...opts };
+  }
+
+  /** First load in the background; failures are logged and retried, never thrown. */
+  start(): void {
+    void this.refresh().catch(() => undefined);
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+  }
+
+  /** The current kids (for the decision cache). */
+  kids(): Set<string> {
+    return new Set(this.jwks.map((k) => k.kid).filter((k): k is string => typeof k === 'string'));
+  }
+
+  status(): JwksStatus {
+    const stale = this.loadedAt > 0 && this.o.now() - this.loadedAt > this.o.cacheTtlS * 1000;
+    return {
+      issuer: this.o.issuer,
+      ready: this.jwks.length > 0,
+      stale,
+      keys: this.jwks.length,
+      lastSuccessAt: this.loadedAt ? new Date(this.loadedAt).toISOString() : undefined,
+      lastError: this.lastError,
+    };
+  }
+
+  /**
+   * The verification key for a token header. Refetches at most once per cooldown on an unknown kid
+   * (a flood of forged kids cannot hammer the IdP); throws key_not_found or keys_unavailable.
+   */
+  async getKey(kid: string | undefined, alg: string): Promise<CryptoKey> {
+    let jwk = this.find(kid, alg);
+    if (!jwk) {
+      const neverLoaded = this.jwks.length === 0;
+      const cooled = this.o.now() - this.lastAttemptAt >= this.o.cooldownS * 1000;
+      if (neverLoaded || cooled || this.inflight) {
+        try {
+          await this.refresh();
+        } catch {
+          // fall through: keys we still have (if any) are tried below
+        }
+      }
+      if (this.jwks.length === 0) {
+        throw unavailable('keys_unavailable', `signing keys of ${this.o.issuer} are unavailable`);
+      }
+      jwk = this.find(kid, alg);
+      if (!jwk) throw invalidToken('key_not_found', kid ? `no signing key with kid ${JSON.stringify(kid).slice(0, 80)}` : 'token has no kid and the issuer publishes several keys');
+    }
+    const cacheKey = `${jwk.kid ?? ''}|${alg}|${jwk.x ?? jwk.n?.slice(0, 32) ?? ''}`;
+    let key = this.imported.get(cacheKey);
+    if (!key) {
+      key = importJWK({ ...jwk, alg }, alg) as Promise<CryptoKey>;
+      this.imported.set(cacheKey, key);
+      key.catch(() => this.imported.delete(cacheKey));
+    }
+    try {
+      return await key;
+    } catch {
+      throw invalidToken('key_not_found', 'the matching JWKS key cannot be imported');
+    }
+  }
+
+  /** A token with a kid matches that kid; one without matches only when exactly one key fits. */
+  private find(kid: string | undefined, alg: string): JWK | undefined {
+    if (kid !== undefined) return this.jwks.find((k) => k.kid === kid && usable(k, alg));
+    const candidates = this.jwks.filter((k) => usable(k, alg));
+    return candidates.length === 1 ? candidates[0] : undefined;
+  }
+
+  /** Whether any key with this kid is published (Supabase: a kid that matches a JWKS key uses it). */
+  has(kid: string): boolean {
+    return this.jwks.some((k) => k.kid === kid);
+  }
+
+  /** Fetches the JWKS now; concurrent callers share one fetch. Keeps good keys on any failure. */
+  refresh(): Promise<void> {
+    if (!this.inflight) {
+      this.inflight = this.doRefresh().finally(() => {
+        this.inflight = undefined;
+        this.schedule();
+      });
+    }
+    return this.inflight;
+  }
+
+  private schedule(): void {
+    if (this.closed) return;
+    if (this.timer) clearTimeout(this.timer);
+    const ok = !this.lastError;
+    // refresh at 80% of the TTL (with jitter so replicas do not fetch in lockstep); after a failure retry sooner
+    const base = ok ? this.o.cacheTtlS * 800 : Math.max(1000, Math.min(this.o.cooldownS * 1000, 30_000));
+    this.timer = setTimeout(() => void this.refresh().catch(() => undefined), base * (0.9 + Math.random() * 0.1));
+    this.timer.unref();
+  }
+
+  private async getJson(url: string): Promise<unknown> {
+    const res = await this.o.fetch(url, { signal: AbortSignal.timeout(this.o.timeoutMs), headers: { accept: 'application/json' }, redirect: 'error' });
+    if (!res.ok) throw new Error(`${url} answered ${res.status}`);
+    return res.json();
+  }
+
+  private async jwksUrl(): Promise<string> {
+    if (this.o.jwksUrl) return this.o.jwksUrl;
+    if (this.discoveredUrl) return this.discoveredUrl;
+    const doc = (await this.getJson(`${this.o.issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`)) as Record<string, unknown>;
+    // OpenID Connect Discovery §4.3: the document's issuer must equal the configured one
+    if (doc?.issuer !== this.o.issuer) throw new Error(`discovery document issuer ${JSON.stringify(doc?.issuer)} differs from ${this.o.issuer}`);
+    if (typeof doc.jwks_uri !== 'string') throw new Error('discovery document has no jwks_uri');
+    this.discoveredUrl = doc.jwks_uri;
+    return doc.jwks_uri;
+  }
+
+  private async doRefresh(): Promise<void> {
+    const { metrics, issuer, log } = this.o;
+    this.lastAttemptAt = this.o.now();
+    try {
+      const body = (await this.getJson(await this.jwksUrl())) as { keys?: unknown };
+      if (!body || !Array.isArray(body.keys)) throw new Error('JWKS response has no "keys" array');
+      const keys = (body.keys as JWK[]).filter((k) => k && typeof k === 'object' && this.o.algorithms.some((a) => usable(k, a)));
+      if (keys.length === 0) throw new Error('JWKS has no usable signing key for the allowed algorithms');
+      const before = this.kids();
+      this.jwks = keys;
+      this.imported.clear();
+      this.loadedAt = this.o.now();
+      this.lastError = undefined;
+      metrics.jwksFetches.inc({ issuer, outcome: 'ok' });
+      metrics.jwksKeys.set({ issuer }, keys.length);
+      metrics.jwksStale.set({ issuer }, 0);
+      metrics.jwksLastSuccess.set({ issuer }, Math.floor(this.loadedAt / 1000));
+      const after = this.kids();
+      const removed = [...before].filter((k) => !after.has(k));
+      if (removed.length) this.onKeysRemoved?.(removed);
+      log.debug({ issuer, kids: [...after] }, 'jwks refreshed');
+    } catch (e) {
+      this.lastError = (e as Error).message;
+      metrics.jwksFetches.inc({ issuer, outcome: 'error' });
+      const st = this.status();
+      metrics.jwksStale.set({ issuer }, st.stale ? 1 : 0);
+      log.warn({ issuer, err: this.lastError, cachedKeys: this.jwks.length, stale: st.stale }, this.jwks.length ? 'jwks refresh failed; using cached keys' : 'jwks fetch failed; no keys yet');
+      throw e;
+    }
+  }
+}

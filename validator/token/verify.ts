@@ -1,0 +1,183 @@
+// Stages 2–3: pick the issuer from `iss`, choose the key by the issuer's rules, verify signature and
+// registered claims with jose. Any failure is an AuthError carrying jose's code as its cause.
+import { decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify, type CryptoKey, type JWTPayload } from 'jose';
+import type { Logger } from 'pino';
+import type { Config, IssuerConfig } from '../config';
+import { AuthError, invalidToken, type ReasonCode } from '../errors';
+import type { Metrics } from '../observability/metrics';
+import { VerifiedTokenCache } from './cache';
+import { JwksStore, type JwksStatus } from './jwks';
+
+export interface VerifiedToken {
+  readonly issuer: IssuerConfig;
+  readonly payload: Readonly<JWTPayload & Record<string, unknown>>;
+  readonly alg: string;
+  readonly kid?: string;
+}
+
+// Headers that point at keys we did not configure: trusting them lets the token pick its own key.
+const FORBIDDEN_HEADERS = ['jku', 'x5u', 'jwk', 'x5c'] as const;
+// RFC 9068 §2.1 access tokens say `at+jwt`; Keycloak and Supabase say `JWT`.
+const ALLOWED_TYP = new Set(['jwt', 'at+jwt', 'application/at+jwt']);
+
+/** Maps a jose error to our reason code, keeping jose's code for the log. */
+export function fromJose(e: unknown): AuthError {
+  if (e instanceof AuthError) return e;
+  const code = (e as { code?: string })?.code;
+  const claim = (e as { claim?: string })?.claim;
+  const map = (reason: ReasonCode, msg: string) => invalidToken(reason, msg, code);
+  if (e instanceof joseErrors.JWTExpired) return map('token_expired', 'token has expired');
+  if (e instanceof joseErrors.JWTClaimValidationFailed) {
+    if (claim === 'nbf') return map('token_not_yet_valid', 'token is not valid yet (nbf)');
+    if (claim === 'iss') return map('issuer_mismatch', 'unexpected issuer');
+    if (claim === 'aud') return map('audience_mismatch', 'token audience is not accepted here');
+    if ((e as Error).message.includes('missing')) return map('claim_missing', `required claim ${claim ?? ''} is missing`.trim());
+    return map('claim_invalid', `claim ${claim ?? ''} is invalid`.replace('  ', ' '));
+  }
+  if (e instanceof joseErrors.JWSSignatureVerificationFailed) return map('signature_invalid', 'signature verification failed');
+  if (e instanceof joseErrors.JOSEAlgNotAllowed || e instanceof joseErrors.JOSENotSupported) return map('algorithm_not_allowed', 'algorithm not allowed');
+  return map('token_malformed', 'token is malformed');
+}
+
+export interface VerifierDeps {
+  config: Config;
+  metrics: Metrics;
+  log: Logger;
+  fetch?: typeof fetch;
+  /** Clock in ms (tests). */
+  now?: () => number;
+}
+
+export class TokenVerifier {
+  private readonly byIssuer = new Map<string, { issuer: IssuerConfig; store?: JwksStore }>();
+  private readonly cache: VerifiedTokenCache<VerifiedToken>;
+  private readonly tolerance: number;
+  private readonly now: () => number;
+
+  constructor(private readonly deps: VerifierDeps) {
+    const { config, metrics, log } = deps;
+    this.now = deps.now ?? Date.now;
+    this.tolerance = config.auth.clockToleranceS;
+    this.cache = new VerifiedTokenCache(config.auth.decisionCache.max, config.auth.decisionCache.ttlS * 1000);
+    for (const issuer of config.auth.issuers) {
+      let store: JwksStore | undefined;
+      if (issuer.usesJwks) {
+        store = new JwksStore({ issuer: issuer.issuer, jwksUrl: issuer.jwksUrl, algorithms: issuer.jwksAlgorithms, ...config.auth.jwks, metrics, log, fetch: deps.fetch, now: deps.now });
+        store.onKeysRemoved = (kids) => {
+          const n = this.cache.dropKids(kids);
+          log.info({ issuer: issuer.issuer, kids, droppedDecisions: n }, 'signing keys left the JWKS');
+        };
+      }
+      this.byIssuer.set(issuer.issuer, { issuer, store });
+    }
+  }
+
+  /** Starts the first JWKS loads in the background. */
+  start(): void {
+    for (const { store } of this.byIssuer.values()) store?.start();
+  }
+
+  close(): void {
+    for (const { store } of this.byIssuer.values()) store?.close();
+  }
+
+  /** Per issuer: can a token be verified now? An HS256 secret is always usable. */
+  status(): Array<JwksStatus & { kind: string; usable: boolean }> {
+    return [...this.byIssuer.values()].map(({ issuer, store }) => {
+      const s: JwksStatus = store?.status() ?? { issuer: issuer.issuer, ready: true, stale: false, keys: 0 };
+      return { ...s, kind: issuer.kind, usable: s.ready || issuer.hmacSecret !== undefined };
+    });
+  }
+
+  /** Forces a JWKS refresh of every issuer (readiness probe after an outage, tests). */
+  async refresh(): Promise<void> {
+    await Promise.allSettled([...this.byIssuer.values()].map(({ store }) => store?.refresh()));
+  }
+
+  get cacheSize(): number {
+    return this.cache.size;
+  }
+
+  /** Verifies `token` or throws an AuthError. Uses the verified-token cache when enabled. */
+  async verify(token: string): Promise<VerifiedToken> {
+    const nowMs = this.now();
+    const cacheKey = this.cache.enabled ? VerifiedTokenCache.keyOf(token) : '';
+    if (this.cache.enabled) {
+      const hit = this.cache.get(cacheKey, nowMs);
+      if (hit) {
+        this.deps.metrics.decisionCache.inc({ outcome: 'hit' });
+        this.checkTimes(hit.payload, nowMs);
+        return hit;
+      }
+      this.deps.metrics.decisionCache.inc({ outcome: 'miss' });
+    }
+    const verified = await this.verifyUncached(token, nowMs);
+    if (this.cache.enabled) {
+      this.cache.set(cacheKey, verified, verified.kid, (verified.payload.exp as number) * 1000 + this.tolerance * 1000, nowMs);
+      this.deps.metrics.decisionCacheSize.set(this.cache.size);
+    }
+    return verified;
+  }
+
+  /** exp/nbf/iat against the clock, with leeway; run on cache hits too (the clock moved). */
+  private checkTimes(p: JWTPayload, nowMs: number): void {
+    const now = Math.floor(nowMs / 1000);
+    if (typeof p.exp === 'number' && now - this.tolerance >= p.exp) throw invalidToken('token_expired', 'token has expired');
+    if (typeof p.nbf === 'number' && now + this.tolerance < p.nbf) throw invalidToken('token_not_yet_valid', 'token is not valid yet (nbf)');
+  }
+
+  private async verifyUncached(token: string, nowMs: number): Promise<VerifiedToken> {
+    let header: ReturnType<typeof decodeProtectedHeader>;
+    let unverified: JWTPayload;
+    try {
+      header = decodeProtectedHeader(token);
+      unverified = decodeJwt(token);
+    } catch (e) {
+      throw invalidToken('token_malformed', 'token header or payload is not base64url JSON', (e as { code?: string }).code);
+    }
+    const alg = header.alg;
+    if (typeof alg !== 'string' || alg.toLowerCase() === 'none') throw invalidToken('algorithm_not_allowed', 'unsigned tokens (alg none) are refused');
+    if (header.crit !== undefined) throw invalidToken('header_not_allowed', 'critical header extensions are not supported');
+    for (const h of FORBIDDEN_HEADERS) {
+      if (h in header) throw invalidToken('header_not_allowed', `the ${h} header is refused: keys come from configuration only`);
+    }
+    if (header.typ !== undefined && (typeof header.typ !== 'string' || !ALLOWED_TYP.has(header.typ.toLowerCase()))) {
+      throw invalidToken('token_type_invalid', 'token type is not an access token');
+    }
+    if (header.kid !== undefined && typeof header.kid !== 'string') throw invalidToken('token_malformed', 'kid must be a string');
+
+    // `iss` read before verification selects the issuer's rules, and is verified again by jose below.
+    const entry = typeof unverified.iss === 'string' ? this.byIssuer.get(unverified.iss) : undefined;
+    if (!entry) throw invalidToken('issuer_mismatch', 'token issuer is not trusted here');
+    const { issuer, store } = entry;
+
+    let key: CryptoKey | Uint8Array;
+    if (alg === 'HS256' && issuer.hmacSecret) {
+      // Supabase's verifier: a kid of a JWKS key uses that key; otherwise only HS256 + the legacy secret.
+      key = issuer.hmacSecret;
+    } else if (store && issuer.jwksAlgorithms.includes(alg)) {
+      key = await store.getKey(header.kid, alg);
+    } else {
+      throw invalidToken('algorithm_not_allowed', `algorithm ${alg.slice(0, 16)} is not allowed for this issuer`);
+    }
+
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(token, key, {
+        issuer: issuer.issuer,
+        audience: [...issuer.audiences],
+        algorithms: [alg],
+        clockTolerance: this.tolerance,
+        requiredClaims: ['exp'],
+        currentDate: new Date(nowMs),
+      }));
+    } catch (e) {
+      throw fromJose(e);
+    }
+    if (typeof payload.iat === 'number' && payload.iat > Math.floor(nowMs / 1000) + this.tolerance) {
+      throw invalidToken('claim_invalid', 'token was issued in the future (iat)');
+    }
+    if (typeof payload.sub !== 'string' || payload.sub === '') throw invalidToken('claim_missing', 'token has no subject (sub)');
+    return Object.freeze({ issuer, payload: Object.freeze(payload), alg, kid: header.kid });
+  }
+}
