@@ -3,7 +3,7 @@ import { openDb } from './db';
 import { loadDotenv, storeOptionsFromEnv } from './env';
 import { migrate } from './migrate';
 
-let target = '(configuration)';
+let target = ''; // named in the error line once known
 
 async function main(): Promise<number> {
   loadDotenv();
@@ -33,7 +33,7 @@ function redact(url: string): string {
 main().then(
   (code) => process.exit(code),
   (err: Error & { code?: string }) => {
-    console.error(`migrate failed (${target}): ${err.message}${err.code && !err.message.includes(err.code) ? ` [${err.code}]` : ''}`);
+    console.error(`migrate failed${target ? ` (${target})` : ''}: ${err.message}${err.code && !err.message.includes(err.code) ? ` [${err.code}]` : ''}`);
     process.exit(1);
   },
 );

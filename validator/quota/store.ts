@@ -57,7 +57,8 @@ async function authUsersIdType(pool: pg.Pool): Promise<'uuid' | 'text' | undefin
   return rows[0].t === 'uuid' ? 'uuid' : 'text';
 }
 
-function createStore(db: Db, opts: StoreOptions): QuotaStore {
+/** A store over an already open pool (tests share its pool; `close()` closes `db`). */
+export function createStore(db: Db, opts: StoreOptions): QuotaStore {
   const { pool } = db;
   const confirmed = new Map<string, true>();
   let usersIdType: 'uuid' | 'text' | undefined;
