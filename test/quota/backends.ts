@@ -58,3 +58,22 @@ export function eachBackend(
     });
   }
 }
+
+/** Backends to iterate over by hand; `server` is absent when skipped. */
+export function backendNames(): BackendName[] {
+  return serverUrlOrSkip() ? ['embedded', 'server'] : ['embedded'];
+}
+
+/** An empty, unmigrated database of the given kind; `close()` also drops a server database. */
+export async function emptyDb(name: BackendName): Promise<{ db: Db; url?: string; close(): Promise<void> }> {
+  const fresh = name === 'server' ? await freshServerDatabase() : undefined;
+  const db = await openDb(baseOptions({ url: fresh?.url }));
+  return {
+    db,
+    url: fresh?.url,
+    async close() {
+      await db.close();
+      await fresh?.drop();
+    },
+  };
+}
