@@ -36,9 +36,13 @@ export type BearerErrorCode = 'invalid_request' | 'invalid_token' | 'insufficien
 
 export const REALM = 'api';
 
-/** Quote a value for an RFC 7235 auth-param: no CR/LF, escape `"` and `\`. */
+/**
+ * Quote a value for an auth-param. RFC 6750 §3 limits error_description and scope to
+ * %x20-21 / %x23-5B / %x5D-7E: no `"`, no `\`, no control or non-ASCII characters, so those are
+ * replaced rather than escaped (which also rules out header injection).
+ */
 function quote(value: string): string {
-  return '"' + value.replace(/[\r\n\u0000-\u001f\u007f]/g, ' ').replace(/["\\]/g, '\\$&') + '"';
+  return '"' + value.replace(/[^\x20\x21\x23-\x5b\x5d-\x7e]/g, "'") + '"';
 }
 
 export interface AuthErrorOptions {

@@ -67,7 +67,7 @@ export class JwksStore {
   onKeysRemoved?: (kids: string[]) => void;
 
   constructor(opts: JwksStoreOptions) {
-    this.o = { fetch: (...a) => fetch(...a), now: Date.now, ...opts };
+    this.o = { ...opts, fetch: opts.fetch ?? ((...a) => fetch(...a)), now: opts.now ?? Date.now };
   }
 
   /** First load in the background; failures are logged and retried, never thrown. */
@@ -117,7 +117,7 @@ export class JwksStore {
         throw unavailable('keys_unavailable', `signing keys of ${this.o.issuer} are unavailable`);
       }
       jwk = this.find(kid, alg);
-      if (!jwk) throw invalidToken('key_not_found', kid ? `no signing key with kid ${JSON.stringify(kid).slice(0, 80)}` : 'token has no kid and the issuer publishes several keys');
+      if (!jwk) throw invalidToken('key_not_found', kid ? 'no published signing key matches the token kid and algorithm' : 'token has no kid and the issuer publishes several keys');
     }
     const cacheKey = `${jwk.kid ?? ''}|${alg}|${jwk.x ?? jwk.n?.slice(0, 32) ?? ''}`;
     let key = this.imported.get(cacheKey);
