@@ -4,8 +4,9 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/validator', '<rootDir>/test', '<rootDir>/keycloak', '<rootDir>/scripts'],
   testMatch: ['**/*.test.ts'],
-  transform: { '^.+\\.(t|j|mj)s$': ['@swc/jest', { jsc: { target: 'es2022' }, module: { type: 'commonjs' } }] },
-  // jose and PGlite ship ESM only; swc turns them into CommonJS for jest.
+  transform: { '^.+\\.(t|j|mj|cj)s$': ['@swc/jest', { jsc: { target: 'es2022' }, module: { type: 'commonjs' } }] },
+  // jose ships ESM only and PGlite's CommonJS build uses import(): swc turns both into require() for jest
+  // (otherwise PGlite needs --experimental-vm-modules).
   transformIgnorePatterns: ['/node_modules/(?!(jose|@electric-sql/pglite)/)'],
   testTimeout: 30000,
   maxWorkers: 2,
