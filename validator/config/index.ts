@@ -69,7 +69,8 @@ function reader(env: RawEnv) {
 }
 
 function int(name: string, raw: string | undefined, min: number, max: number): number {
-  const n = raw === undefined ? NaN : Number(raw);
+  // Decimal digits only: Number() would read "  " as 0 (PORT → any port), "0x50" as 80, "8e3" as 8000.
+  const n = raw !== undefined && /^\s*-?[0-9]+\s*$/.test(raw) ? Number(raw) : NaN;
   if (!Number.isInteger(n) || n < min || n > max) {
     throw new ConfigError(name, `must be a whole number from ${min} to ${max}, got ${JSON.stringify(raw)}`);
   }
