@@ -1,0 +1,318 @@
+// Run the gateway's NGINX unprivileged: render nginx/templates into a temporary prefix with
+// the official image's envsubst rules, check it with `nginx -t`, start it as a child process.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+const ROOT = path.resolve(__dirname, fs.existsSync(path.join(__dirname, '..', 'package.json')) ? '..' : '../..');
+
+/** Every variable the templates use. The defaults suit a laptop; production sets them all. */
+export const GATEWAY_DEFAULTS = {
+  GATEWAY_LISTEN_ADDR: '127.0.0.1',
+  GATEWAY_HTTPS_PORT: '8443',
+  GATEWAY_HTTP_PORT: '8080',
+  /** Port written in the HTTP→HTTPS redirect; defaults to GATEWAY_HTTPS_PORT. */
+  GATEWAY_REDIRECT_HTTPS_PORT: '',
+  GATEWAY_SERVER_NAME: 'localhost',
+  GATEWAY_TLS_CERT: path.join(ROOT, '.certs', 'localhost.crt'),
+  GATEWAY_TLS_KEY: path.join(ROOT, '.certs', 'localhost.key'),
+  /** Seconds (two years). */
+  GATEWAY_HSTS_MAX_AGE: '63072000',
+  /** `server host:port;` lines of the validator upstream block. */
+  GATEWAY_VALIDATOR_SERVERS: 'server 127.0.0.1:3000;',
+  /** `server host:port;` lines of the application upstream block. */
+  GATEWAY_APP_SERVERS: 'server 127.0.0.1:3002;',
+  /** Directory served at /files/ (trailing slash required by `alias`). */
+  GATEWAY_FILES_ROOT: path.join(ROOT, '.data', 'files') + '/',
+  /** Regex alternation of extra public paths; the default only repeats /api/health. */
+  GATEWAY_PUBLIC_PATHS: '/api/health',
+  GATEWAY_RATE_PER_IP: '100r/m',
+  GATEWAY_BURST_PER_IP: '20',
+  GATEWAY_RATE_PER_CREDENTIAL: '300r/m',
+  GATEWAY_BURST_PER_CREDENTIAL: '50',
+  /** Comma list of exact origins allowed by CORS; empty = none. */
+  CORS_ORIGINS: '',
+  /** Relative to the prefix, or /dev/stdout. */
+  GATEWAY_ACCESS_LOG: 'logs/access.log',
+};
+export type GatewayVar = keyof typeof GATEWAY_DEFAULTS;
+
+export interface GatewayOptions {
+  /** Default: findNginx(). */
+  nginxPath?: string;
+  /** Default: a fresh directory under os.tmpdir(), removed by stop(). */
+  prefix?: string;
+  /** Where GATEWAY_* and CORS_ORIGINS are read from. Default process.env. */
+  env?: NodeJS.ProcessEnv;
+  /** Explicit values; win over env and defaults. */
+  vars?: Partial<Record<GatewayVar, string>>;
+  /** Validator instances `host:port` (→ GATEWAY_VALIDATOR_SERVERS). */
+  validators?: string[];
+  /** Application instances `host:port` (→ GATEWAY_APP_SERVERS). */
+  apps?: string[];
+  /** Ports; 0 picks a free one. */
+  httpsPort?: number;
+  httpPort?: number;
+  /** Exact origins (→ CORS_ORIGINS). */
+  corsOrigins?: string[];
+  /** Extra public paths: exact, or ending in `*` for a prefix (→ GATEWAY_PUBLIC_PATHS). */
+  publicPaths?: string[];
+  /** Milliseconds to wait for the listeners. Default 5000. */
+  startTimeoutMs?: number;
+}
+
+export interface Gateway {
+  httpsUrl: string;
+  httpUrl: string;
+  httpsPort: number;
+  httpPort: number;
+  prefix: string;
+  pid: number;
+  /** The variables the templates were rendered with. */
+  vars: Record<GatewayVar, string>;
+  accessLogPath: string;
+  /** NGINX's stderr (error_log) so far. */
+  errorLog(): string;
+  /** Parsed JSON access-log lines so far (when logging to a file under the prefix). */
+  accessLog(): Record<string, unknown>[];
+  stop(): Promise<void>;
+}
+
+/** Path of the nginx binary (NGINX_BIN, then PATH, then /usr/sbin), or undefined. */
+export function findNginx(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const dirs = [...(env.PATH ?? '').split(path.delimiter), '/usr/sbin', '/usr/local/sbin', '/usr/local/nginx/sbin'];
+  const candidates = env.NGINX_BIN ? [env.NGINX_BIN] : dirs.filter(Boolean).map((d) => path.join(d, 'nginx'));
+  return candidates.find((p) => {
+    try {
+      fs.accessSync(p, fs.constants.X_OK);
+      return fs.statSync(p).isFile();
+    } catch {
+      return false;
+    }
+  });
+}
+
+/**
+ * envsubst as the official image runs it: `$NAME` and `${NAME}` are replaced when NAME is
+ * in `vars`, anything else is left alone. A `${NAME}` left over is an error naming it
+ * (`file` is used in the message).
+ */
+export function renderTemplate(text: string, vars: Record<string, string>, file = 'template'): string {
+  const out = text.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (m, braced?: string, bare?: string) => {
+    const name = (braced ?? bare) as string;
+    return Object.prototype.hasOwnProperty.call(vars, name) ? vars[name] : m;
+  });
+  const missing = [...new Set([...out.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g)].map((m) => m[1]))];
+  if (missing.length) throw new Error(`${file}: undefined variable(s) ${missing.map((n) => '${' + n + '}').join(', ')}`);
+  return out;
+}
+
+/** `["a:1","b:2"]` → `server a:1; server b:2;` */
+export const upstreamServers = (addrs: string[]): string => addrs.map((a) => `server ${a};`).join(' ');
+
+/** `["/api/docs", "/api/public/*"]` → `/api/docs|/api/public/.*` (regex metacharacters escaped). */
+export function publicPathsRegex(paths: string[]): string {
+  return paths
+    .map((p) => {
+      const prefix = p.endsWith('*');
+      const lit = (prefix ? p.slice(0, -1) : p).replace(/[.+?^$()[\]{}|\\]/g, '\\$&');
+      return prefix ? `${lit}.*` : lit;
+    })
+    .join('|');
+}
+
+/** Merge defaults ← env ← options into the template variables and check them. */
+export function resolveVars(opts: GatewayOptions = {}): Record<GatewayVar, string> {
+  const env = opts.env ?? process.env;
+  const vars = { ...GATEWAY_DEFAULTS };
+  for (const k of Object.keys(vars) as GatewayVar[]) if (env[k] !== undefined) vars[k] = env[k] as string;
+  if (opts.validators) vars.GATEWAY_VALIDATOR_SERVERS = upstreamServers(opts.validators);
+  if (opts.apps) vars.GATEWAY_APP_SERVERS = upstreamServers(opts.apps);
+  if (opts.corsOrigins) vars.CORS_ORIGINS = opts.corsOrigins.join(',');
+  if (opts.publicPaths) vars.GATEWAY_PUBLIC_PATHS = publicPathsRegex(opts.publicPaths);
+  if (opts.httpsPort !== undefined) vars.GATEWAY_HTTPS_PORT = String(opts.httpsPort);
+  if (opts.httpPort !== undefined) vars.GATEWAY_HTTP_PORT = String(opts.httpPort);
+  Object.assign(vars, opts.vars);
+  if (!vars.GATEWAY_REDIRECT_HTTPS_PORT) vars.GATEWAY_REDIRECT_HTTPS_PORT = vars.GATEWAY_HTTPS_PORT;
+  if (!vars.GATEWAY_FILES_ROOT.endsWith('/')) vars.GATEWAY_FILES_ROOT += '/';
+
+  const fail = (k: GatewayVar, why: string): never => {
+    throw new Error(`${k}=${JSON.stringify(vars[k])}: ${why}`);
+  };
+  for (const k of ['GATEWAY_HTTP_PORT', 'GATEWAY_REDIRECT_HTTPS_PORT', 'GATEWAY_HSTS_MAX_AGE', 'GATEWAY_BURST_PER_IP', 'GATEWAY_BURST_PER_CREDENTIAL'] as const) {
+    if (!/^\d+$/.test(vars[k])) fail(k, 'must be a whole number');
+  }
+  if (!/^\d+$/.test(vars.GATEWAY_HTTPS_PORT)) fail('GATEWAY_HTTPS_PORT', 'must be a whole number');
+  for (const k of ['GATEWAY_RATE_PER_IP', 'GATEWAY_RATE_PER_CREDENTIAL'] as const) {
+    if (!/^\d+r\/[sm]$/.test(vars[k])) fail(k, 'must look like 100r/m or 10r/s');
+  }
+  const origins = vars.CORS_ORIGINS.split(',').filter(Boolean);
+  for (const o of origins) {
+    if (!/^https?:\/\/[^\s,|/]+$/.test(o)) fail('CORS_ORIGINS', `"${o}" is not an exact origin like https://app.example.com (no "*", no path, no spaces)`);
+  }
+  if (!path.isAbsolute(vars.GATEWAY_FILES_ROOT)) fail('GATEWAY_FILES_ROOT', 'must be an absolute directory');
+  if (!/server\s+\S+/.test(vars.GATEWAY_VALIDATOR_SERVERS)) fail('GATEWAY_VALIDATOR_SERVERS', 'needs at least one `server host:port;`');
+  if (!/server\s+\S+/.test(vars.GATEWAY_APP_SERVERS)) fail('GATEWAY_APP_SERVERS', 'needs at least one `server host:port;`');
+  return vars;
+}
+
+function templateFiles(dir: string, rel = ''): string[] {
+  return fs.readdirSync(path.join(dir, rel), { withFileTypes: true }).flatMap((e) => {
+    const r = path.join(rel, e.name);
+    if (e.isDirectory()) return templateFiles(dir, r);
+    return e.name.endsWith('.template') ? [r] : [];
+  });
+}
+
+/** The mime.types next to the installed nginx.conf, or a small built-in list. */
+function mimeTypes(nginxPath: string): string {
+  try {
+    const v = execFileSync(nginxPath, ['-V'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const conf = /--conf-path=(\S+)/.exec(v)?.[1];
+    if (conf) return fs.readFileSync(path.join(path.dirname(conf), 'mime.types'), 'utf8');
+  } catch {
+    /* fall through */
+  }
+  return `types { text/html html; text/plain txt; text/css css; application/javascript js; application/json json;
+  image/png png; image/jpeg jpg jpeg; image/svg+xml svg; application/pdf pdf; video/mp4 mp4; }\n`;
+}
+
+/** Write nginx.conf, mime.types and conf.d/ (rendered templates) into `prefix`. */
+export function renderConfig(prefix: string, vars: Record<string, string>, nginxPath: string): void {
+  const templates = path.join(ROOT, 'nginx', 'templates');
+  for (const d of ['conf.d', 'logs', 'temp']) fs.mkdirSync(path.join(prefix, d), { recursive: true });
+  fs.copyFileSync(path.join(ROOT, 'nginx', 'nginx.conf'), path.join(prefix, 'nginx.conf'));
+  fs.writeFileSync(path.join(prefix, 'mime.types'), mimeTypes(nginxPath));
+  for (const rel of templateFiles(templates)) {
+    const out = path.join(prefix, 'conf.d', rel.slice(0, -'.template'.length));
+    fs.mkdirSync(path.dirname(out), { recursive: true });
+    fs.writeFileSync(out, renderTemplate(fs.readFileSync(path.join(templates, rel), 'utf8'), vars, `nginx/templates/${rel}`));
+  }
+}
+
+/** A port nobody listens on right now (127.0.0.1). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function canConnect(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = net.connect({ host, port });
+    sock.once('connect', () => {
+      sock.destroy();
+      resolve(true);
+    });
+    sock.once('error', () => resolve(false));
+  });
+}
+
+function waitExit(child: ChildProcess, ms: number): Promise<boolean> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const t = setTimeout(() => resolve(false), ms);
+    child.once('exit', () => {
+      clearTimeout(t);
+      resolve(true);
+    });
+  });
+}
+
+/** Render, `nginx -t`, start NGINX in the foreground as a child, and wait for both ports. */
+export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> {
+  const nginxPath = opts.nginxPath ?? findNginx(opts.env);
+  if (!nginxPath) throw new Error('nginx not found: install it (apt-get install nginx) or set NGINX_BIN');
+  const ownPrefix = !opts.prefix;
+  const prefix = opts.prefix ?? fs.mkdtempSync(path.join(os.tmpdir(), 'tollgate-nginx-'));
+  const o = { ...opts };
+  if (o.httpsPort === 0) o.httpsPort = await freePort();
+  if (o.httpPort === 0) o.httpPort = await freePort();
+  const vars = resolveVars(o);
+  renderConfig(prefix, vars, nginxPath);
+
+  const args = ['-p', prefix + '/', '-c', path.join(prefix, 'nginx.conf')];
+  try {
+    execFileSync(nginxPath, [...args, '-t', '-q'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (err) {
+    const e = err as { stderr?: Buffer; message: string };
+    throw new Error(`nginx -t failed (config in ${prefix}):\n${e.stderr?.toString() || e.message}`);
+  }
+
+  const errorLogPath = path.join(prefix, 'logs', 'error.log');
+  const errorFile = fs.openSync(errorLogPath, 'a');
+  let stderr = '';
+  const child = spawn(nginxPath, [...args, '-g', 'daemon off;'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const collect = (b: Buffer): void => {
+    stderr += b.toString();
+    fs.writeSync(errorFile, b);
+  };
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
+
+  const httpsPort = Number(vars.GATEWAY_HTTPS_PORT);
+  const httpPort = Number(vars.GATEWAY_HTTP_PORT);
+  const host = vars.GATEWAY_LISTEN_ADDR === '0.0.0.0' ? '127.0.0.1' : vars.GATEWAY_LISTEN_ADDR;
+  const accessLogPath = path.resolve(prefix, vars.GATEWAY_ACCESS_LOG);
+
+  const stop = async (): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM'); // fast shutdown (SIGQUIT would wait for open keepalive connections)
+      if (!(await waitExit(child, 3000))) {
+        child.kill('SIGKILL');
+        await waitExit(child, 1000);
+      }
+    }
+    try {
+      fs.closeSync(errorFile);
+    } catch {
+      /* already closed */
+    }
+    if (ownPrefix) fs.rmSync(prefix, { recursive: true, force: true });
+  };
+
+  const deadline = Date.now() + (opts.startTimeoutMs ?? 5000);
+  for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      await stop();
+      throw new Error(`nginx exited during start-up (${child.exitCode ?? child.signalCode}):\n${stderr}`);
+    }
+    if ((await canConnect(host, httpsPort)) && (await canConnect(host, httpPort))) break;
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`nginx did not listen on ${host}:${httpsPort}/${httpPort} within ${opts.startTimeoutMs ?? 5000} ms:\n${stderr}`);
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+
+  return {
+    httpsUrl: `https://${host}:${httpsPort}`,
+    httpUrl: `http://${host}:${httpPort}`,
+    httpsPort,
+    httpPort,
+    prefix,
+    pid: child.pid as number,
+    vars,
+    accessLogPath,
+    errorLog: () => stderr,
+    accessLog: () => {
+      try {
+        return fs
+          .readFileSync(accessLogPath, 'utf8')
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l) as Record<string, unknown>);
+      } catch {
+        return [];
+      }
+    },
+    stop,
+  };
+}
