@@ -141,10 +141,9 @@ export function resolveVars(opts: GatewayOptions = {}): Record<GatewayVar, strin
   const fail = (k: GatewayVar, why: string): never => {
     throw new Error(`${k}=${JSON.stringify(vars[k])}: ${why}`);
   };
-  for (const k of ['GATEWAY_HTTP_PORT', 'GATEWAY_REDIRECT_HTTPS_PORT', 'GATEWAY_HSTS_MAX_AGE', 'GATEWAY_BURST_PER_IP', 'GATEWAY_BURST_PER_CREDENTIAL'] as const) {
+  for (const k of ['GATEWAY_HTTPS_PORT', 'GATEWAY_HTTP_PORT', 'GATEWAY_REDIRECT_HTTPS_PORT', 'GATEWAY_HSTS_MAX_AGE', 'GATEWAY_BURST_PER_IP', 'GATEWAY_BURST_PER_CREDENTIAL'] as const) {
     if (!/^\d+$/.test(vars[k])) fail(k, 'must be a whole number');
   }
-  if (!/^\d+$/.test(vars.GATEWAY_HTTPS_PORT)) fail('GATEWAY_HTTPS_PORT', 'must be a whole number');
   for (const k of ['GATEWAY_RATE_PER_IP', 'GATEWAY_RATE_PER_CREDENTIAL'] as const) {
     if (!/^\d+r\/[sm]$/.test(vars[k])) fail(k, 'must look like 100r/m or 10r/s');
   }

@@ -1,6 +1,8 @@
 // End to end through the real NGINX on HTTPS: auth_request, identity headers, refusal
 // mapping, fail-closed, rate limits, CORS, /files/, exposure and TLS redirects.
 import { execFile } from 'node:child_process';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import tls from 'node:tls';
 import { findNginx, freePort, type Gateway } from '../../scripts/nginx';
@@ -111,6 +113,14 @@ d(`gateway (real NGINX, ${defaultMode()} validator)`, () => {
       expect(line).toMatchObject({ status: 200, auth_user_id: echo.headers['x-user-id'], auth_status: '200', method: 'GET' });
       expect(typeof line.request_time).toBe('number');
       expect(line.upstream_response_time).toMatch(/^\d+\.\d+/);
+      expect(line.auth_response_time).toMatch(/^\d+\.\d+/);
+    });
+
+    t('a malformed client X-Request-Id is replaced by NGINX\'s own', async () => {
+      const res = await get('/api/whoami', { headers: { ...bearer(gatewayToken), 'X-Request-Id': 'bad id"{}' } });
+      expect(res.status).toBe(200);
+      expect(res.headers['x-request-id']).toMatch(/^[0-9a-f]{32}$/);
+      expect(res.json<{ headers: Record<string, string> }>().headers['x-request-id']).toBe(res.headers['x-request-id']);
     });
 
     t('client-sent identity headers are overwritten or removed', async () => {
@@ -188,6 +198,53 @@ d(`gateway (real NGINX, ${defaultMode()} validator)`, () => {
       expect(res.status).toBe(400);
       expect(res.headers['x-auth-reason']).toBe('max_ticks_invalid');
       expect(res.json()).toEqual({ error: 'max_ticks_invalid' });
+    });
+  });
+
+  describe('status mapping (a scripted validator answers X-Original-URI /api/status/<code>)', () => {
+    let scripted: http.Server;
+    let mapped: Gateway;
+    beforeAll(async () => {
+      scripted = http.createServer((req, res) => {
+        // Like any HTTP server, it would answer a conditional request with 304.
+        const conditional = req.headers['if-none-match'] !== undefined || req.headers['if-modified-since'] !== undefined;
+        const code = conditional ? 304 : Number(/\/api\/status\/(\d{3})/.exec(String(req.headers['x-original-uri']))?.[1] ?? 200);
+        const headers: Record<string, string> = { 'X-Auth-Reason': code === 503 ? 'keys_unavailable' : 'whatever' };
+        if (code === 503) headers['Retry-After'] = '7';
+        if (code === 401) headers['WWW-Authenticate'] = 'Bearer realm="api"';
+        if (code === 200) headers['X-User-Id'] = 'scripted-user';
+        res.writeHead(code, headers).end();
+      });
+      await new Promise<void>((r) => scripted.listen(0, '127.0.0.1', () => r()));
+      mapped = await stack.extraGateway({ validators: [`127.0.0.1:${(scripted.address() as AddressInfo).port}`] });
+    });
+    afterAll(async () => {
+      scripted?.closeAllConnections();
+      await new Promise((r) => scripted?.close(r));
+    });
+    const via = (p: string, o: ReqOptions = {}): Promise<Res> => request(mapped.httpsUrl, p, { ca: stack.ca, ...o });
+
+    t('503 keeps its status and Retry-After; 500, 404 and 302 become 502', async () => {
+      const unavailable = await via('/api/status/503');
+      expect(unavailable.status).toBe(503);
+      expect(unavailable.headers['retry-after']).toBe('7');
+      expect(unavailable.json()).toEqual({ error: 'keys_unavailable' });
+      for (const code of [500, 404, 302]) expect([code, (await via(`/api/status/${code}`)).status]).toEqual([code, 502]);
+    });
+
+    t('conditional request headers never reach the validator (a 304 would become a 500)', async () => {
+      const res = await via('/api/status/200', { headers: { 'If-None-Match': '*', 'If-Modified-Since': 'Wed, 21 Oct 2015 07:28:00 GMT' } });
+      expect(res.status).toBe(200);
+      expect(res.json<{ headers: Record<string, string> }>().headers['x-user-id']).toBe('scripted-user');
+    });
+
+    t('edge refusals have JSON bodies: 401, refused preflight, ambiguous path', async () => {
+      const unauthorized = await via('/api/status/401');
+      expect([unauthorized.status, unauthorized.headers['content-type'], unauthorized.count('www-authenticate')]).toEqual([401, 'application/json', 1]);
+      const preflight = await via('/api/x', { method: 'OPTIONS', headers: { Origin: 'https://evil.example.com', 'Access-Control-Request-Method': 'GET' } });
+      expect([preflight.status, preflight.json()]).toEqual([403, { error: 'cors_origin_refused' }]);
+      const ambiguous = await via('/api/a/../b');
+      expect([ambiguous.status, ambiguous.json()]).toEqual([400, { error: 'path_ambiguous' }]);
     });
   });
 
