@@ -1,5 +1,6 @@
 // Quota store behaviour on both backends: charging, limits, days, operator reads and writes.
 import { QuotaStoreError } from '../../validator/quota/errors';
+import { createStore } from '../../validator/quota/store';
 import { eachBackend } from './backends';
 
 let seq = 0;
@@ -60,8 +61,7 @@ eachBackend((env) => {
     const { store, opts, pool } = env();
     const u = user();
     await store.charge(u, 1, D1);
-    const { createStore } = await import('../../validator/quota/store');
-    const other = createStore({ kind: 'server', pool, close: async () => {} }, { ...opts, defaultDailyTicks: 5 });
+    const other = createStore({ kind: env().name, pool, close: async () => {} }, { ...opts, defaultDailyTicks: 5 });
     await expect(other.charge(u, 10, D1)).resolves.toMatchObject({ status: 'charged', limit: 32 });
     await expect(other.charge(user(), 6, D1)).resolves.toMatchObject({ status: 'exceeds_limit', limit: 5 });
   });
