@@ -37,7 +37,7 @@ export async function buildTestApp(env: Record<string, string | undefined>, opts
   const logger = createLogger(config.logLevel, { write: (s: string) => void logs.push(s) });
   const metrics = createMetrics({ defaults: false });
   const ownStore = !opts.store && !opts.noStore;
-  const store = opts.store ?? (opts.noStore ? undefined : await openStore({ ...config.database, migrate: true }));
+  const store = opts.store ?? (opts.noStore ? undefined : await openStore({ ...config.database, migrate: config.database.migrateOnStart }));
   const verifier = new TokenVerifier({ config, metrics, log: logger, fetch: opts.fetch });
   verifier.start();
   const { app } = createApp({ config, verifier, store, metrics, logger, now: opts.now });
