@@ -1,0 +1,353 @@
+// Shared machinery of the reliability suite: the compiled validator as a child process (so it can
+// be SIGKILLed), a TCP proxy in front of Postgres that the test cuts and restores, a recording
+// upstream, a keep-alive HTTPS client for load, and the gateway (real NGINX) on free ports.
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { ensureDevCerts } from '../../scripts/certs';
+import { findNginx, startGateway, type Gateway } from '../../scripts/nginx';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+export const VALIDATOR_JS = path.join(ROOT, 'dist', 'validator', 'server.js');
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `fn` until `ok` holds or `timeoutMs` passes; returns the last value either way. */
+export async function eventually<T>(fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 10_000, everyMs = 100): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  let last = await fn();
+  while (!ok(last) && Date.now() < end) {
+    await sleep(everyMs);
+    last = await fn();
+  }
+  return last;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The gateway is optional on a laptop and mandatory in CI (the same rule as test/e2e).
+
+/** The nginx binary, or undefined after a loud warning; throws in CI (`CI` set). */
+export function nginxOrSkip(what: string): string | undefined {
+  const bin = findNginx();
+  if (bin) return bin;
+  const msg = `${what}: nginx not found. Install it (apt-get install nginx) or set NGINX_BIN.`;
+  if (process.env.CI) throw new Error(`${msg} (CI is set, so these tests may not be skipped)`);
+  console.warn(`\n*** SKIPPING ${msg} ***\n`);
+  return undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The validator as a process.
+
+export interface ValidatorProcess {
+  pid: number;
+  port: number;
+  url: string;
+  child: ChildProcess;
+  /** stdout + stderr so far (JSON log lines). */
+  logs(): string;
+  /** Resolves with the exit code or signal once the process ended. */
+  exited: Promise<number | string>;
+  /** SIGTERM (drain), SIGKILL after `graceMs`; idempotent. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+/**
+ * Starts `dist/validator/server.js` (build first) with `env` on 127.0.0.1 (PORT 0 unless given),
+ * in an empty working directory so that no stray .env is read; resolves on its `listening` line.
+ */
+export async function spawnValidator(env: Record<string, string>, timeoutMs = 20_000): Promise<ValidatorProcess> {
+  if (!fs.existsSync(VALIDATOR_JS)) throw new Error(`${VALIDATOR_JS} is missing: run \`npx tsc -p tsconfig.json\` first`);
+  const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'tollgate-rel-'));
+  const child = spawn(process.execPath, [VALIDATOR_JS], {
+    cwd,
+    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', DATA_DIR: 'memory://', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const exited = new Promise<number | string>((resolve) =>
+    child.once('exit', (code, signal) => {
+      fs.rmSync(cwd, { recursive: true, force: true });
+      resolve(code ?? signal ?? -1);
+    }),
+  );
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`validator did not log "listening" within ${timeoutMs} ms:\n${out}`)), timeoutMs);
+    child.stdout!.on('data', (b: Buffer) => {
+      const before = out.length;
+      out += b.toString();
+      // only scan complete lines added since the last chunk
+      for (const line of out.slice(Math.max(0, out.lastIndexOf('\n', before) + 1)).split('\n')) {
+        if (!line.includes('"listening"')) continue;
+        try {
+          const j = JSON.parse(line) as { msg?: string; port?: number };
+          if (j.msg === 'listening' && j.port) {
+            clearTimeout(timer);
+            resolve(j.port);
+          }
+        } catch {
+          /* partial line */
+        }
+      }
+    });
+    child.stderr!.on('data', (b: Buffer) => (out += b.toString()));
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`validator exited (${code}) during start-up:\n${out}`));
+    });
+  });
+  // keep memory flat in long runs: stop buffering logs beyond 2 MB
+  child.stdout!.removeAllListeners('data');
+  child.stdout!.on('data', (b: Buffer) => {
+    if (out.length < 2_000_000) out += b.toString();
+  });
+  return {
+    pid: child.pid!,
+    port,
+    url: `http://127.0.0.1:${port}`,
+    child,
+    logs: () => out,
+    exited,
+    async stop(graceMs = 5000) {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      const t = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      await exited;
+      clearTimeout(t);
+    },
+  };
+}
+
+/** Resident set size of a process in bytes (Linux /proc). */
+export function rssOf(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) * 1024 : NaN;
+}
+
+// ---------------------------------------------------------------------------------------------
+// A TCP proxy we can cut: the database "goes away" for the validator without touching the
+// machine's shared Postgres service.
+
+export interface TcpProxy {
+  port: number;
+  /** Connections accepted so far. */
+  accepted(): number;
+  /**
+   * Cuts the link. `hard`: every open connection is destroyed at once (a reply in transit is lost).
+   * `clean` (default): requests stop reaching the server first, replies already under way are
+   * delivered for `settleMs`, then every connection is destroyed. New connections are refused
+   * (accepted and reset) until restore().
+   */
+  cut(mode?: 'clean' | 'hard', settleMs?: number): Promise<void>;
+  restore(): void;
+  close(): Promise<void>;
+}
+
+export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'): Promise<TcpProxy> {
+  const pairs = new Set<{ client: net.Socket; server: net.Socket; blocked: boolean }>();
+  let down = false;
+  let accepted = 0;
+  const srv = net.createServer((client) => {
+    if (down) {
+      client.resetAndDestroy();
+      return;
+    }
+    accepted++;
+    const server = net.connect(targetPort, targetHost);
+    const pair = { client, server, blocked: false };
+    pairs.add(pair);
+    client.on('data', (b) => {
+      if (!pair.blocked && !server.destroyed) server.write(b);
+    });
+    server.on('data', (b) => {
+      if (!client.destroyed) client.write(b);
+    });
+    const end = () => {
+      pairs.delete(pair);
+      client.destroy();
+      server.destroy();
+    };
+    client.on('close', end);
+    server.on('close', end);
+    client.on('error', end);
+    server.on('error', end);
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  return {
+    port: (srv.address() as net.AddressInfo).port,
+    accepted: () => accepted,
+    async cut(mode = 'clean', settleMs = 300) {
+      down = true;
+      if (mode === 'clean') {
+        for (const p of pairs) p.blocked = true;
+        await sleep(settleMs);
+      }
+      for (const p of [...pairs]) {
+        p.client.resetAndDestroy();
+        p.server.destroy();
+      }
+      pairs.clear();
+    },
+    restore() {
+      down = false;
+    },
+    close: () =>
+      new Promise<void>((r) => {
+        for (const p of pairs) {
+          p.client.destroy();
+          p.server.destroy();
+        }
+        srv.close(() => r());
+      }),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// A recording upstream: every call with the identity it carried.
+
+export interface RecordingUpstream {
+  port: number;
+  host: string;
+  calls: Array<{ method: string; path: string; user: string | undefined; ticks: string | undefined }>;
+  stop(): Promise<void>;
+}
+
+export async function startRecordingUpstream(): Promise<RecordingUpstream> {
+  const calls: RecordingUpstream['calls'] = [];
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      const one = (h: string) => {
+        const v = req.headers[h];
+        return Array.isArray(v) ? v.join(',') : v;
+      };
+      calls.push({ method: req.method ?? '', path: req.url ?? '', user: one('x-user-id'), ticks: one('x-ticks-charged') });
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{"ok":true}');
+    });
+  });
+  server.keepAliveTimeout = 70_000;
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as net.AddressInfo).port;
+  return {
+    port,
+    host: `127.0.0.1:${port}`,
+    calls,
+    stop: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The gateway and a client for it.
+
+export interface TestGateway extends Gateway {
+  ca: Buffer;
+  agent: https.Agent;
+  /** One request through the gateway; never rejects on a network error (status 0). */
+  request(p: string, o?: { method?: string; headers?: Record<string, string> }): Promise<GwResponse>;
+}
+
+export interface GwResponse {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+  error?: string;
+}
+
+/** NGINX on free ports in front of `validators` and `apps`, rate limits out of the way. */
+export async function startTestGateway(validators: string[], apps: string[]): Promise<TestGateway> {
+  const certDir = path.join(os.tmpdir(), 'tollgate-rel-certs');
+  const tls = ensureDevCerts({ dir: certDir });
+  const filesRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'tollgate-rel-files-'));
+  fs.chmodSync(filesRoot, 0o755);
+  const gw = await startGateway({
+    env: {},
+    httpsPort: 0,
+    httpPort: 0,
+    validators,
+    apps,
+    vars: {
+      GATEWAY_TLS_CERT: tls.certFile,
+      GATEWAY_TLS_KEY: tls.keyFile,
+      GATEWAY_FILES_ROOT: filesRoot + '/',
+      GATEWAY_RATE_PER_IP: '100000r/s',
+      GATEWAY_BURST_PER_IP: '100000',
+      GATEWAY_RATE_PER_CREDENTIAL: '100000r/s',
+      GATEWAY_BURST_PER_CREDENTIAL: '100000',
+    },
+  });
+  const ca = fs.readFileSync(tls.certFile);
+  const agent = new https.Agent({ keepAlive: true, maxSockets: 256, ca });
+  const stop = gw.stop;
+  return Object.assign(gw, {
+    ca,
+    agent,
+    request: (p: string, o: { method?: string; headers?: Record<string, string> } = {}) => httpsRequest(gw.httpsUrl + p, agent, o),
+    stop: async () => {
+      agent.destroy();
+      await stop();
+      fs.rmSync(filesRoot, { recursive: true, force: true });
+    },
+  });
+}
+
+export function httpsRequest(url: string, agent: https.Agent | http.Agent, o: { method?: string; headers?: Record<string, string> } = {}): Promise<GwResponse> {
+  const u = new URL(url);
+  const mod = u.protocol === 'https:' ? https : http;
+  return new Promise((resolve) => {
+    const req = mod.request(
+      { host: u.hostname, port: u.port, path: u.pathname + u.search, method: o.method ?? 'GET', headers: o.headers, agent },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+        res.on('error', (e) => resolve({ status: 0, headers: {}, body, error: e.message }));
+      },
+    );
+    req.setTimeout(15_000, () => req.destroy(new Error('client timeout')));
+    req.on('error', (e) => resolve({ status: 0, headers: {}, body: '', error: e.message }));
+    req.end();
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Closed-loop load: `concurrency` workers call `one()` back to back until stop().
+
+export interface Load<R> {
+  results: R[];
+  /** Stops issuing requests and waits for the ones in flight. */
+  stop(): Promise<R[]>;
+}
+
+export function startLoad<R>(concurrency: number, one: (i: number) => Promise<R>): Load<R> {
+  const results: R[] = [];
+  let running = true;
+  let n = 0;
+  const workers = Array.from({ length: concurrency }, async () => {
+    while (running) results.push(await one(n++));
+  });
+  return {
+    results,
+    stop: async () => {
+      running = false;
+      await Promise.all(workers);
+      return results;
+    },
+  };
+}
+
+/** Counts by key. */
+export function tally<T>(xs: T[], key: (x: T) => string | number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const x of xs) out[String(key(x))] = (out[String(key(x))] ?? 0) + 1;
+  return out;
+}
