@@ -44,6 +44,8 @@ describe('start-up refusals name the variable', () => {
     ['unknown NODE_ENV', { ...PROD_JWKS, NODE_ENV: 'prod' }, 'NODE_ENV', /development, test or production/],
     ['AUTH_ISSUER missing for jwks', { ...PROD_JWKS, AUTH_ISSUER: undefined }, 'AUTH_ISSUER', /required when AUTH_MODE includes jwks/],
     ['AUTH_AUDIENCE missing for jwks', { ...PROD_JWKS, AUTH_AUDIENCE: undefined }, 'AUTH_AUDIENCE', /required/],
+    ['AUTH_AUDIENCE of only commas (every token would fail as audience_mismatch)', { ...PROD_JWKS, AUTH_AUDIENCE: ' , ' }, 'AUTH_AUDIENCE', /at least one audience/],
+    ['AUTH_AUDIENCE of only commas for hs256', { ...PROD_HS, AUTH_AUDIENCE: ',' }, 'AUTH_AUDIENCE', /at least one audience/],
     ['AUTH_ISSUER not a URL', { ...PROD_JWKS, AUTH_ISSUER: 'idp.example.com' }, 'AUTH_ISSUER', /absolute URL/],
     ['AUTH_ISSUER not http(s)', { ...PROD_JWKS, AUTH_ISSUER: 'ftp://idp.example.com/' }, 'AUTH_ISSUER', /http\(s\)/],
     ['AUTH_JWT_SECRET missing for hs256', { ...PROD_HS, AUTH_JWT_SECRET: undefined }, 'AUTH_JWT_SECRET', /required/],
@@ -113,6 +115,12 @@ describe('start-up refusals name the variable', () => {
     ['AUTH_ROUTE_RULES key with three words', { ...DEV_JWKS, AUTH_ROUTE_RULES: '{"POST /api/ now": []}' }, 'AUTH_ROUTE_RULES', /"METHOD \/path"/],
     ['AUTH_ROUTE_RULES path without /', { ...DEV_JWKS, AUTH_ROUTE_RULES: '{"POST api/": []}' }, 'AUTH_ROUTE_RULES', /must start with \//],
     ['AUTH_ROUTE_RULES bad method', { ...DEV_JWKS, AUTH_ROUTE_RULES: '{"P0ST /api/": []}' }, 'AUTH_ROUTE_RULES', /bad method/],
+    // a rule path that normalisePath never produces could never match: the rule would silently not apply
+    ['AUTH_ROUTE_RULES path with //', { ...DEV_JWKS, AUTH_ROUTE_RULES: '{"DELETE /api//admin": ["admin"]}' }, 'AUTH_ROUTE_RULES', /not in normal form.*"\/api\/admin"/],
+    ['AUTH_ROUTE_RULES path with ..', { ...DEV_JWKS, AUTH_ROUTE_RULES: '[{"method":"GET","path":"/api/x/../admin","scopes":"admin"}]' }, 'AUTH_ROUTE_RULES', /normal form/],
+    ['AUTH_ROUTE_RULES path with %61', { ...DEV_JWKS, AUTH_ROUTE_RULES: '{"GET /api/%61dmin": ["admin"]}' }, 'AUTH_ROUTE_RULES', /normal form/],
+    ['AUTH_ROUTE_RULES path with a query', { ...DEV_JWKS, AUTH_ROUTE_RULES: '{"GET /api/admin?x=1": ["admin"]}' }, 'AUTH_ROUTE_RULES', /normal form/],
+    ['AUTH_ROUTE_RULES path with %zz', { ...DEV_JWKS, AUTH_ROUTE_RULES: '{"GET /api/%zz": ["admin"]}' }, 'AUTH_ROUTE_RULES', /normal form/],
     ['AUTH_ROUTE_RULES scopes a number', { ...DEV_JWKS, AUTH_ROUTE_RULES: '{"POST /api/": 5}' }, 'AUTH_ROUTE_RULES', /string or an array of strings/],
     ['AUTH_ROUTE_RULES scopes mixed array', { ...DEV_JWKS, AUTH_ROUTE_RULES: '{"POST /api/": ["a", 1]}' }, 'AUTH_ROUTE_RULES', /string or an array/],
     ['AUTH_ROUTE_RULES array rule without path', { ...DEV_JWKS, AUTH_ROUTE_RULES: '[{"method":"GET","scopes":[]}]' }, 'AUTH_ROUTE_RULES', /rule #0/],
@@ -124,6 +132,7 @@ describe('start-up refusals name the variable', () => {
     ['QUOTA_ROUTES entry with three words', { ...DEV_JWKS, QUOTA_ROUTES: 'POST /api/tasks /x' }, 'QUOTA_ROUTES', /"METHOD \/path"/],
     ['QUOTA_ROUTES path without /', { ...DEV_JWKS, QUOTA_ROUTES: 'POST api/tasks' }, 'QUOTA_ROUTES', /must start with \//],
     ['QUOTA_ROUTES bad method', { ...DEV_JWKS, QUOTA_ROUTES: 'POST /api/tasks, GET-ALL /api/jobs' }, 'QUOTA_ROUTES', /bad method/],
+    ['QUOTA_ROUTES path with ./', { ...DEV_JWKS, QUOTA_ROUTES: 'POST /api/./tasks' }, 'QUOTA_ROUTES', /normal form.*"\/api\/tasks"/],
   ];
 
   test.each(cases.map(([title, env, variable, message]) => [title, variable, env, message] as const))('%s → %s', (_title, variable, env, message) => {

@@ -165,6 +165,7 @@ export function parseConfig(env: RawEnv): Config {
     const mode = modes.includes('jwks') ? 'jwks' : 'hs256';
     const issuer = url('AUTH_ISSUER', required('AUTH_ISSUER', get('AUTH_ISSUER'), `when AUTH_MODE includes ${mode}`), production);
     const audiences = list(required('AUTH_AUDIENCE', get('AUTH_AUDIENCE'), `when AUTH_MODE includes ${mode}`));
+    if (!audiences.length) throw new ConfigError('AUTH_AUDIENCE', 'must list at least one audience (an empty list would refuse every token)');
     if (mode === 'jwks') {
       if (get('AUTH_JWT_SECRET') !== undefined) {
         throw new ConfigError('AUTH_JWT_SECRET', 'must not be set with AUTH_MODE=jwks: an HMAC secret is never accepted for an asymmetric issuer');

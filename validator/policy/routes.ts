@@ -18,6 +18,11 @@ function checkMatch(variable: string, method: string, path: string): RouteMatch 
   const m = method.trim().toUpperCase();
   if (!METHOD.test(m)) throw new ConfigError(variable, `bad method ${JSON.stringify(method)} (use GET, POST, … or *)`);
   if (!path.startsWith('/')) throw new ConfigError(variable, `path ${JSON.stringify(path)} must start with /`);
+  // Request paths are matched after normalisePath; a rule path it never produces would never match.
+  const normal = normalisePath(path);
+  if (normal !== path) {
+    throw new ConfigError(variable, `path ${JSON.stringify(path)} is not in normal form${normal === undefined ? '' : `; write ${JSON.stringify(normal)}`}`);
+  }
   return { method: m, path };
 }
 
