@@ -99,11 +99,13 @@ export async function startDemoUpstream(opts: DemoUpstreamOptions = {}): Promise
   };
 }
 
-// CLI: DEMO_UPSTREAM_PORT (default 3002), DEMO_UPSTREAM_HOST (default 127.0.0.1).
+// CLI: DEMO_UPSTREAM_PORT, else PORT (default 3002); DEMO_UPSTREAM_HOST, else HOST (default
+// 127.0.0.1). PORT/HOST are what compose.yaml sets for the container.
 if (require.main === module) {
+  const env = process.env;
   startDemoUpstream({
-    port: Number(process.env.DEMO_UPSTREAM_PORT ?? 3002),
-    host: process.env.DEMO_UPSTREAM_HOST ?? '127.0.0.1',
+    port: Number(env.DEMO_UPSTREAM_PORT ?? env.PORT ?? 3002),
+    host: env.DEMO_UPSTREAM_HOST ?? env.HOST ?? '127.0.0.1',
   }).then(
     (u) => {
       console.log(JSON.stringify({ msg: 'listening', service: 'demo-upstream', port: u.port }));
