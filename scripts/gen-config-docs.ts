@@ -35,7 +35,7 @@ const ALWAYS_REFUSED = [
   '`AUTH_ALGORITHMS` naming anything but an asymmetric algorithm (`HS256`, `none`, …).',
   '`SUPABASE_ANON_KEY` that is a service-role key (its JWT payload says `role: service_role`).',
   'Both `<NAME>` and `<NAME>_FILE` set, or a `<NAME>_FILE` that cannot be read.',
-  'Any value that does not parse: integers out of range, booleans other than `true`/`false`/`1`/`0`/`yes`/`no`/`on`/`off`, an unknown time zone, a `DATABASE_URL` that is not `postgres://`, route rules that are not valid JSON.',
+  'Any value that does not parse: integers out of range, booleans other than `true`/`false`/`1`/`0`/`yes`/`no`/`on`/`off`, an unknown time zone, a `DATABASE_URL` that is not `postgres://`, an `AUTH_AUDIENCE` list with no audience, route rules that are not valid JSON, a route path not in normal form (`/api//x`, `/api/x/../y`, `%61`, a query).',
 ];
 
 const byGroup = (group: VariableDef['group']) => CONFIG_VARIABLES.filter((v) => v.group === group);
