@@ -15,6 +15,9 @@ if (!nginx) {
   console.warn('\n*** SKIPPING the gateway e2e tests: nginx not found. Install it (apt-get install nginx) or set NGINX_BIN. ***\n');
 }
 const d = nginx ? describe : describe.skip;
+if (nginx && defaultMode() === 'stub' && process.env.TOLLGATE_E2E_STUB !== '1') {
+  console.warn('\n*** dist/validator or dist/keycloak/dev-idp not built: the gateway e2e tests run against the STUB validator. Run `npm run build` for the real one. ***\n');
+}
 
 const ALLOWED_ORIGIN = 'https://app.example.com';
 
