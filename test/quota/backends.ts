@@ -1,6 +1,5 @@
 // Runs a block of store tests against each backend: embedded PGlite, and the server
 // (a fresh database per test file) when TEST_DATABASE_URL answers.
-import './pglite-jest';
 import type pg from 'pg';
 import { openDb, type Db } from '../../validator/quota/db';
 import { migrate } from '../../validator/quota/migrate';

@@ -102,8 +102,8 @@ test('migrate against an unreachable server fails with a clear message', () => {
 });
 
 test('a bad environment value names the variable', () => {
-  expect(run('migrate-cli.js', [], { DATABASE_POOL_MAX: 'lots' })).toMatchObject({ code: 1, err: expect.stringMatching(/DATABASE_POOL_MAX must be an integer >= 1, got "lots"/) });
-  expect(run('cli.js', ['top'], { QUOTA_TIMEZONE: 'Nowhere/Land' })).toMatchObject({ code: 2, err: expect.stringMatching(/QUOTA_TIMEZONE must be an IANA time zone/) });
+  expect(run('migrate-cli.js', [], { DATABASE_POOL_MAX: 'lots' })).toMatchObject({ code: 1, err: expect.stringMatching(/DATABASE_POOL_MAX: must be a whole number from 1 to 1000, got "lots"/) });
+  expect(run('cli.js', ['top'], { QUOTA_TIMEZONE: 'Nowhere/Land' })).toMatchObject({ code: 2, err: expect.stringMatching(/QUOTA_TIMEZONE: "Nowhere\/Land" is not an IANA time zone/) });
 });
 
 test('quota on a database that was never migrated says so', () => {

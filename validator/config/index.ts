@@ -214,17 +214,7 @@ export function parseConfig(env: RawEnv): Config {
     });
   }
 
-  const timezone = get('QUOTA_TIMEZONE')!;
-  try {
-    new Intl.DateTimeFormat('en-CA', { timeZone: timezone });
-  } catch {
-    throw new ConfigError('QUOTA_TIMEZONE', `${JSON.stringify(timezone)} is not an IANA time zone (e.g. UTC, Europe/Berlin)`);
-  }
-  const ssl = get('DATABASE_SSL')!;
-  if (!['false', 'require', 'verify-full'].includes(ssl)) throw new ConfigError('DATABASE_SSL', `must be false, require or verify-full, got ${JSON.stringify(ssl)}`);
-  const dbUrl = get('DATABASE_URL');
-  if (dbUrl !== undefined && !/^postgres(ql)?:\/\//.test(dbUrl)) throw new ConfigError('DATABASE_URL', 'must start with postgres:// or postgresql://');
-  const migrateRaw = get('MIGRATE_ON_START');
+  const { database, timezone } = parseStoreConfig(env);
   const failOpen = bool('QUOTA_FAIL_OPEN', get('QUOTA_FAIL_OPEN'));
   const allowed = list(get('AUTH_ALLOWED_CLIENTS'));
 
@@ -263,15 +253,39 @@ export function parseConfig(env: RawEnv): Config {
       timezone,
       failOpen,
     },
+    database,
+  };
+  return deepFreeze(config);
+}
+
+/**
+ * The quota store's settings alone (DATABASE_*, DATA_DIR, MIGRATE_ON_START, QUOTA_DEFAULT_DAILY_TICKS,
+ * QUOTA_TIMEZONE): what `npm run migrate` and `npm run quota` need, without any issuer.
+ */
+export function parseStoreConfig(env: RawEnv): { database: Config['database']; timezone: string } {
+  const get = reader(env);
+  const production = get('NODE_ENV') === 'production';
+  const timezone = get('QUOTA_TIMEZONE')!;
+  try {
+    new Intl.DateTimeFormat('en-CA', { timeZone: timezone });
+  } catch {
+    throw new ConfigError('QUOTA_TIMEZONE', `${JSON.stringify(timezone)} is not an IANA time zone (e.g. UTC, Europe/Berlin)`);
+  }
+  const ssl = get('DATABASE_SSL')!;
+  if (!['false', 'require', 'verify-full'].includes(ssl)) throw new ConfigError('DATABASE_SSL', `must be false, require or verify-full, got ${JSON.stringify(ssl)}`);
+  const dbUrl = get('DATABASE_URL');
+  if (dbUrl !== undefined && !/^postgres(ql)?:\/\//.test(dbUrl)) throw new ConfigError('DATABASE_URL', 'must start with postgres:// or postgresql://');
+  const migrateRaw = get('MIGRATE_ON_START');
+  return {
+    timezone,
     database: {
       url: dbUrl,
       dataDir: get('DATA_DIR')!,
       poolMax: int('DATABASE_POOL_MAX', get('DATABASE_POOL_MAX'), 1, 1000),
-      statementTimeoutMs: int('DATABASE_STATEMENT_TIMEOUT_MS', get('DATABASE_STATEMENT_TIMEOUT_MS'), 50, 600_000),
+      statementTimeoutMs: int('DATABASE_STATEMENT_TIMEOUT_MS', get('DATABASE_STATEMENT_TIMEOUT_MS'), 0, 600_000),
       ssl: ssl === 'false' ? false : (ssl as 'require' | 'verify-full'),
       defaultDailyTicks: int('QUOTA_DEFAULT_DAILY_TICKS', get('QUOTA_DEFAULT_DAILY_TICKS'), 1, 1_000_000_000),
       migrateOnStart: migrateRaw === undefined ? !production : bool('MIGRATE_ON_START', migrateRaw),
     },
   };
-  return deepFreeze(config);
 }
