@@ -258,7 +258,11 @@ describe('compose.yaml', () => {
         expect({ include: m[1], template: existsSync(path.join(templatesDir, `${rendered}.template`)) }).toEqual({ include: m[1], template: true });
       }
     }
-    for (const v of used) expect({ variable: v, setOnGateway: v in env }).toEqual({ variable: v, setOnGateway: true });
+    const filter = new RegExp(String(env.NGINX_ENVSUBST_FILTER ?? '.'));
+    for (const v of used) {
+      expect({ variable: v, setOnGateway: v in env }).toEqual({ variable: v, setOnGateway: true });
+      expect({ variable: v, passesEnvsubstFilter: filter.test(v) }).toEqual({ variable: v, passesEnvsubstFilter: true });
+    }
 
     const tlsCert = interpolateDefaults(String(env.GATEWAY_TLS_CERT));
     expect(tlsCert.startsWith('/etc/nginx/certs/')).toBe(true);
