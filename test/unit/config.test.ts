@@ -146,7 +146,7 @@ describe('start-up refusals name the variable', () => {
     const key = await new SignJWT({ role: 'service_role', iss: 'supabase' }).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).sign(new TextEncoder().encode(SECRET_32));
     const e = thrown({ ...PROD_SB, SUPABASE_ANON_KEY: key });
     expect(e.variable).toBe('SUPABASE_ANON_KEY');
-    expect(e.message).toMatch(/^SUPABASE_ANON_KEY: is a service-role key/);
+    expect(e.message).toMatch(/^SUPABASE_ANON_KEY: is a service-role/);
     expect(e.message).not.toContain(key); // the secret itself is never echoed
   });
 
@@ -385,5 +385,17 @@ describe('loadDotenv', () => {
     const c = parseConfig(loadDotenv({ PORT: '5000' }, cwd));
     expect(c.port).toBe(5000);
     expect(c.auth.issuers[0]!.hmacSecret).toEqual(new TextEncoder().encode(SECRET_32));
+  });
+});
+
+describe('later refusals', () => {
+  const sb = { NODE_ENV: 'development', AUTH_MODE: 'supabase', SUPABASE_URL: 'https://x.supabase.co', SUPABASE_JWT_SECRET: 'x'.repeat(40) };
+  test('an sb_secret_ key as SUPABASE_ANON_KEY is refused', () => {
+    expect(() => parseConfig({ ...sb, SUPABASE_ANON_KEY: 'sb_secret_abc123' })).toThrow(/SUPABASE_ANON_KEY: is a service-role/);
+    expect(() => parseConfig({ ...sb, SUPABASE_ANON_KEY: 'sb_publishable_abc123' })).not.toThrow();
+  });
+  test('duplicate route rules are refused', () => {
+    const rules = JSON.stringify([{ method: 'POST', path: '/api/', scopes: ['a'] }, { method: 'post', path: '/api/', scopes: ['b'] }]);
+    expect(() => parseConfig({ ...sb, AUTH_ROUTE_RULES: rules })).toThrow(/AUTH_ROUTE_RULES: two rules for "POST \/api\/"/);
   });
 });

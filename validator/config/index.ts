@@ -191,8 +191,8 @@ export function parseConfig(env: RawEnv): Config {
     const base = url('SUPABASE_URL', required('SUPABASE_URL', get('SUPABASE_URL'), 'when AUTH_MODE includes supabase'), production).replace(/\/+$/, '');
     const secret = get('SUPABASE_JWT_SECRET');
     const anonKey = get('SUPABASE_ANON_KEY');
-    if (anonKey !== undefined && unsafeJwtRole(anonKey) === 'service_role') {
-      throw new ConfigError('SUPABASE_ANON_KEY', 'is a service-role key (its payload says role: service_role); use the anon/publishable key: the service role bypasses RLS');
+    if (anonKey !== undefined && (unsafeJwtRole(anonKey) === 'service_role' || anonKey.startsWith('sb_secret_'))) {
+      throw new ConfigError('SUPABASE_ANON_KEY', 'is a service-role / secret key (a JWT with role service_role, or an sb_secret_ key); use the anon/publishable key: the service role bypasses RLS');
     }
     const allowUnconfirmed = bool('SUPABASE_ALLOW_UNCONFIRMED', get('SUPABASE_ALLOW_UNCONFIRMED'));
     if (production && allowUnconfirmed) {

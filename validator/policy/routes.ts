@@ -40,6 +40,18 @@ export function parseRouteList(variable: string, raw: string): RouteMatch[] {
  * space/comma string) or `[{"method": "POST", "path": "/api/", "scopes": ["api:write"]}]`.
  */
 export function parseRouteRules(variable: string, raw: string): RouteRule[] {
+  const rules = parseRouteRuleShapes(variable, raw);
+  // two rules for the same route would make one of them silently dead
+  const seen = new Set<string>();
+  for (const r of rules) {
+    const k = `${r.method} ${r.path}`;
+    if (seen.has(k)) throw new ConfigError(variable, `two rules for ${JSON.stringify(k)}; merge their scopes into one rule`);
+    seen.add(k);
+  }
+  return rules;
+}
+
+function parseRouteRuleShapes(variable: string, raw: string): RouteRule[] {
   let json: unknown;
   try {
     json = JSON.parse(raw);
