@@ -76,7 +76,10 @@ export async function spawnValidator(env: Record<string, string>, timeoutMs = 20
     }),
   );
   const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`validator did not log "listening" within ${timeoutMs} ms:\n${out}`)), timeoutMs);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`validator did not log "listening" within ${timeoutMs} ms:\n${out}`));
+    }, timeoutMs);
     child.stdout!.on('data', (b: Buffer) => {
       const before = out.length;
       out += b.toString();
