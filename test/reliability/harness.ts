@@ -146,6 +146,11 @@ export interface TcpProxy {
    * (accepted and reset) until restore().
    */
   cut(mode?: 'clean' | 'hard', settleMs?: number): Promise<void>;
+  /**
+   * A silent network: requests stop reaching the server (replies under way are still delivered),
+   * open connections stay open and new ones are accepted but never connected through.
+   */
+  blackhole(): void;
   restore(): void;
   close(): Promise<void>;
 }
@@ -153,10 +158,18 @@ export interface TcpProxy {
 export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'): Promise<TcpProxy> {
   const pairs = new Set<{ client: net.Socket; server: net.Socket; blocked: boolean }>();
   let down = false;
+  let silent = false;
   let accepted = 0;
+  const held = new Set<net.Socket>();
   const srv = net.createServer((client) => {
     if (down) {
       client.resetAndDestroy();
+      return;
+    }
+    if (silent) {
+      held.add(client);
+      client.on('error', () => undefined);
+      client.on('close', () => held.delete(client));
       return;
     }
     accepted++;
@@ -195,8 +208,22 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
       }
       pairs.clear();
     },
+    blackhole() {
+      silent = true;
+      for (const p of pairs) p.blocked = true;
+    },
     restore() {
       down = false;
+      silent = false;
+      for (const c of held) c.destroy();
+      held.clear();
+      // connections blocked by a blackhole stay useless (their requests were dropped): end them
+      for (const p of [...pairs]) {
+        if (!p.blocked) continue;
+        p.client.destroy();
+        p.server.destroy();
+        pairs.delete(p);
+      }
     },
     close: () =>
       new Promise<void>((r) => {
@@ -204,6 +231,7 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
           p.client.destroy();
           p.server.destroy();
         }
+        for (const c of held) c.destroy();
         srv.close(() => r());
       }),
   };
