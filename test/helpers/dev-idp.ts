@@ -69,11 +69,10 @@ export async function startDevIdp(opts: StartDevIdpOptions = {}): Promise<DevIdp
     async token(clientId = 'gateway', secret = secrets[clientId] ?? '', scope) {
       const body = new URLSearchParams({ grant_type: 'client_credentials' });
       if (scope !== undefined) body.set('scope', scope);
-      const res = await fetch(run.ready.tokenUrl, {
-        method: 'POST',
-        headers: { Authorization: basicAuth(clientId, secret) },
-        body,
-      });
+      const post = () => fetch(run.ready.tokenUrl, { method: 'POST', headers: { Authorization: basicAuth(clientId, secret) }, body });
+      // A pooled keep-alive socket may be closed by the IdP (or a restart) just as it is reused:
+      // retry that once, as any OAuth client would. HTTP error statuses are not retried.
+      const res = await post().catch(() => post());
       const text = await res.text();
       if (res.status !== 200) throw new Error(`dev IdP token request for ${clientId} failed: ${res.status} ${text}`);
       return (JSON.parse(text) as { access_token: string }).access_token;
