@@ -1,0 +1,205 @@
+// The bench's cases: what runs where, and what each one sends. Every server is its own process.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ensureDevCerts } from '../scripts/certs';
+import { findNginx, startGateway, type Gateway } from '../scripts/nginx';
+import { childrenOf, startServer, type ServerProc } from './proc';
+import { AUDIENCE, RULES, USERS, type Material } from './setup';
+import type { LoadSpec } from './load';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+
+export interface Case {
+  id: string;
+  label: string;
+  /** `node`: compared with bare Express; `gateway`: compared with NGINX without auth. */
+  group: 'node' | 'gateway';
+  /** Why the case cannot run here (it is then reported as skipped). */
+  skip?: string;
+  /** What to send (pool cases take a new token for every request). */
+  load?: Omit<LoadSpec, 'seconds' | 'connections' | 'tokenOffset'>;
+  /** Processes whose memory counts for this case (summed). */
+  pids: number[];
+  /** tollgate's /metrics, to check the cache behaved as the case says. */
+  metricsUrl?: string;
+  /** `first`: the pool must never hit the verified-token cache. */
+  expectCache?: 'first' | 'repeated';
+}
+
+export interface Env {
+  m: Material;
+  /** Bench database on the Postgres server, or why there is none. */
+  db: { url: string } | { skip: string };
+  logDir: string;
+  /** Extra Node flags for the tollgate processes (profiling). */
+  execArgv?: string;
+}
+
+const VALIDATE = '/api/auth/validate';
+const asGet = { 'X-Original-Method': 'GET', 'X-Original-URI': '/api/things' };
+const asCharged = { 'X-Original-Method': 'POST', 'X-Original-URI': '/api/tasks' };
+
+export interface Running {
+  cases: Case[];
+  stop(): Promise<void>;
+}
+
+/** Starts every server (in parallel) and returns the cases, in their canonical order. */
+export async function startCases(e: Env, wanted: (id: string) => boolean): Promise<Running> {
+  const { m, logDir } = e;
+  const procs: ServerProc[] = [];
+  const gateways: Gateway[] = [];
+  const serverDb = 'url' in e.db ? e.db.url : undefined;
+  const start = async (name: string, script: string, env: Record<string, string | undefined>) => {
+    const p = await startServer(name, script, { NODE_ENV: 'production', ...env }, logDir);
+    procs.push(p);
+    return p;
+  };
+  // tollgate as deployed: production settings, one JSON log line per decision to stdout (a file here),
+  // quota store on the Postgres server when there is one, else the embedded one.
+  const tollgate = (name: string, extra: Record<string, string | undefined> = {}) =>
+    start(name, 'tollgate', {
+      HOST: '127.0.0.1',
+      PORT: '0',
+      LOG_LEVEL: 'info',
+      AUTH_MODE: 'jwks',
+      AUTH_ISSUER: m.issuer.realm,
+      AUTH_AUDIENCE: AUDIENCE,
+      AUTH_ROUTE_RULES: RULES,
+      QUOTA_DEFAULT_DAILY_TICKS: '1000000000',
+      MIGRATE_ON_START: 'true',
+      ...(serverDb ? { DATABASE_URL: serverDb } : { DATA_DIR: 'memory://' }),
+      BENCH_EXEC_ARGV: e.execArgv,
+      ...extra,
+    });
+  const peerEnv = { BENCH_ISSUER: m.issuer.realm, BENCH_AUDIENCE: AUDIENCE, BENCH_JWKS_URL: m.issuer.realmJwks };
+  const tmpDir = (n: string) => fs.mkdtempSync(path.join(os.tmpdir(), `tollgate-bench-${n}-`));
+
+  type Def = { id: string; label: string; group: Case['group']; skip?: string; run: () => Promise<Omit<Case, 'id' | 'label' | 'group'>> };
+  const node = (p: ServerProc, load: Omit<NonNullable<Case['load']>, 'url'>, more: Partial<Case> = {}) => ({ pids: [p.pid], load: { ...load, url: p.url }, ...more });
+  const defs: Def[] = [
+    { id: 'express-bare', label: 'bare Express 5 route (baseline)', group: 'node', run: async () => node(await start('express-bare', 'express-bare', {}), { path: VALIDATE, headers: { ...asGet, authorization: `Bearer ${m.rsOne}` } }) },
+    { id: 'node-raw', label: 'raw node:http, SHA-256 + Map (ceiling)', group: 'node', run: async () => node(await start('node-raw', 'node-raw', { BENCH_TOKEN: m.rsOne }), { path: VALIDATE, headers: { ...asGet, authorization: `Bearer ${m.rsOne}` } }) },
+    {
+      id: 'tollgate-repeated',
+      label: 'tollgate RS256, repeated token',
+      group: 'node',
+      run: async () => {
+        const p = await tollgate('tollgate-repeated');
+        return node(p, { path: VALIDATE, headers: { ...asGet, authorization: `Bearer ${m.rsOne}` } }, { metricsUrl: `${p.url}/metrics`, expectCache: 'repeated' });
+      },
+    },
+    {
+      id: 'tollgate-rs256-first',
+      label: 'tollgate RS256, first sight',
+      group: 'node',
+      run: async () => {
+        const p = await tollgate('tollgate-rs256-first');
+        return node(p, { path: VALIDATE, headers: asGet, tokens: m.rsPool }, { metricsUrl: `${p.url}/metrics`, expectCache: 'first' });
+      },
+    },
+    {
+      id: 'tollgate-es256-first',
+      label: 'tollgate ES256, first sight',
+      group: 'node',
+      run: async () => {
+        const p = await tollgate('tollgate-es256-first');
+        return node(p, { path: VALIDATE, headers: asGet, tokens: m.esPool }, { metricsUrl: `${p.url}/metrics`, expectCache: 'first' });
+      },
+    },
+    {
+      id: 'tollgate-hs256-first',
+      label: 'tollgate HS256 (Supabase), first sight',
+      group: 'node',
+      run: async () => {
+        const p = await tollgate('tollgate-hs256-first', {
+          AUTH_MODE: 'supabase',
+          AUTH_ISSUER: undefined,
+          AUTH_AUDIENCE: undefined,
+          SUPABASE_URL: m.issuer.supabaseUrl,
+          SUPABASE_JWT_SECRET: m.hsSecret,
+          BENCH_SEED_CONFIRMED: String(USERS),
+          ...(serverDb ? {} : { DATA_DIR: tmpDir('supabase') }),
+        });
+        return node(p, { path: VALIDATE, headers: asGet, tokens: m.hsPool }, { metricsUrl: `${p.url}/metrics`, expectCache: 'first' });
+      },
+    },
+    {
+      id: 'charged-embedded',
+      label: 'tollgate charged POST /api/tasks, embedded Postgres',
+      group: 'node',
+      run: async () => {
+        const p = await tollgate('charged-embedded', { DATABASE_URL: undefined, DATA_DIR: 'memory://' });
+        return node(p, { path: VALIDATE, headers: asCharged, tokens: m.perUser }, { metricsUrl: `${p.url}/metrics` });
+      },
+    },
+    {
+      id: 'charged-server',
+      label: 'tollgate charged POST /api/tasks, Postgres server',
+      group: 'node',
+      skip: serverDb ? undefined : (e.db as { skip: string }).skip,
+      run: async () => {
+        const p = await tollgate('charged-server');
+        return node(p, { path: VALIDATE, headers: asCharged, tokens: m.perUser }, { metricsUrl: `${p.url}/metrics` });
+      },
+    },
+    { id: 'auth0-repeated', label: 'express-oauth2-jwt-bearer, repeated token', group: 'node', run: async () => node(await start('auth0-repeated', 'peer-auth0', peerEnv), { path: VALIDATE, headers: { ...asGet, authorization: `Bearer ${m.rsOne}` } }) },
+    { id: 'auth0-first', label: 'express-oauth2-jwt-bearer, first sight', group: 'node', run: async () => node(await start('auth0-first', 'peer-auth0', peerEnv), { path: VALIDATE, headers: asGet, tokens: m.rsPool }) },
+    { id: 'expressjwt-repeated', label: 'express-jwt + jwks-rsa, repeated token', group: 'node', run: async () => node(await start('expressjwt-repeated', 'peer-express-jwt', peerEnv), { path: VALIDATE, headers: { ...asGet, authorization: `Bearer ${m.rsOne}` } }) },
+    { id: 'expressjwt-first', label: 'express-jwt + jwks-rsa, first sight', group: 'node', run: async () => node(await start('expressjwt-first', 'peer-express-jwt', peerEnv), { path: VALIDATE, headers: asGet, tokens: m.rsPool }) },
+  ];
+
+  // The gateway: one NGINX, one upstream app; /api/public/* is proxied without auth (the baseline),
+  // /api/things goes through auth_request to its own tollgate.
+  const nginx = findNginx();
+  const gwSkip = nginx ? undefined : 'nginx is not installed (apt-get install nginx)';
+  let gw: Promise<{ gateway: Gateway; upstream: ServerProc; validator: ServerProc }> | undefined;
+  const gateway = () =>
+    (gw ??= (async () => {
+      ensureDevCerts({ dir: path.join(ROOT, '.certs') });
+      const [upstream, validator] = await Promise.all([start('upstream', 'upstream', {}), tollgate('tollgate-gateway')]);
+      const rate = { GATEWAY_RATE_PER_IP: '1000000r/s', GATEWAY_BURST_PER_IP: '100000', GATEWAY_RATE_PER_CREDENTIAL: '1000000r/s', GATEWAY_BURST_PER_CREDENTIAL: '100000' };
+      const g = await startGateway({ validators: [`127.0.0.1:${validator.port}`], apps: [`127.0.0.1:${upstream.port}`], httpsPort: 0, httpPort: 0, publicPaths: ['/api/public/*'], vars: rate });
+      gateways.push(g);
+      return { gateway: g, upstream, validator };
+    })());
+  const gwPids = (g: Gateway, ...more: ServerProc[]) => [...childrenOf(g.pid), ...more.map((p) => p.pid)];
+  defs.push(
+    {
+      id: 'nginx-noauth',
+      label: 'NGINX → upstream, no auth (baseline)',
+      group: 'gateway',
+      skip: gwSkip,
+      run: async () => {
+        const { gateway: g, upstream } = await gateway();
+        return { pids: gwPids(g, upstream), load: { url: g.httpsUrl, path: '/api/public/things', headers: {} } };
+      },
+    },
+    {
+      id: 'nginx-auth',
+      label: 'NGINX auth_request → tollgate → upstream',
+      group: 'gateway',
+      skip: gwSkip,
+      run: async () => {
+        const { gateway: g, upstream, validator } = await gateway();
+        return { pids: gwPids(g, upstream, validator), load: { url: g.httpsUrl, path: '/api/things', headers: { authorization: `Bearer ${m.rsOne}` } }, metricsUrl: `${validator.url}/metrics`, expectCache: 'repeated' };
+      },
+    },
+  );
+
+  const stop = async () => {
+    await Promise.allSettled(gateways.map((g) => g.stop()));
+    await Promise.allSettled(procs.map((p) => p.stop()));
+  };
+  const chosen = defs.filter((d) => wanted(d.id));
+  const started = await Promise.allSettled(
+    chosen.map(async (d): Promise<Case> => (d.skip ? { id: d.id, label: d.label, group: d.group, skip: d.skip, pids: [] } : { id: d.id, label: d.label, group: d.group, ...(await d.run()) })),
+  );
+  const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) {
+    await stop();
+    throw failed.reason;
+  }
+  return { cases: started.map((r) => (r as PromiseFulfilledResult<Case>).value), stop };
+}
