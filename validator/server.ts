@@ -1,5 +1,5 @@
 // Process entry: load config, wire real dependencies, listen, drain on SIGTERM.
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { parseConfig, type Config } from './config';
@@ -34,9 +34,10 @@ export async function startValidator(env: RawEnv, opts: { logger?: Logger; now?:
   const store = await openStore({ ...config.database, migrate: config.database.migrateOnStart }, logger);
   const verifier = new TokenVerifier({ config, metrics, log: logger });
   verifier.start();
-  const { app } = createApp({ config, verifier, store, metrics, logger, now: opts.now });
+  const { listener } = createApp({ config, verifier, store, metrics, logger, now: opts.now });
 
-  const server = app.listen(config.port, config.host);
+  // The listener answers /api/auth/validate before Express's router (issue 6, docs/PERFORMANCE.md).
+  const server = createServer(listener).listen(config.port, config.host);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);
