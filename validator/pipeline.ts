@@ -14,7 +14,7 @@ import { createQuotaStage } from './quota/charge';
 import type { QuotaStore } from './quota/types';
 import { checkClaims, type Principal } from './token/claims';
 import { extractBearer } from './token/extract';
-import type { TokenVerifier } from './token/verify';
+import type { TokenVerifier, VerifiedToken } from './token/verify';
 
 export interface DecisionInput {
   /** The Authorization header value (first one). */
@@ -72,11 +72,15 @@ export function createPipeline(deps: PipelineDeps) {
   const { config, verifier, store, log } = deps;
   const charge = createQuotaStage({ config, store, metrics: deps.metrics, log, now: deps.now });
   const { maxTokenBytes, routeRules } = config.auth;
+  // checkClaims depends on the token and the config only, and a cache hit returns the same frozen
+  // VerifiedToken: remember its Principal rather than rebuild it (scopes split, Set, freeze) per request.
+  const principals = new WeakMap<VerifiedToken, Principal>();
 
   async function run(input: DecisionInput): Promise<Decision> {
     const token = extractBearer(input.authorization, input.authorizationCount, maxTokenBytes);
     const verified = await verifier.verify(token);
-    const principal = checkClaims(verified, config);
+    let principal = principals.get(verified);
+    if (principal === undefined) principals.set(verified, (principal = checkClaims(verified, config)));
     await checkEmail(principal, config, store);
 
     const method = input.method.toUpperCase();
