@@ -382,3 +382,62 @@ export function tally<T>(xs: T[], key: (x: T) => string | number): Record<string
   for (const x of xs) out[String(key(x))] = (out[String(key(x))] ?? 0) + 1;
   return out;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Raw HTTP/1.1: bytes no HTTP client would send (control characters, bare CR/LF, huge headers).
+
+export interface RawResponse {
+  /** Status of the first response line; 0 = none within the timeout, -1 = closed without one. */
+  status: number;
+  /** Response head, lines split, header names lower-cased: [name, value][]. */
+  headers: Array<[string, string]>;
+  text: string;
+}
+
+export function rawHttp(port: number, bytes: Buffer, timeoutMs = 3000): Promise<RawResponse> {
+  return new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1');
+    let got = Buffer.alloc(0);
+    let settled = false;
+    const done = () => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      s.destroy();
+      const text = got.toString('latin1');
+      const m = /^HTTP\/1\.1 (\d{3}) /.exec(text);
+      const head = text.split('\r\n\r\n')[0]!.split('\r\n').slice(1);
+      resolve({
+        status: m ? Number(m[1]) : text ? -1 : timedOut ? 0 : -1,
+        headers: head.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()] as [string, string]),
+        text,
+      });
+    };
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      done();
+    }, timeoutMs);
+    s.on('data', (b) => {
+      got = Buffer.concat([got, b]);
+      // one response is enough (Connection: close makes the server end it anyway)
+      const text = got.toString('latin1');
+      const end = text.indexOf('\r\n\r\n');
+      const len = /\r\ncontent-length: (\d+)/i.exec(text)?.[1];
+      if (end >= 0 && len !== undefined && got.length >= end + 4 + Number(len)) done();
+    });
+    s.on('error', done);
+    s.on('close', done);
+    // write, not end: Node's HTTP server aborts a pending request when the client half-closes
+    s.write(bytes);
+  });
+}
+
+/** A GET /api/auth/validate with the given header lines (values as raw bytes), Connection: close. */
+export function validateRequest(headers: Array<[string, Buffer | string]>, target = '/api/auth/validate'): Buffer {
+  return Buffer.concat([
+    Buffer.from(`GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\n`, 'latin1'),
+    ...headers.map(([k, v]) => Buffer.concat([Buffer.from(`${k}: `, 'latin1'), typeof v === 'string' ? Buffer.from(v, 'latin1') : v, Buffer.from('\r\n')])),
+    Buffer.from('Connection: close\r\n\r\n'),
+  ]);
+}
