@@ -161,6 +161,7 @@ d('through NGINX', () => {
         validators[k] = await spawnValidator(env({ PORT: String(ports[k]) }));
         // NGINX stops sending to an instance it saw refuse a connection for fail_timeout (10 s by
         // default, max_fails=1): the next restart must wait until the replacement serves again.
+        // (REL_GAP_MS=1000 shows what happens otherwise: 502 "no live upstreams".)
         await sleep(k === 0 ? Number(process.env.REL_GAP_MS ?? 11_000) : 1000);
       }
       const results = await l.stop();
