@@ -21,7 +21,7 @@ export const GATEWAY_DEFAULTS = {
   /** Seconds (two years). */
   GATEWAY_HSTS_MAX_AGE: '63072000',
   /** `server host:port;` lines of the validator upstream block. */
-  GATEWAY_VALIDATOR_SERVERS: 'server 127.0.0.1:3000;',
+  GATEWAY_VALIDATOR_SERVERS: 'server 127.0.0.1:3000 max_fails=1 fail_timeout=2s;',
   /** `server host:port;` lines of the application upstream block. */
   GATEWAY_APP_SERVERS: 'server 127.0.0.1:3002;',
   /** Directory served at /files/ (trailing slash required by `alias`). */
@@ -110,7 +110,15 @@ export function renderTemplate(text: string, vars: Record<string, string>, file 
 }
 
 /** `["a:1","b:2"]` → `server a:1; server b:2;` */
-export const upstreamServers = (addrs: string[]): string => addrs.map((a) => `server ${a};`).join(' ');
+/**
+ * `server` lines for an upstream block. `params` go on every line; for the validators we pass a short
+ * `fail_timeout` so an instance that refused one connection (restarting) is skipped for 2 s, not
+ * NGINX's default 10 s: with two instances restarted in turn, 10 s left none live ("no live upstreams").
+ */
+export const upstreamServers = (addrs: string[], params = ''): string => addrs.map((a) => `server ${a}${params ? ' ' + params : ''};`).join(' ');
+
+/** Passive health-check parameters for validator instances (see upstreamServers). */
+export const VALIDATOR_SERVER_PARAMS = 'max_fails=1 fail_timeout=2s';
 
 /** `["/api/docs", "/api/public/*"]` → `/api/docs|/api/public/.*` (regex metacharacters escaped). */
 export function publicPathsRegex(paths: string[]): string {
@@ -128,7 +136,7 @@ export function resolveVars(opts: GatewayOptions = {}): Record<GatewayVar, strin
   const env = opts.env ?? process.env;
   const vars = { ...GATEWAY_DEFAULTS };
   for (const k of Object.keys(vars) as GatewayVar[]) if (env[k] !== undefined) vars[k] = env[k] as string;
-  if (opts.validators) vars.GATEWAY_VALIDATOR_SERVERS = upstreamServers(opts.validators);
+  if (opts.validators) vars.GATEWAY_VALIDATOR_SERVERS = upstreamServers(opts.validators, VALIDATOR_SERVER_PARAMS);
   if (opts.apps) vars.GATEWAY_APP_SERVERS = upstreamServers(opts.apps);
   if (opts.corsOrigins) vars.CORS_ORIGINS = opts.corsOrigins.join(',');
   if (opts.publicPaths) vars.GATEWAY_PUBLIC_PATHS = publicPathsRegex(opts.publicPaths);

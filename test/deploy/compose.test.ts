@@ -268,7 +268,7 @@ describe('compose.yaml', () => {
     expect(tlsCert.startsWith('/etc/nginx/certs/')).toBe(true);
     expect(gw.volumes?.some((v) => v.endsWith(':/etc/nginx/certs:ro'))).toBe(true);
     expect(env.GATEWAY_FILES_ROOT).toBe('/srv/files/');
-    expect(env.GATEWAY_VALIDATOR_SERVERS).toBe('server validator:3000;');
+    expect(env.GATEWAY_VALIDATOR_SERVERS).toBe('server validator:3000 max_fails=1 fail_timeout=2s;');
     expect(env.GATEWAY_APP_SERVERS).toBe(`server upstream:${services.upstream.environment!.DEMO_UPSTREAM_PORT};`);
     // nginx.conf writes its pid and temp files under the prefix: those must be writable.
     expect(gw.tmpfs).toEqual(expect.arrayContaining(['/etc/nginx/conf.d', '/etc/nginx/logs', '/etc/nginx/temp']));

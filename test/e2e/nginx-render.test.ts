@@ -36,7 +36,7 @@ describe('resolveVars', () => {
     expect(v.GATEWAY_HTTPS_PORT).toBe('9443');
     expect(v.GATEWAY_REDIRECT_HTTPS_PORT).toBe('9443');
     expect(v.CORS_ORIGINS).toBe('https://a.example');
-    expect(v.GATEWAY_VALIDATOR_SERVERS).toBe('server 10.0.0.1:3000; server 10.0.0.2:3000;');
+    expect(v.GATEWAY_VALIDATOR_SERVERS).toBe('server 10.0.0.1:3000 max_fails=1 fail_timeout=2s; server 10.0.0.2:3000 max_fails=1 fail_timeout=2s;');
     expect(v.GATEWAY_RATE_PER_IP).toBe(GATEWAY_DEFAULTS.GATEWAY_RATE_PER_IP);
   });
 

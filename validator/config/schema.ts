@@ -42,7 +42,7 @@ export const CONFIG_VARIABLES: readonly VariableDef[] = Object.freeze([
   { group: 'database', name: 'DATABASE_URL', secret: true, doc: 'Postgres server URL for quotas. Unset: the embedded Postgres (PGlite) in `DATA_DIR`.' },
   { group: 'database', name: 'DATA_DIR', default: './.data', doc: 'Data directory of the embedded Postgres (`memory://` for a throw-away one).' },
   { group: 'database', name: 'DATABASE_POOL_MAX', default: '10', doc: 'Maximum pooled connections to the Postgres server.' },
-  { group: 'database', name: 'DATABASE_STATEMENT_TIMEOUT_MS', default: '2000', doc: 'Statement and connect timeout; a charge that takes longer fails closed with 503 (ms).' },
+  { group: 'database', name: 'DATABASE_STATEMENT_TIMEOUT_MS', default: '2000', doc: 'Server-side statement timeout; a charge that takes longer fails closed with 503 (ms). Connecting times out after 3 s.' },
   { group: 'database', name: 'DATABASE_SSL', default: 'false', doc: 'TLS to Postgres: `false`, `require` (encrypted) or `verify-full` (encrypted, CA and host checked).' },
   { group: 'database', name: 'MIGRATE_ON_START', doc: 'Apply pending migrations at start-up. Default `true` in development, `false` in production.' },
   { group: 'quota', name: 'QUOTA_ROUTES', default: 'POST /api/tasks', doc: 'Quota-charged routes, comma-separated `METHOD /path-prefix`. An empty value takes the default, like every variable; a lone `,` charges nothing.' },
