@@ -1,14 +1,13 @@
 // Every metric the Grafana dashboard and the alert rules query exists in the validator's real
 // /metrics output (a built dist/validator/server.js, spawned on a free port).
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse } from 'yaml';
+import { spawnValidator, VALIDATOR_JS, type ValidatorProcess } from '../helpers/validator-process';
 
 const ROOT = path.resolve(__dirname, '..', '..');
-const SERVER_JS = path.join(ROOT, 'dist/validator/server.js');
-const BUILT = existsSync(SERVER_JS);
+const BUILT = existsSync(VALIDATOR_JS);
 const RUN = BUILT || Boolean(process.env.CI);
 if (!RUN) console.warn('metric-names.test: dist/validator/server.js missing (run `npm run build`); metric name check SKIPPED');
 
@@ -52,48 +51,21 @@ test('metricNames() finds metrics and skips functions and labels', () => {
 });
 
 (RUN ? describe : describe.skip)('dashboard and alert metrics exist in /metrics', () => {
-  let child: ChildProcess;
+  let validator: ValidatorProcess | undefined;
   let dataDir: string;
   let exposed: Set<string>;
-  let logs = '';
 
   beforeAll(async () => {
     dataDir = mkdtempSync(path.join(tmpdir(), 'tollgate-metrics-'));
-    child = spawn(process.execPath, [SERVER_JS], {
-      cwd: dataDir,
-      env: {
-        PATH: process.env.PATH,
-        NODE_ENV: 'development',
-        PORT: '0',
-        HOST: '127.0.0.1',
-        AUTH_MODE: 'hs256',
-        AUTH_ISSUER: 'https://issuer.test',
-        AUTH_AUDIENCE: 'wavestack',
-        AUTH_JWT_SECRET: 'metrics-test-secret-0123456789abcdef',
-        DATA_DIR: path.join(dataDir, 'data'),
-        LOG_LEVEL: 'info',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    validator = await spawnValidator({
+      NODE_ENV: 'development',
+      AUTH_MODE: 'hs256',
+      AUTH_ISSUER: 'https://issuer.test',
+      AUTH_AUDIENCE: 'wavestack',
+      AUTH_JWT_SECRET: 'metrics-test-secret-0123456789abcdef',
+      DATA_DIR: path.join(dataDir, 'data'),
     });
-    const port = await new Promise<number>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`validator did not print "listening" within 20 s:\n${logs}`)), 20_000);
-      child.stderr!.on('data', (b: Buffer) => (logs += b.toString()));
-      child.stdout!.on('data', (b: Buffer) => {
-        logs += b.toString();
-        for (const line of logs.split('\n')) {
-          try {
-            const j = JSON.parse(line) as { msg?: string; port?: number };
-            if (j.msg === 'listening' && j.port) {
-              clearTimeout(timer);
-              resolve(j.port);
-            }
-          } catch {
-            /* not JSON yet */
-          }
-        }
-      });
-      child.once('exit', (code) => reject(new Error(`validator exited with ${code}:\n${logs}`)));
-    });
+    const port = validator.port;
     // One decision, so the labelled decision series exist too.
     await fetch(`http://127.0.0.1:${port}/api/auth/validate`, { headers: { 'X-Original-URI': '/api/x', 'X-Original-Method': 'GET' } });
     const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
@@ -107,8 +79,8 @@ test('metricNames() finds metrics and skips functions and labels', () => {
     }
   }, 30_000);
 
-  afterAll(() => {
-    child?.kill('SIGTERM');
+  afterAll(async () => {
+    await validator?.stop();
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
 

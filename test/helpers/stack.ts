@@ -1,6 +1,5 @@
 // The whole gateway for end-to-end tests: dev IdP + validator (or the stub), demo upstream,
 // and the real NGINX on HTTPS, each on a free 127.0.0.1 port; every log kept for failures.
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,9 +8,9 @@ import { startDemoUpstream, type DemoUpstream } from '../../scripts/demo-upstrea
 import { startGateway, type Gateway, type GatewayOptions } from '../../scripts/nginx';
 import { startStubValidator } from '../e2e/stub-validator';
 import { startDevIdp } from './dev-idp';
+import { spawnValidator, VALIDATOR_JS } from './validator-process';
 
 const ROOT = path.resolve(__dirname, '..', '..');
-const VALIDATOR_JS = path.join(ROOT, 'dist', 'validator', 'server.js');
 const DEV_IDP_JS = path.join(ROOT, 'dist', 'keycloak', 'dev-idp', 'main.js');
 
 export const CLIENTS = {
@@ -60,55 +59,6 @@ export function defaultMode(): 'real' | 'stub' {
   return fs.existsSync(VALIDATOR_JS) && fs.existsSync(DEV_IDP_JS) ? 'real' : 'stub';
 }
 
-interface ValidatorRun {
-  url: string;
-  logs(): string;
-  stop(): Promise<void>;
-}
-
-/** Start dist/validator/server.js on a free port; resolves on its `listening` log line. */
-async function startValidator(env: Record<string, string>): Promise<ValidatorRun> {
-  const child: ChildProcess = spawn(process.execPath, [VALIDATOR_JS], {
-    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`validator did not log "listening" within 20 s:\n${out}`)), 20_000);
-    child.stdout?.on('data', (b: Buffer) => {
-      out += b.toString();
-      for (const line of out.split('\n')) {
-        if (!line.includes('"listening"')) continue;
-        try {
-          const j = JSON.parse(line) as { msg?: string; port?: number };
-          if (j.msg === 'listening' && j.port) {
-            clearTimeout(timer);
-            resolve(j.port);
-          }
-        } catch {
-          /* partial line */
-        }
-      }
-    });
-    child.stderr?.on('data', (b: Buffer) => (out += b.toString()));
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`validator exited (${code}) during start-up:\n${out}`));
-    });
-  });
-  return {
-    url: `http://127.0.0.1:${port}`,
-    logs: () => out,
-    stop: async () => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      const t = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(t);
-    },
-  };
-}
 
 function makeFiles(root: string): string {
   const files = path.join(root, 'files');
@@ -151,7 +101,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       const idp = await startDevIdp();
       stops.push(() => idp.stop());
       logSources.push(['dev IdP', () => idp.logs()]);
-      const v = await startValidator({
+      const v = await spawnValidator({
         NODE_ENV: 'development',
         LOG_LEVEL: 'info',
         AUTH_MODE: 'jwks',

@@ -1,18 +1,17 @@
 // The validator as an operator runs it (`node dist/validator/server.js`): start-up refusals name
 // the variable and exit non-zero; SIGTERM drains in-flight decisions and exits 0.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { TestIssuer, makeKey, mint } from '../helpers/issuer';
+import { spawnValidator, VALIDATOR_JS } from '../helpers/validator-process';
 
-const SERVER = path.resolve(__dirname, '../../dist/validator/server.js');
 const cwd = mkdtempSync(path.join(tmpdir(), 'tollgate-proc-')); // no .env / keys.env here
 const base = { PATH: process.env.PATH ?? '', DATA_DIR: 'memory://' };
 
 function run(env: Record<string, string>) {
-  return spawnSync(process.execPath, [SERVER], { env: { ...base, ...env }, cwd, encoding: 'utf8', timeout: 20_000 });
+  return spawnSync(process.execPath, [VALIDATOR_JS], { env: { ...base, ...env }, cwd, encoding: 'utf8', timeout: 20_000 });
 }
 
 test.each([
@@ -32,34 +31,18 @@ test('SIGTERM lets an in-flight decision finish, then exits 0', async () => {
   const key = await makeKey('RS256', 'k');
   const iss = await TestIssuer.start([key]);
   iss.mode = 'hang'; // the first JWKS fetch hangs until AUTH_JWKS_TIMEOUT_MS: a decision stays in flight
-  const child = spawn(process.execPath, [SERVER], {
-    env: { ...base, NODE_ENV: 'test', PORT: '0', AUTH_MODE: 'jwks', AUTH_ISSUER: iss.issuer, AUTH_AUDIENCE: 'wavestack', AUTH_JWKS_URL: iss.jwksUrl, AUTH_JWKS_TIMEOUT_MS: '1500', SHUTDOWN_GRACE_MS: '5000' },
-    cwd,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const v = await spawnValidator({ AUTH_MODE: 'jwks', AUTH_ISSUER: iss.issuer, AUTH_AUDIENCE: 'wavestack', AUTH_JWKS_URL: iss.jwksUrl, AUTH_JWKS_TIMEOUT_MS: '1500', SHUTDOWN_GRACE_MS: '5000' });
   try {
-    const port = await new Promise<number>((resolve, reject) => {
-      createInterface({ input: child.stdout! }).on('line', (l) => {
-        try {
-          const j = JSON.parse(l);
-          if (j.msg === 'listening') resolve(j.port);
-        } catch {
-          /* not JSON */
-        }
-      });
-      child.once('exit', (c) => reject(new Error(`exited ${c}`)));
-    });
     const tok = await mint({ iss: iss.issuer, aud: 'wavestack' }, { key });
-    const inflight = fetch(`http://127.0.0.1:${port}/api/auth/validate`, { headers: { authorization: `Bearer ${tok}` } });
+    const inflight = fetch(`${v.url}/api/auth/validate`, { headers: { authorization: `Bearer ${tok}` } });
     await new Promise((r) => setTimeout(r, 300));
-    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-    child.kill('SIGTERM');
+    v.child.kill('SIGTERM');
     const res = await inflight; // answered, not dropped: fail closed because the keys never came
     expect(res.status).toBe(503);
     expect(res.headers.get('x-auth-reason')).toBe('keys_unavailable');
-    expect(await exited).toBe(0);
+    expect(await v.exited).toBe(0);
   } finally {
-    child.kill('SIGKILL');
+    await v.stop();
     await iss.stop();
   }
 });
