@@ -62,7 +62,7 @@ export async function startCases(e: Env, wanted: (id: string) => boolean): Promi
     start(name, 'tollgate', {
       HOST: '127.0.0.1',
       PORT: '0',
-      LOG_LEVEL: 'info',
+      LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
       AUTH_MODE: 'jwks',
       AUTH_ISSUER: m.issuer.realm,
       AUTH_AUDIENCE: AUDIENCE,
