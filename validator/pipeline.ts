@@ -8,7 +8,7 @@ import type { Config } from './config';
 import { AuthError, invalidRequest, type ReasonCode } from './errors';
 import type { Metrics } from './observability/metrics';
 import { checkEmail } from './policy/email';
-import { normalisePath } from './policy/routes';
+import { matchRoute, normalisePath } from './policy/routes';
 import { authorizeRoute } from './policy/scopes';
 import { createQuotaStage } from './quota/charge';
 import type { QuotaStore } from './quota/types';
@@ -40,6 +40,11 @@ export interface Decision {
   /** Underlying library code for refusals (e.g. jose's ERR_JWT_EXPIRED). */
   cause?: string;
   charged: number;
+  /**
+   * Seconds the opt-in NGINX edge decision cache may keep this grant (X-Accel-Expires): at most
+   * AUTH_DECISION_CACHE_TTL_S and the token's remaining life; 0 for refusals and on charged routes.
+   */
+  edgeMaxAgeS?: number;
 }
 
 export interface PipelineDeps {
@@ -72,6 +77,8 @@ export function createPipeline(deps: PipelineDeps) {
   const { config, verifier, store, log } = deps;
   const charge = createQuotaStage({ config, store, metrics: deps.metrics, log, now: deps.now });
   const { maxTokenBytes, routeRules } = config.auth;
+  const edgeTtlS = config.auth.decisionCache.ttlS;
+  const nowMs = deps.now ? () => deps.now!().getTime() : Date.now;
   // checkClaims depends on the token and the config only, and a cache hit returns the same frozen
   // VerifiedToken: remember its Principal rather than rebuild it (scopes split, Set, freeze) per request.
   const principals = new WeakMap<VerifiedToken, Principal>();
@@ -100,7 +107,10 @@ export function createPipeline(deps: PipelineDeps) {
       const m = safeHeader(principal.email);
       if (m !== undefined) headers['X-User-Email'] = m;
     }
-    return { status: 200, headers, granted: true, reason: 'ok', principal, charged: quota.charged };
+    // Charged routes are never cached anywhere: every request must reach the quota (issue 6).
+    const exp = verified.payload.exp as number;
+    const edgeMaxAgeS = edgeTtlS === 0 || matchRoute(config.quota.routes, method, path) ? 0 : Math.max(0, Math.min(edgeTtlS, Math.floor(exp - nowMs() / 1000)));
+    return { status: 200, headers, granted: true, reason: 'ok', principal, charged: quota.charged, edgeMaxAgeS };
   }
 
   return {

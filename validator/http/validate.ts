@@ -53,7 +53,11 @@ export function writeDecision(res: ServerResponse, d: Decision, id?: string): vo
   const h: string[] = [];
   for (const k in d.headers) h.push(k, d.headers[k]!);
   if (id !== undefined) h.push('X-Request-Id', id);
-  // A decision is about one request at one time; nothing between NGINX and us may cache it.
+  // Only NGINX's opt-in edge decision cache (proxy_cache on /_auth/validate, off by default) may keep
+  // a grant, for this long; it reads X-Accel-Expires first, which then overrides Cache-Control (so it
+  // must come before it). Any other cache sees no-store.
+  if (d.edgeMaxAgeS) h.push('X-Accel-Expires', String(d.edgeMaxAgeS));
+  // A decision is about one request at one time; nothing else between NGINX and us may cache it.
   h.push('Cache-Control', 'no-store');
   if (d.granted) {
     h.push('Content-Length', '0');
