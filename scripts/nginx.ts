@@ -36,6 +36,8 @@ export const GATEWAY_DEFAULTS = {
   CORS_ORIGINS: '',
   /** Relative to the prefix, or /dev/stdout. */
   GATEWAY_ACCESS_LOG: 'logs/access.log',
+  /** `on`: the opt-in edge decision cache on the auth subrequest (docs/PERFORMANCE.md). */
+  GATEWAY_AUTH_CACHE: 'off',
 };
 export type GatewayVar = keyof typeof GATEWAY_DEFAULTS;
 
@@ -155,6 +157,7 @@ export function resolveVars(opts: GatewayOptions = {}): Record<GatewayVar, strin
   for (const k of ['GATEWAY_RATE_PER_IP', 'GATEWAY_RATE_PER_CREDENTIAL'] as const) {
     if (!/^\d+r\/[sm]$/.test(vars[k])) fail(k, 'must look like 100r/m or 10r/s');
   }
+  if (!/^(on|off)$/.test(vars.GATEWAY_AUTH_CACHE)) fail('GATEWAY_AUTH_CACHE', 'must be on or off');
   const origins = vars.CORS_ORIGINS.split(',').filter(Boolean);
   for (const o of origins) {
     if (!/^https?:\/\/[^\s,|/]+$/.test(o)) fail('CORS_ORIGINS', `"${o}" is not an exact origin like https://app.example.com (no "*", no path, no spaces)`);
@@ -239,6 +242,9 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> 
   if (!nginxPath) throw new Error('nginx not found: install it (apt-get install nginx) or set NGINX_BIN');
   const ownPrefix = !opts.prefix;
   const prefix = opts.prefix ?? fs.mkdtempSync(path.join(os.tmpdir(), 'tollgate-nginx-'));
+  // Started as root, the workers run as the build's user (nobody): they must traverse the prefix
+  // to reach the cache files under temp/ (GATEWAY_AUTH_CACHE=on). mkdtemp makes it 0700.
+  if (!opts.prefix) fs.chmodSync(prefix, 0o711);
   const o = { ...opts };
   if (o.httpsPort === 0) o.httpsPort = await freePort();
   if (o.httpPort === 0) o.httpPort = await freePort();
