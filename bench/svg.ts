@@ -13,9 +13,9 @@ function colour(id: string): string {
 }
 
 export function chart(results: CaseResult[], m: Machine, when: string): string {
-  const W = 980;
-  const labelW = 330;
-  const barW = 430;
+  const W = 1000;
+  const labelW = 370;
+  const barW = 400;
   const rowH = 24;
   const out: string[] = [];
   let y = 58;
