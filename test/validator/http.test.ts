@@ -74,6 +74,15 @@ describe('logging', () => {
     expect(all.toLowerCase()).not.toContain('bearer ');
   });
 
+  test('a token in the original query string is not logged either', async () => {
+    const tok = await token('query-user');
+    const before = t.logs.length;
+    await validate(tok, 'GET', `/api/things?a=1&access_token=${tok}&b=2`).expect(200);
+    const line = JSON.parse(t.logs[before]!);
+    expect(line.uri).toBe('/api/things?a=1&access_token=[redacted]&b=2');
+    expect(t.logs.slice(before).join('')).not.toContain(tok.split('.')[2]!);
+  });
+
   test('the request id comes back, and a hostile one is replaced', async () => {
     const good = await validate(undefined, 'GET', '/api/x', { 'X-Request-Id': 'abc-1' });
     expect(good.headers['x-request-id']).toBe('abc-1');

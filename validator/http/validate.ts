@@ -75,6 +75,14 @@ function errorAttr(d: Decision): string | undefined {
   return /error="([a-z_]+)"/.exec(d.headers['WWW-Authenticate'] ?? '')?.[1];
 }
 
+// RFC 6750 §2.3 lets clients put a token in the query (`?access_token=`): never log one from there either.
+const TOKEN_PARAM = /([?&](?:access_token|id_token|refresh_token|token)=)[^&#]*/gi;
+
+/** The original URI as logged: token-bearing query parameters replaced by `[redacted]`. */
+export function loggableUri(uri: string): string {
+  return /token=/i.test(uri) ? uri.replace(TOKEN_PARAM, '$1[redacted]') : uri;
+}
+
 /** The decision's fields for its log line: never the token. */
 export function decisionLog(d: Decision, input: DecisionInput): Record<string, unknown> {
   return {
@@ -85,7 +93,7 @@ export function decisionLog(d: Decision, input: DecisionInput): Record<string, u
     sub: d.principal?.sub,
     client: d.principal?.clientId,
     method: input.method,
-    uri: input.uri,
+    uri: loggableUri(input.uri),
     charged: d.charged || undefined,
   };
 }
