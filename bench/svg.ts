@@ -13,8 +13,8 @@ function colour(id: string): string {
 }
 
 export function chart(results: CaseResult[], m: Machine, when: string): string {
-  const W = 1000;
-  const labelW = 370;
+  const W = 1080;
+  const labelW = 450; // the longest case label is ~52 characters at 13 px
   const barW = 400;
   const rowH = 24;
   const out: string[] = [];

@@ -448,7 +448,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
 
 /** Two stacked panels: p50/p99 latency per window, validator RSS per second. */
 export function renderSvg(r: SoakReport, o: Pick<SoakOptions, 'seconds' | 'rate' | 'connections'>): string {
-  const W = 760, H = 420, L = 60, R = 20, panel = 150, gap = 60, top1 = 50, top2 = top1 + panel + gap;
+  const W = 760, H = 440, L = 60, R = 20, panel = 150, gap = 60, top1 = 50, top2 = top1 + panel + gap;
   const tMax = Math.max(1, ...r.windows.map((w) => w.t), ...r.rss.map(([t]) => t));
   const x = (t: number) => L + ((W - L - R) * t) / tMax;
   const latMax = Math.max(1, ...r.windows.map((w) => w.p99)) * 1.15;
