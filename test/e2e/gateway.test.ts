@@ -80,6 +80,18 @@ d(`gateway (real NGINX, ${defaultMode()} validator)`, () => {
       expect(echo.headers['x-user-id']).toBeNull();
       expect(echo.headers['x-scopes']).toBeNull();
     });
+
+    t('a protected path that NGINX normalises into a public one → 400, upstream never called', async () => {
+      // NGINX matches the public location on the normalised $uri but proxies the raw URI: an upstream
+      // routing on it (e.g. Express `/api/admin/*splat`) would run a protected handler without a token.
+      const calls = await upstreamCalls(async () => {
+        for (const p of ['/api/admin/../public/x', '/api/admin/%2e%2e/public/x', '/api/admin%2F..%2Fpublic/x', '/api//public/x']) {
+          const res = await get(p, { method: 'DELETE' });
+          expect([p, res.status]).toEqual([p, 400]);
+        }
+      });
+      expect(calls).toBe(0);
+    });
   });
 
   describe('auth_request', () => {
@@ -169,7 +181,8 @@ d(`gateway (real NGINX, ${defaultMode()} validator)`, () => {
     });
 
     t('dot segments and encoded slashes in /api/ paths → 400 before auth', async () => {
-      for (const p of ['/api/x/../admin', '/api/x/%2e%2e/admin', '/api/x%2fadmin', '/api//admin']) {
+      // a backslash is a separator to WHATWG URL parsers (Deno, Bun, undici-based frameworks): /api/x\\..\\admin is /api/admin there
+      for (const p of ['/api/x/../admin', '/api/x/%2e%2e/admin', '/api/x%2fadmin', '/api//admin', '/api/x\\..\\admin', '/api/admin\\']) {
         const res = await get(p, { method: 'DELETE', headers: bearer(gatewayToken) });
         expect([p, res.status]).toEqual([p, 400]);
       }
