@@ -95,10 +95,14 @@ export function createPipeline(deps: PipelineDeps) {
     const path = normalisePath(input.uri);
     if (path === undefined) throw invalidRequest('request_invalid', 'X-Original-URI cannot be decoded');
     authorizeRoute(routeRules, method, path, principal);
+    // Identity headers are checked before the charge: a refusal must never cost ticks.
+    const userId = safeHeader(principal.sub);
+    if (userId === undefined) throw invalidRequest('request_invalid', 'subject cannot be sent as a header');
+    const scopes = principal.scopes.join(',');
+    if (!HEADER_SAFE.test(scopes)) throw invalidRequest('request_invalid', 'scopes cannot be sent as a header');
     const quota = await charge(principal, method, path, input.uri, input.maxTicks);
 
-    const headers: Record<string, string> = { 'X-User-Id': safeHeader(principal.sub) ?? '', 'X-Scopes': principal.scopes.join(','), ...quota.headers };
-    if (headers['X-User-Id'] === '') throw invalidRequest('request_invalid', 'subject cannot be sent as a header');
+    const headers: Record<string, string> = { 'X-User-Id': userId, 'X-Scopes': scopes, ...quota.headers };
     if (principal.clientId !== undefined) {
       const c = safeHeader(principal.clientId);
       if (c !== undefined) headers['X-Client-Id'] = c;

@@ -133,6 +133,15 @@ describe('charged routes on the embedded store', () => {
     expect((await t.store!.usage('careful-user', new Date().toISOString().slice(0, 10)))?.ticksUsed ?? 0).toBe(0);
   });
 
+  test('a token whose identity cannot be sent upstream is refused before it is charged', async () => {
+    // a subject or scope with a control or non-Latin-1 character cannot be an HTTP header value
+    for (const [sub, scope] of [['bad\u0001sub', 'api:write'], ['\u7528\u6237', 'api:write'], ['scopes-user', 'api:write caf\u00e9\u0001']]) {
+      const r = await validate(await token(sub!, scope), 'POST', '/api/tasks');
+      expect({ sub, status: r.status, charged: r.headers['x-ticks-charged'] }).toEqual({ sub, status: 400, charged: undefined });
+      expect((await t.store!.usage(sub!, new Date().toISOString().slice(0, 10)))?.ticksUsed ?? 0).toBe(0);
+    }
+  });
+
   test('routes that are not charged never touch the database', async () => {
     const charge = jest.spyOn(t.store!, 'charge');
     try {
