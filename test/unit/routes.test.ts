@@ -233,6 +233,15 @@ describe('authorizeRoute', () => {
     expect(refusal('POST', '/api/x', ['api']).code).toBe('scope_missing');
   });
 
+  test('HEAD needs what GET needs: upstreams (Express, Go, NGINX) run the GET handler for a HEAD', () => {
+    expect(refusal('HEAD', '/api/tasks', []).scope).toEqual(['api:read']);
+    expect(() => authorizeRoute(rules, 'HEAD', '/api/tasks', principal(['api:read']))).not.toThrow();
+    expect(() => authorizeRoute(rules, 'HEAD', '/api/public/x', principal([]))).not.toThrow();
+    const withHead = parseRouteRules('AUTH_ROUTE_RULES', '{"GET /api/": ["api:read"], "HEAD /api/": ["api:head"]}');
+    expect(() => authorizeRoute(withHead, 'HEAD', '/api/x', principal(['api:head']))).toThrow(AuthError);
+    expect(() => authorizeRoute(withHead, 'HEAD', '/api/x', principal(['api:head', 'api:read']))).not.toThrow();
+  });
+
   test('a normalised path cannot dodge a rule: /api/x/../admin and /api/%61dmin hit the admin rule', () => {
     for (const uri of ['/api/x/../admin', '/api/%61dmin', '//api//admin', 'http://h/api/admin?x']) {
       expect(refusal('DELETE', normalisePath(uri)!, ['api:write']).scope).toEqual(['api:write', 'admin']);
