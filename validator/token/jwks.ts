@@ -40,6 +40,15 @@ const KTY_FOR_ALG: Record<string, string> = {
 };
 const CRV_FOR_ALG: Record<string, string> = { ES256: 'P-256', ES384: 'P-384' };
 
+/**
+ * The name the decision cache remembers a key by: its kid, or its public material when the JWKS
+ * gives it no kid (a kid-less token is verified with the issuer's only key, and must be forgotten
+ * when that key goes just the same).
+ */
+export function keyIdOf(jwk: JWK): string {
+  return jwk.kid ?? `#${jwk.kty}:${jwk.crv ?? ''}:${jwk.x ?? ''}:${jwk.y ?? ''}:${jwk.n ?? ''}`;
+}
+
 /** Whether `jwk` may verify signatures made with `alg`. */
 function usable(jwk: JWK, alg: string): boolean {
   if (jwk.use !== undefined && jwk.use !== 'sig') return false; // Keycloak also publishes enc keys
@@ -80,9 +89,9 @@ export class JwksStore {
     if (this.timer) clearTimeout(this.timer);
   }
 
-  /** The current kids (for the decision cache). */
+  /** The current key ids (keyIdOf, for the decision cache). */
   kids(): Set<string> {
-    return new Set(this.jwks.map((k) => k.kid).filter((k): k is string => typeof k === 'string'));
+    return new Set(this.jwks.map(keyIdOf));
   }
 
   status(): JwksStatus {
@@ -100,8 +109,9 @@ export class JwksStore {
   /**
    * The verification key for a token header. Refetches at most once per cooldown on an unknown kid
    * (a flood of forged kids cannot hammer the IdP); throws key_not_found or keys_unavailable.
+   * `keyId` names the key that was chosen (keyIdOf), for onKeysRemoved.
    */
-  async getKey(kid: string | undefined, alg: string): Promise<CryptoKey> {
+  async getKey(kid: string | undefined, alg: string): Promise<{ key: CryptoKey; keyId: string }> {
     let jwk = this.find(kid, alg);
     if (!jwk) {
       const neverLoaded = this.jwks.length === 0;
@@ -127,7 +137,7 @@ export class JwksStore {
       key.catch(() => this.imported.delete(cacheKey));
     }
     try {
-      return await key;
+      return { key: await key, keyId: keyIdOf(jwk) };
     } catch {
       throw invalidToken('key_not_found', 'the matching JWKS key cannot be imported');
     }

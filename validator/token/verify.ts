@@ -13,6 +13,8 @@ export interface VerifiedToken {
   readonly payload: Readonly<JWTPayload & Record<string, unknown>>;
   readonly alg: string;
   readonly kid?: string;
+  /** The JWKS key that verified it (keyIdOf); undefined for an HMAC secret. */
+  readonly keyId?: string;
 }
 
 // Headers that point at keys we did not configure: trusting them lets the token pick its own key.
@@ -113,7 +115,7 @@ export class TokenVerifier {
     }
     const verified = await this.verifyUncached(token, nowMs);
     if (this.cache.enabled) {
-      this.cache.set(cacheKey, verified, verified.kid, (verified.payload.exp as number) * 1000 + this.tolerance * 1000, nowMs);
+      this.cache.set(cacheKey, verified, verified.keyId, (verified.payload.exp as number) * 1000 + this.tolerance * 1000, nowMs);
       this.deps.metrics.decisionCacheSize.set(this.cache.size);
     }
     return verified;
@@ -152,11 +154,12 @@ export class TokenVerifier {
     const { issuer, store } = entry;
 
     let key: CryptoKey | Uint8Array;
+    let keyId: string | undefined;
     if (alg === 'HS256' && issuer.hmacSecret) {
       // Supabase's verifier: a kid of a JWKS key uses that key; otherwise only HS256 + the legacy secret.
       key = issuer.hmacSecret;
     } else if (store && issuer.jwksAlgorithms.includes(alg)) {
-      key = await store.getKey(header.kid, alg);
+      ({ key, keyId } = await store.getKey(header.kid, alg));
     } else {
       throw invalidToken('algorithm_not_allowed', `algorithm ${alg.slice(0, 16)} is not allowed for this issuer`);
     }
@@ -178,6 +181,6 @@ export class TokenVerifier {
       throw invalidToken('claim_invalid', 'token was issued in the future (iat)');
     }
     if (typeof payload.sub !== 'string' || payload.sub === '') throw invalidToken('claim_missing', 'token has no subject (sub)');
-    return Object.freeze({ issuer, payload: Object.freeze(payload), alg, kid: header.kid });
+    return Object.freeze({ issuer, payload: Object.freeze(payload), alg, kid: header.kid, keyId });
   }
 }
