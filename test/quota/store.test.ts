@@ -120,3 +120,16 @@ eachBackend((env) => {
     expect(store.kind).toBe(name);
   });
 });
+
+eachBackend((env) => {
+  test('daily limits are capped so a charge can never overflow consume_ticks', async () => {
+    const { store, pool } = env();
+    const u = `cap-${Math.random().toString(36).slice(2, 8)}`;
+    await store.charge(u, 1, '2031-01-01');
+    await expect(store.setLimit(u, 1_000_000_001)).rejects.toThrow(/from 1 to 1000000000/);
+    await expect(pool.query('UPDATE profiles SET daily_tick_limit = 2000000000 WHERE user_id = $1', [u])).rejects.toThrow(/profiles_daily_tick_limit_max/);
+    await store.setLimit(u, 1_000_000_000);
+    await expect(store.charge(u, 999_999_999, '2031-01-01')).resolves.toMatchObject({ status: 'charged', used: 1_000_000_000, remaining: 0 });
+    await expect(store.charge(u, 999_999_999, '2031-01-01')).resolves.toMatchObject({ status: 'exhausted', used: 1_000_000_000 });
+  });
+});

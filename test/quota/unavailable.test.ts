@@ -91,3 +91,21 @@ serverTest('server: killed connections do not crash the process and the pool rec
     await fresh.drop();
   }
 });
+
+describe('embedded store after a failed statement', () => {
+  test('a statement that fails does not break the single embedded connection', async () => {
+    const { openDb } = await import('../../validator/quota/db');
+    const db = await openDb({ dataDir: 'memory://', poolMax: 1, statementTimeoutMs: 0, ssl: false, defaultDailyTicks: 32 });
+    try {
+      await db.pool.query('CREATE TABLE t (x int CHECK (x < 5))');
+      await expect(db.pool.query('INSERT INTO t VALUES (10)')).rejects.toThrow(/t_x_check/);
+      await expect(db.pool.query('SELECT $1::int AS n', ['abc'])).rejects.toThrow(/invalid input syntax/);
+      const c = await db.pool.connect();
+      await expect(c.query('SELECT 1/0')).rejects.toThrow(/division by zero/);
+      c.release(new Error('discard this client'));
+      await expect(db.pool.query('SELECT 2 AS two')).resolves.toMatchObject({ rows: [{ two: 2 }] });
+    } finally {
+      await db.close();
+    }
+  });
+});

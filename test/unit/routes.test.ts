@@ -248,3 +248,11 @@ describe('authorizeRoute', () => {
     }
   });
 });
+
+describe('path parameters', () => {
+  test('`;` parameters are cut from each segment before matching (Tomcat/Spring routing)', () => {
+    expect(normalisePath('/api/admin;x=1')).toBe('/api/admin');
+    expect(normalisePath('/api/admin;jsessionid=abc/users')).toBe('/api/admin/users');
+    expect(normalisePath('/api/;x/admin')).toBe('/api/admin');
+  });
+});

@@ -110,7 +110,10 @@ export function normalisePath(uri: string): string | undefined {
   }
   if (/[\u0000-\u001f\u007f]/.test(decoded)) return undefined;
   const out: string[] = [];
-  for (const seg of decoded.split('/').slice(1)) {
+  for (const raw of decoded.split('/').slice(1)) {
+    // `;` path parameters (RFC 3986 §3.3): Tomcat and Spring route `/api/admin;x=1` to `/api/admin`,
+    // so rules must see it that way too.
+    const seg = raw.split(';', 1)[0]!;
     if (seg === '' || seg === '.') continue;
     if (seg === '..') out.pop();
     else out.push(seg);

@@ -54,12 +54,21 @@ async function openEmbedded(dataDir: string): Promise<Db> {
   // PGlite ships ESM only; a dynamic import keeps this CommonJS build loading it lazily,
   // so a server deployment never pays for the WASM module.
   const { PGlite } = await import('@electric-sql/pglite');
-  const { createPgConfig } = await import('@electric-sql/pglite/node-postgres');
+  const { createPgConfig, PglitePgConnection } = await import('@electric-sql/pglite/node-postgres');
   if (!dataDir.includes('://')) mkdirSync(dataDir, { recursive: true });
   const pglite = await PGlite.create(dataDir);
-  // createPgConfig hands every pg Client the same PGlite-backed connection object, so
-  // exactly one client may exist and it must never be closed while idle.
-  const pool = new pg.Pool({ ...createPgConfig(pglite), max: 1, idleTimeoutMillis: 0 });
+  // createPgConfig hands every pg Client the same connection object. pg destroys a client
+  // whose query failed (pool.query releases it with the error), and that ended the shared
+  // connection for good: after one failed statement every later query failed with
+  // "Connection terminated unexpectedly". So each client gets a connection of its own over
+  // the one PGlite backend; max 1 keeps them from interleaving.
+  class EmbeddedClient extends pg.Client {
+    constructor(config: pg.ClientConfig) {
+      super({ ...config, connection: new PglitePgConnection({ pglite }) } as pg.ClientConfig);
+    }
+  }
+  // (@types/pg declares Client as a no-argument constructor; pg-pool passes the pool's options.)
+  const pool = new pg.Pool({ ...createPgConfig(pglite), Client: EmbeddedClient as unknown as new () => pg.ClientBase, max: 1, idleTimeoutMillis: 0 });
   return {
     kind: 'embedded',
     pool,

@@ -8,6 +8,12 @@ import { silentLogger, type QuotaLogger } from './log';
 import { migrate } from './migrate';
 import type { ChargeResult, ChargeStatus, QuotaStore, StoreOptions, UsageRow } from './types';
 
+/**
+ * Highest daily limit (migrations/003): ticks_used + a charge (both at most the limit) must stay
+ * inside Postgres's 32-bit integer, or consume_ticks() would fail with an overflow.
+ */
+export const MAX_DAILY_LIMIT = 1_000_000_000;
+
 /** Positive email-confirmation answers kept in memory (confirmation never reverts). */
 const CONFIRMED_CACHE_MAX = 10_000;
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -119,8 +125,8 @@ export function createStore(db: Db, opts: StoreOptions): QuotaStore {
 
     async setLimit(userId: string, limit: number, o: { create?: boolean } = {}): Promise<void> {
       checkUser(userId);
-      if (!Number.isSafeInteger(limit) || limit < 1 || limit > 2_147_483_647) {
-        throw new QuotaStoreError('invalid_argument', `limit must be a positive integer, got ${limit}`);
+      if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_DAILY_LIMIT) {
+        throw new QuotaStoreError('invalid_argument', `limit must be a whole number from 1 to ${MAX_DAILY_LIMIT}, got ${limit}`);
       }
       const { rowCount } = await pool.query(
         o.create
