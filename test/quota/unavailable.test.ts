@@ -94,7 +94,6 @@ serverTest('server: killed connections do not crash the process and the pool rec
 
 describe('embedded store after a failed statement', () => {
   test('a statement that fails does not break the single embedded connection', async () => {
-    const { openDb } = await import('../../validator/quota/db');
     const db = await openDb({ dataDir: 'memory://', poolMax: 1, statementTimeoutMs: 0, ssl: false, defaultDailyTicks: 32 });
     try {
       await db.pool.query('CREATE TABLE t (x int CHECK (x < 5))');
