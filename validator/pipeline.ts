@@ -8,7 +8,7 @@ import type { Config } from './config';
 import { AuthError, invalidRequest, type ReasonCode } from './errors';
 import type { Metrics } from './observability/metrics';
 import { checkEmail } from './policy/email';
-import { matchRoute, normalisePath } from './policy/routes';
+import { normalisePath } from './policy/routes';
 import { authorizeRoute } from './policy/scopes';
 import { createQuotaStage } from './quota/charge';
 import type { QuotaStore } from './quota/types';
@@ -66,6 +66,27 @@ function safeHeader(v: string): string | undefined {
   return HEADER_SAFE.test(v) && v.length <= 1024 ? v : undefined;
 }
 
+/** A Principal with its identity headers, checked once: `unsendable` says why they cannot be sent. */
+interface Identity {
+  principal: Principal;
+  headers: Readonly<Record<string, string>>;
+  unsendable?: string;
+}
+
+function identity(principal: Principal): Identity {
+  const userId = safeHeader(principal.sub);
+  const scopes = principal.scopes.join(',');
+  if (userId === undefined) return { principal, headers: {}, unsendable: 'subject cannot be sent as a header' };
+  // scopes by character only: a long scope list is valid
+  if (!HEADER_SAFE.test(scopes)) return { principal, headers: {}, unsendable: 'scopes cannot be sent as a header' };
+  const headers: Record<string, string> = { 'X-User-Id': userId, 'X-Scopes': scopes };
+  const clientId = principal.clientId === undefined ? undefined : safeHeader(principal.clientId);
+  if (clientId !== undefined) headers['X-Client-Id'] = clientId;
+  const email = principal.email === undefined ? undefined : safeHeader(principal.email);
+  if (email !== undefined) headers['X-User-Email'] = email;
+  return { principal, headers: Object.freeze(headers) };
+}
+
 export function refusal(e: AuthError): Decision {
   const headers: Record<string, string> = { 'X-Auth-Reason': e.code, ...e.headers };
   const challenge = e.wwwAuthenticate;
@@ -79,15 +100,20 @@ export function createPipeline(deps: PipelineDeps) {
   const { maxTokenBytes, routeRules } = config.auth;
   const edgeTtlS = config.auth.decisionCache.ttlS;
   const nowMs = deps.now ? () => deps.now!().getTime() : Date.now;
-  // checkClaims depends on the token and the config only, and a cache hit returns the same frozen
-  // VerifiedToken: remember its Principal rather than rebuild it (scopes split, Set, freeze) per request.
-  const principals = new WeakMap<VerifiedToken, Principal>();
+  // Everything derived from the token alone (claims rules, identity headers) depends only on it and
+  // the config, and a cache hit returns the same frozen VerifiedToken: derive it once per token
+  // rather than per request (scope split, Set, freeze, header checks).
+  const identities = new WeakMap<VerifiedToken, Identity>();
+  const identityOf = (v: VerifiedToken): Identity => {
+    let id = identities.get(v);
+    if (id === undefined) identities.set(v, (id = identity(checkClaims(v, config))));
+    return id;
+  };
 
   async function run(input: DecisionInput): Promise<Decision> {
     const token = extractBearer(input.authorization, input.authorizationCount, maxTokenBytes);
     const verified = await verifier.verify(token);
-    let principal = principals.get(verified);
-    if (principal === undefined) principals.set(verified, (principal = checkClaims(verified, config)));
+    const { principal, headers: identityHeaders, unsendable } = identityOf(verified);
     await checkEmail(principal, config, store);
 
     const method = input.method.toUpperCase();
@@ -96,24 +122,13 @@ export function createPipeline(deps: PipelineDeps) {
     if (path === undefined) throw invalidRequest('request_invalid', 'X-Original-URI cannot be decoded');
     authorizeRoute(routeRules, method, path, principal);
     // Identity headers are checked before the charge: a refusal must never cost ticks.
-    const userId = safeHeader(principal.sub);
-    if (userId === undefined) throw invalidRequest('request_invalid', 'subject cannot be sent as a header');
-    const scopes = principal.scopes.join(',');
-    if (!HEADER_SAFE.test(scopes)) throw invalidRequest('request_invalid', 'scopes cannot be sent as a header');
+    if (unsendable) throw invalidRequest('request_invalid', unsendable);
     const quota = await charge(principal, method, path, input.uri, input.maxTicks);
 
-    const headers: Record<string, string> = { 'X-User-Id': userId, 'X-Scopes': scopes, ...quota.headers };
-    if (principal.clientId !== undefined) {
-      const c = safeHeader(principal.clientId);
-      if (c !== undefined) headers['X-Client-Id'] = c;
-    }
-    if (principal.email !== undefined) {
-      const m = safeHeader(principal.email);
-      if (m !== undefined) headers['X-User-Email'] = m;
-    }
+    const headers: Record<string, string> = { ...identityHeaders, ...quota.headers };
     // Charged routes are never cached anywhere: every request must reach the quota (issue 6).
     const exp = verified.payload.exp as number;
-    const edgeMaxAgeS = edgeTtlS === 0 || matchRoute(config.quota.routes, method, path) ? 0 : Math.max(0, Math.min(edgeTtlS, Math.floor(exp - nowMs() / 1000)));
+    const edgeMaxAgeS = edgeTtlS === 0 || quota.quotaRoute ? 0 : Math.max(0, Math.min(edgeTtlS, Math.floor(exp - nowMs() / 1000)));
     return { status: 200, headers, granted: true, reason: 'ok', principal, charged: quota.charged, edgeMaxAgeS };
   }
 

@@ -12,6 +12,8 @@ export interface ChargeOutcome {
   /** Headers for the 200: X-Ticks-Charged, X-Ticks-Remaining, RateLimit-*. Empty when the route is not charged. */
   headers: Record<string, string>;
   charged: number;
+  /** The route is quota-charged (QUOTA_ROUTES), whatever was charged: such a grant is never cached. */
+  quotaRoute: boolean;
 }
 
 const POSITIVE_INT = /^[1-9][0-9]{0,8}$/;
@@ -37,7 +39,7 @@ export interface QuotaStage {
   (principal: Principal, method: string, path: string, uri: string, maxTicksHeader: string | undefined): Promise<ChargeOutcome>;
 }
 
-const NOT_CHARGED: ChargeOutcome = Object.freeze({ headers: Object.freeze({}) as Record<string, string>, charged: 0 });
+const NOT_CHARGED: ChargeOutcome = Object.freeze({ headers: Object.freeze({}) as Record<string, string>, charged: 0, quotaRoute: false });
 
 /** Builds the stage. `now` is injectable for day-rollover tests. */
 export function createQuotaStage(deps: { config: Config; store?: QuotaStore; metrics: Metrics; log: Logger; now?: () => Date }): QuotaStage {
@@ -68,7 +70,7 @@ export function createQuotaStage(deps: { config: Config; store?: QuotaStore; met
       if (failOpen) {
         metrics.quotaCharges.inc({ outcome: 'fail_open' });
         log.warn({ sub: principal.sub, err: (e as Error).message }, 'quota store unavailable; QUOTA_FAIL_OPEN lets the request pass uncharged');
-        return { headers: { 'X-Ticks-Charged': '0' }, charged: 0 };
+        return { headers: { 'X-Ticks-Charged': '0' }, charged: 0, quotaRoute: true };
       }
       metrics.quotaCharges.inc({ outcome: 'error' });
       log.error({ sub: principal.sub, err: (e as Error).message }, 'quota store unavailable; failing closed');
@@ -93,6 +95,6 @@ export function createQuotaStage(deps: { config: Config; store?: QuotaStore; met
     }
     metrics.quotaCharges.inc({ outcome: 'charged' });
     metrics.ticksCharged.inc(result.charged);
-    return { headers: { 'X-Ticks-Charged': String(result.charged), 'X-Ticks-Remaining': String(result.remaining), ...rate }, charged: result.charged };
+    return { headers: { 'X-Ticks-Charged': String(result.charged), 'X-Ticks-Remaining': String(result.remaining), ...rate }, charged: result.charged, quotaRoute: true };
   };
 }

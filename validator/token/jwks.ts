@@ -129,7 +129,8 @@ export class JwksStore {
       jwk = this.find(kid, alg);
       if (!jwk) throw invalidToken('key_not_found', kid ? 'no published signing key matches the token kid and algorithm' : 'token has no kid and the issuer publishes several keys');
     }
-    const cacheKey = `${jwk.kid ?? ''}|${alg}|${jwk.x ?? jwk.n?.slice(0, 32) ?? ''}`;
+    const keyId = keyIdOf(jwk);
+    const cacheKey = `${keyId}|${alg}`;
     let key = this.imported.get(cacheKey);
     if (!key) {
       key = importJWK({ ...jwk, alg }, alg) as Promise<CryptoKey>;
@@ -137,7 +138,7 @@ export class JwksStore {
       key.catch(() => this.imported.delete(cacheKey));
     }
     try {
-      return { key: await key, keyId: keyIdOf(jwk) };
+      return { key: await key, keyId };
     } catch {
       throw invalidToken('key_not_found', 'the matching JWKS key cannot be imported');
     }
