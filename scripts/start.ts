@@ -102,7 +102,7 @@ async function main(): Promise<void> {
       say(`  ${k} ${gateway.httpsUrl}/api/things -H "Authorization: Bearer $TOKEN"          # 200, the upstream echoes X-User-Id`);
       say(`  ${k} -i -X POST ${gateway.httpsUrl}/api/tasks -H "Authorization: Bearer $TOKEN" -H 'X-Max-Ticks: 4'   # charged: X-Ticks-Remaining`);
     }
-    say(`  curl -si ${vUrl}/api/auth/validate                                           # the validator alone: 401`);
+    say(`  curl -si ${vUrl}/api/auth/validate -H 'X-Original-Method: GET' -H 'X-Original-URI: /api/things'   # the validator alone, no token: 401`);
     say(`  curl -si ${vUrl}/api/auth/validate -H "Authorization: Bearer $TOKEN" -H 'X-Original-Method: GET' -H 'X-Original-URI: /api/things'   # 200 + X-User-Id`);
     say(`  curl -s ${vUrl}/api/ready ; curl -s ${vUrl}/metrics | grep tollgate_`);
     say('\nCtrl-C stops everything.');

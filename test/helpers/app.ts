@@ -1,5 +1,6 @@
 // Builds a real validator app in-process for supertest: real config parsing, real verifier,
 // real embedded Postgres store (or a server via DATABASE_URL), and captured log lines.
+import type { RequestListener } from 'node:http';
 import type { Express } from 'express';
 import type { Logger } from 'pino';
 import { parseConfig, type Config } from '../../validator/config';
@@ -12,6 +13,8 @@ import { TokenVerifier } from '../../validator/token/verify';
 
 export interface TestApp {
   app: Express;
+  /** The request listener production's server runs (validate before Express): prefer it in tests. */
+  listener: RequestListener;
   config: Config;
   verifier: TokenVerifier;
   store?: QuotaStore;
@@ -40,9 +43,10 @@ export async function buildTestApp(env: Record<string, string | undefined>, opts
   const store = opts.store ?? (opts.noStore ? undefined : await openStore({ ...config.database, migrate: config.database.migrateOnStart }));
   const verifier = new TokenVerifier({ config, metrics, log: logger, fetch: opts.fetch });
   verifier.start();
-  const { app } = createApp({ config, verifier, store, metrics, logger, now: opts.now });
+  const { app, listener } = createApp({ config, verifier, store, metrics, logger, now: opts.now });
   return {
     app,
+    listener,
     config,
     verifier,
     store,

@@ -137,7 +137,7 @@ describe('injection through forwarded headers', () => {
     const many = Array.from({ length: 400 }, (_, i) => [`X-H${i}`, 'v'.repeat(60)] as [string, string]);
     expect((await rawHttp(port, validateRequest(many))).status).toBe(431);
     // a token over AUTH_MAX_TOKEN_BYTES (8 KiB) but under the header limit: refused before parsing
-    const big = await rawHttp(port, validateRequest([['Authorization', `Bearer ${'a'.repeat(5000)}.${'b'.repeat(5000)}.c`]]));
+    const big = await rawHttp(port, validateRequest([['Authorization', `Bearer ${'a'.repeat(5000)}.${'b'.repeat(5000)}.c`], ['X-Original-Method', 'GET'], ['X-Original-URI', '/api/things']]));
     expect([big.status, big.headers.find(([n]) => n === 'x-auth-reason')?.[1]]).toEqual([401, 'token_too_large']);
     expect(await healthy()).toBe(true);
   });

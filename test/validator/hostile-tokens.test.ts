@@ -176,7 +176,7 @@ describe('hostile tokens', () => {
     // raw bytes: HTTP clients merge or refuse duplicate headers, NGINX and attackers may not
     const raw = await new Promise<string>((resolve, reject) => {
       const sock = net.connect(port, '127.0.0.1', () => {
-        sock.write(`GET /api/auth/validate HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\nAuthorization: Bearer other\r\nConnection: close\r\n\r\n`);
+        sock.write(`GET /api/auth/validate HTTP/1.1\r\nHost: x\r\nX-Original-Method: GET\r\nX-Original-URI: /api/things\r\nAuthorization: Bearer ${token}\r\nAuthorization: Bearer other\r\nConnection: close\r\n\r\n`);
       });
       let buf = '';
       sock.on('data', (d) => (buf += d));

@@ -34,7 +34,7 @@ test('SIGTERM lets an in-flight decision finish, then exits 0', async () => {
   const v = await spawnValidator({ AUTH_MODE: 'jwks', AUTH_ISSUER: iss.issuer, AUTH_AUDIENCE: 'wavestack', AUTH_JWKS_URL: iss.jwksUrl, AUTH_JWKS_TIMEOUT_MS: '1500', SHUTDOWN_GRACE_MS: '5000' });
   try {
     const tok = await mint({ iss: iss.issuer, aud: 'wavestack' }, { key });
-    const inflight = fetch(`${v.url}/api/auth/validate`, { headers: { authorization: `Bearer ${tok}` } });
+    const inflight = fetch(`${v.url}/api/auth/validate`, { headers: { authorization: `Bearer ${tok}`, 'x-original-method': 'GET', 'x-original-uri': '/api/things' } });
     await new Promise((r) => setTimeout(r, 300));
     v.child.kill('SIGTERM');
     const res = await inflight; // answered, not dropped: fail closed because the keys never came

@@ -5,8 +5,18 @@ import { parseRouteRules, parseRouteList, type RouteRule, type RouteMatch } from
 import type { StoreOptions } from '../quota/types';
 import { CONFIG_VARIABLES } from './schema';
 import { readVar, type RawEnv } from './env';
+import { keyUrlProblem } from './key-url';
 
 export type IssuerKind = 'jwks' | 'supabase' | 'hs256';
+/** The fronts tollgate can sit behind (AUTH_FRONT); validator/http/front.ts reads each one's headers. */
+export type Front = 'nginx' | 'forwarded' | 'envoy';
+export const FRONTS: readonly Front[] = ['nginx', 'forwarded', 'envoy'];
+/** The headers that carry the original request for each front (named in refusals and docs). */
+export const FRONT_HEADERS: Readonly<Record<Front, string>> = Object.freeze({
+  nginx: 'X-Original-Method and X-Original-URI (NGINX auth_request, ingress-nginx)',
+  forwarded: 'X-Forwarded-Method and X-Forwarded-Uri (Traefik forwardAuth, Caddy forward_auth)',
+  envoy: 'the check request itself: its method, and the original path after /api/auth/validate (Envoy ext_authz path_prefix)',
+});
 export type AsymmetricAlg = 'RS256' | 'RS384' | 'RS512' | 'PS256' | 'PS384' | 'PS512' | 'ES256' | 'ES384' | 'EdDSA';
 const ASYMMETRIC: readonly string[] = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'EdDSA'];
 
@@ -35,6 +45,8 @@ export interface Config {
   readonly shutdownGraceMs: number;
   readonly auth: {
     readonly issuers: readonly IssuerConfig[];
+    /** How the original method and URI reach the validator (AUTH_FRONT). */
+    readonly front: Front;
     readonly clockToleranceS: number;
     readonly maxTokenBytes: number;
     readonly jwks: { readonly cacheTtlS: number; readonly cooldownS: number; readonly timeoutMs: number };
@@ -96,11 +108,9 @@ function url(name: string, raw: string | undefined, production: boolean): string
   } catch {
     throw new ConfigError(name, `must be an absolute URL, got ${JSON.stringify(raw)}`);
   }
-  if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new ConfigError(name, `must be an http(s) URL`);
-  const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(u.hostname);
-  if (production && u.protocol === 'http:' && !loopback) {
-    throw new ConfigError(name, `plain http:// to ${u.hostname} is refused in production (keys could be swapped in transit); use https://`);
-  }
+  // the same rule applies to a jwks_uri found by discovery (token/jwks.ts)
+  const problem = keyUrlProblem(u, production);
+  if (problem) throw new ConfigError(name, problem);
   return raw!;
 }
 
@@ -230,6 +240,11 @@ export function parseConfig(env: RawEnv): Config {
     shutdownGraceMs: int('SHUTDOWN_GRACE_MS', get('SHUTDOWN_GRACE_MS'), 0, 600_000),
     auth: {
       issuers,
+      front: (() => {
+        const f = get('AUTH_FRONT')!.trim().toLowerCase();
+        if (!(FRONTS as readonly string[]).includes(f)) throw new ConfigError('AUTH_FRONT', `unknown front ${JSON.stringify(f)}; use ${FRONTS.join(', ')}`);
+        return f as Front;
+      })(),
       clockToleranceS: tolerance,
       maxTokenBytes: int('AUTH_MAX_TOKEN_BYTES', get('AUTH_MAX_TOKEN_BYTES'), 256, 65536),
       jwks: {
