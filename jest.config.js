@@ -8,6 +8,9 @@ module.exports = {
   // jose ships ESM only and PGlite's CommonJS build uses import(): swc turns both into require() for jest
   // (otherwise PGlite needs --experimental-vm-modules).
   transformIgnorePatterns: ['/node_modules/(?!(jose|@electric-sql/pglite)/)'],
+  // One temporary directory per run, removed at the end (tests and the servers they spawn use os.tmpdir()).
+  globalSetup: '<rootDir>/test/global-setup.js',
+  globalTeardown: '<rootDir>/test/global-teardown.js',
   testTimeout: 30000,
   maxWorkers: 2,
 };
