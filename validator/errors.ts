@@ -29,6 +29,7 @@ export type ReasonCode =
   | 'quota_unavailable'
   | 'store_unavailable'
   | 'request_invalid'
+  | 'path_ambiguous'
   | 'internal_error';
 
 /** RFC 6750 §3.1 error codes. */

@@ -8,7 +8,7 @@ import type { Config } from './config';
 import { AuthError, invalidRequest, type ReasonCode } from './errors';
 import type { Metrics } from './observability/metrics';
 import { checkEmail } from './policy/email';
-import { normalisePath } from './policy/routes';
+import { readPath } from './lib/paths';
 import { authorizeRoute } from './policy/scopes';
 import { createQuotaStage } from './quota/charge';
 import type { QuotaStore } from './quota/types';
@@ -118,8 +118,8 @@ export function createPipeline(deps: PipelineDeps) {
 
     const method = input.method.toUpperCase();
     if (!METHOD.test(method)) throw invalidRequest('request_invalid', 'X-Original-Method is not an HTTP method');
-    const path = normalisePath(input.uri);
-    if (path === undefined) throw invalidRequest('request_invalid', 'X-Original-URI cannot be decoded');
+    const path = readPath(input.uri);
+    if (typeof path !== 'string') throw invalidRequest('path_ambiguous', `the original path is refused: ${path.why}`);
     authorizeRoute(routeRules, method, path, principal);
     // Identity headers are checked before the charge: a refusal must never cost ticks.
     if (unsendable) throw invalidRequest('request_invalid', unsendable);

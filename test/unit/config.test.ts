@@ -115,8 +115,8 @@ describe('start-up refusals name the variable', () => {
     ['AUTH_ROUTE_RULES key with three words', { ...DEV_JWKS, AUTH_ROUTE_RULES: '{"POST /api/ now": []}' }, 'AUTH_ROUTE_RULES', /"METHOD \/path"/],
     ['AUTH_ROUTE_RULES path without /', { ...DEV_JWKS, AUTH_ROUTE_RULES: '{"POST api/": []}' }, 'AUTH_ROUTE_RULES', /must start with \//],
     ['AUTH_ROUTE_RULES bad method', { ...DEV_JWKS, AUTH_ROUTE_RULES: '{"P0ST /api/": []}' }, 'AUTH_ROUTE_RULES', /bad method/],
-    // a rule path that normalisePath never produces could never match: the rule would silently not apply
-    ['AUTH_ROUTE_RULES path with //', { ...DEV_JWKS, AUTH_ROUTE_RULES: '{"DELETE /api//admin": ["admin"]}' }, 'AUTH_ROUTE_RULES', /not in normal form.*"\/api\/admin"/],
+    // a rule path that readPath refuses or reads differently could never match: the rule would silently not apply
+    ['AUTH_ROUTE_RULES path with //', { ...DEV_JWKS, AUTH_ROUTE_RULES: '{"DELETE /api//admin": ["admin"]}' }, 'AUTH_ROUTE_RULES', /not in normal form: requests with an empty segment/],
     ['AUTH_ROUTE_RULES path with ..', { ...DEV_JWKS, AUTH_ROUTE_RULES: '[{"method":"GET","path":"/api/x/../admin","scopes":"admin"}]' }, 'AUTH_ROUTE_RULES', /normal form/],
     ['AUTH_ROUTE_RULES path with %61', { ...DEV_JWKS, AUTH_ROUTE_RULES: '{"GET /api/%61dmin": ["admin"]}' }, 'AUTH_ROUTE_RULES', /normal form/],
     ['AUTH_ROUTE_RULES path with a query', { ...DEV_JWKS, AUTH_ROUTE_RULES: '{"GET /api/admin?x=1": ["admin"]}' }, 'AUTH_ROUTE_RULES', /normal form/],
@@ -132,7 +132,7 @@ describe('start-up refusals name the variable', () => {
     ['QUOTA_ROUTES entry with three words', { ...DEV_JWKS, QUOTA_ROUTES: 'POST /api/tasks /x' }, 'QUOTA_ROUTES', /"METHOD \/path"/],
     ['QUOTA_ROUTES path without /', { ...DEV_JWKS, QUOTA_ROUTES: 'POST api/tasks' }, 'QUOTA_ROUTES', /must start with \//],
     ['QUOTA_ROUTES bad method', { ...DEV_JWKS, QUOTA_ROUTES: 'POST /api/tasks, GET-ALL /api/jobs' }, 'QUOTA_ROUTES', /bad method/],
-    ['QUOTA_ROUTES path with ./', { ...DEV_JWKS, QUOTA_ROUTES: 'POST /api/./tasks' }, 'QUOTA_ROUTES', /normal form.*"\/api\/tasks"/],
+    ['QUOTA_ROUTES path with ./', { ...DEV_JWKS, QUOTA_ROUTES: 'POST /api/./tasks' }, 'QUOTA_ROUTES', /not in normal form: requests with a dot segment/],
   ];
 
   test.each(cases.map(([title, env, variable, message]) => [title, variable, env, message] as const))('%s → %s', (_title, variable, env, message) => {

@@ -1,65 +1,85 @@
-// Route stage: path normalisation, rule matching, rule parsing and the 403 insufficient_scope refusal.
+// Route stage: canonical path reading, case-insensitive rule matching, rule parsing and the 403 insufficient_scope refusal.
 import { AuthError, ConfigError } from '../../validator/errors';
-import { matchRoute, normalisePath, parseRouteList, parseRouteRules, splitScopes, type RouteRule } from '../../validator/policy/routes';
+import { PathRefusal, readPath } from '../../validator/lib/paths';
+import { matchRoute } from '../../validator/lib/routes';
+import { parseRouteList, parseRouteRules, splitScopes, type RouteRule } from '../../validator/policy/routes';
 import { authorizeRoute } from '../../validator/policy/scopes';
 import type { Principal } from '../../validator/token/claims';
 
-describe('normalisePath', () => {
+/** readPath as a value: the canonical path, or undefined for a refusal. */
+const read = (uri: string): string | undefined => {
+  const r = readPath(uri);
+  return r instanceof PathRefusal ? undefined : r;
+};
+
+describe('readPath (more cases: test/perimeter/path-corpus.ts)', () => {
   test.each([
     ['/api/tasks', '/api/tasks'],
     ['/', '/'],
     ['', undefined],
     ['api/tasks', undefined],
     ['*', undefined],
-    // query and fragment dropped
+    // query dropped; a fragment is refused (never sent by a client)
     ['/api/tasks?max_ticks=3', '/api/tasks'],
     ['/api/tasks?next=/api/admin', '/api/tasks'],
-    ['/api/tasks#frag', '/api/tasks'],
+    ['/api/tasks#frag', undefined],
     ['/api/tasks/?a=1', '/api/tasks/'],
-    // percent-decoding
+    ['/?', '/'],
+    // percent-decoding, letter case kept
     ['/api/%61dmin', '/api/admin'],
     ['/api/%41dmin', '/api/Admin'],
     ['/%61%70%69/admin', '/api/admin'],
     ['/api/caf%C3%A9', '/api/café'],
-    // dot segments (RFC 3986 §5.2.4), also encoded
-    ['/api/x/../admin', '/api/admin'],
-    ['/api/./admin', '/api/admin'],
-    ['/api/x/%2e%2e/admin', '/api/admin'],
-    ['/api/x/%2E%2E/admin', '/api/admin'],
-    ['/api/x/.%2e/admin', '/api/admin'],
-    ['/../../api/admin', '/api/admin'],
-    ['/api/tasks/..', '/api'],
-    // repeated slashes collapsed
-    ['//api///admin', '/api/admin'],
-    ['/api//admin//', '/api/admin/'],
-    ['///', '/'],
-    // an encoded slash stays encoded: data inside a segment, not a separator
-    ['/api/a%2Fb', '/api/a%2Fb'],
-    ['/api/a%2fb', '/api/a%2Fb'],
-    ['/api/x%2F..%2Fadmin', '/api/x%2F..%2Fadmin'],
-    // undecodable → undefined (the caller refuses)
+    ['/api/caf%c3%a9', '/api/café'],
+    // dot segments are refused, not resolved: upstreams disagree on how (Tomcat cuts ;params first)
+    ['/api/x/../admin', undefined],
+    ['/api/./admin', undefined],
+    ['/api/x/%2e%2e/admin', undefined],
+    ['/api/x/%2E%2E/admin', undefined],
+    ['/api/x/.%2e/admin', undefined],
+    ['/../../api/admin', undefined],
+    ['/api/tasks/..', undefined],
+    ['/api/.hidden/..x', '/api/.hidden/..x'],
+    // repeated slashes are refused, not merged; one trailing slash is fine
+    ['//api///admin', undefined],
+    ['/api//admin//', undefined],
+    ['///', undefined],
+    ['/api/admin/', '/api/admin/'],
+    // an encoded slash is refused: some upstreams decode it to a separator before routing
+    ['/api/a%2Fb', undefined],
+    ['/api/a%2fb', undefined],
+    ['/api/x%2F..%2Fadmin', undefined],
+    // undecodable → refused
     ['/api/%zz', undefined],
     ['/api/%', undefined],
+    ['/api/%4', undefined],
     ['/api/%C3', undefined],
     ['/api/%E0%A4%A', undefined],
-    // control characters, raw or encoded → undefined
+    ['/api/%E0%A4', undefined],
+    // control characters, raw or encoded → refused (in the query too)
     ['/api/%00admin', undefined],
     ['/api/a%0d%0aX-Injected:1', undefined],
     ['/api/a\tb', undefined],
     ['/api/a\u007fb', undefined],
     ['/api/%7F', undefined],
-    // absolute-form request target (RFC 9112 §3.2.2)
-    ['http://example.com/api/admin?x=1', '/api/admin'],
-    ['https://example.com:8443//api/../api/%61dmin', '/api/admin'],
-    ['HTTP://example.com', '/'],
+    ['/api/x?a=\r\n', undefined],
+    // absolute-form request target: refused (NGINX passes only the path; other fronts may not)
+    ['http://example.com/api/admin?x=1', undefined],
+    ['HTTP://example.com', undefined],
   ])('%j → %j', (uri, expected) => {
-    expect(normalisePath(uri)).toBe(expected);
+    expect(read(uri)).toBe(expected);
   });
 
-  test('the result is a fixed point: normalising twice changes nothing', () => {
-    for (const uri of ['/api/x/../admin', '//api///admin/', '/api/a%2Fb', '/api/%61dmin?x', '/api/tasks/..']) {
-      const once = normalisePath(uri)!;
-      expect(normalisePath(once)).toBe(once);
+  test('a refusal says why', () => {
+    expect((readPath('/api/x/../admin') as PathRefusal).why).toMatch(/dot segment/);
+    expect((readPath('/api//admin') as PathRefusal).why).toMatch(/empty segment/);
+    expect((readPath('/api/%E2%84%AAey') as PathRefusal).why).toMatch(/NFKC or case folding/);
+  });
+
+  test('an accepted printable-ASCII result is a fixed point: reading it again changes nothing', () => {
+    for (const uri of ['/api/x/', '/api/%61dmin?x', '/api/tasks', '/api/a.b/c..d/...', "/api/!$&'()*+,=:@~"]) {
+      const once = read(uri)!;
+      expect(read(once)).toBe(once);
     }
   });
 });
@@ -109,6 +129,15 @@ describe('matchRoute', () => {
     expect(matchRoute([b, a], 'GET', '/api/x')).toBe(b);
   });
 
+  test('paths compare without ASCII letter case: Express routes /api/TASKS to the /api/tasks handler', () => {
+    expect(scopesFor('GET', '/API/TASKS')).toEqual(['tasks']);
+    expect(scopesFor('POST', '/api/Tasks/9')).toEqual(['tasks:write']);
+    expect(scopesFor('DELETE', '/Api/Tasks/ARCHIVE')).toEqual(['tasks:admin']);
+    expect(scopesFor('GET', '/API/TASKSX')).toEqual(['api:read']);
+    // ASCII only: a non-ASCII letter is never folded onto an ASCII one (readPath refuses those anyway)
+    expect(scopesFor('GET', '/api/t\u0130sks')).toEqual(['api:read']);
+  });
+
   test('no rule → undefined; methods are compared as given (the pipeline upper-cases)', () => {
     expect(matchRoute([], 'GET', '/api')).toBeUndefined();
     expect(matchRoute([{ method: 'GET', path: '/api/' }], 'POST', '/api/x')).toBeUndefined();
@@ -142,6 +171,15 @@ describe('parseRouteRules', () => {
     ]);
   });
 
+  test('rule paths are stored ASCII lower-cased: matching ignores letter case without a per-request copy of the rules', () => {
+    expect(parseRouteRules('R', '{"* /API/Admin/": ["admin"]}')).toEqual([{ method: '*', path: '/api/admin/', scopes: ['admin'] }]);
+    expect(parseRouteList('Q', 'POST /api/Tasks')).toEqual([{ method: 'POST', path: '/api/tasks' }]);
+  });
+
+  test('two rules that differ only in letter case are one route: refused like any duplicate', () => {
+    expect(() => parseRouteRules('AUTH_ROUTE_RULES', '{"GET /api/admin": ["a"], "GET /api/ADMIN": ["b"]}')).toThrow(/two rules for "GET \/api\/admin"/);
+  });
+
   test('empty rules', () => {
     expect(parseRouteRules('R', '[]')).toEqual([]);
     expect(parseRouteRules('R', '{}')).toEqual([]);
@@ -157,6 +195,13 @@ describe('parseRouteRules', () => {
     ['[{"method": "GET", "path": "/"}, "GET /"]', /rule #1/],
     ['[{"method": "G ET", "path": "/"}]', /bad method/],
     ['[{"method": "GET", "path": "api"}]', /must start with \//],
+    // a rule path readPath refuses or reads differently could never match
+    ['{"GET /api//admin": []}', /not in normal form: requests with an empty segment/],
+    ['{"GET /api/x/../admin": []}', /not in normal form: requests with a dot segment/],
+    ['{"GET /api/admin;x": []}', /not in normal form: requests with a ; path parameter/],
+    ['{"GET /api/%61dmin": []}', /not in normal form; write "\/api\/admin"/],
+    ['{"GET /api/admin?x=1": []}', /not in normal form; write "\/api\/admin"/],
+    ['{"GET /api/caf%C3%A9": []}', /not in normal form \(write printable ASCII/],
   ])('%s → ConfigError naming the variable', (raw, message) => {
     const e = (() => {
       try {
@@ -242,17 +287,24 @@ describe('authorizeRoute', () => {
     expect(() => authorizeRoute(withHead, 'HEAD', '/api/x', principal(['api:head', 'api:read']))).not.toThrow();
   });
 
-  test('a normalised path cannot dodge a rule: /api/x/../admin and /api/%61dmin hit the admin rule', () => {
-    for (const uri of ['/api/x/../admin', '/api/%61dmin', '//api//admin', 'http://h/api/admin?x']) {
-      expect(refusal('DELETE', normalisePath(uri)!, ['api:write']).scope).toEqual(['api:write', 'admin']);
+  test('a canonical path cannot dodge a rule: encoded letters and other letter cases hit the admin rule', () => {
+    for (const uri of ['/api/admin', '/api/%61dmin', '/api/ADMIN', '/api/Admin/users', '/api/%41DMIN?x', '/API/admin/']) {
+      expect(refusal('DELETE', read(uri)!, ['api:write']).scope).toEqual(['api:write', 'admin']);
+    }
+  });
+
+  test('spellings that upstreams could read as another path never reach the rules: readPath refuses them', () => {
+    for (const uri of ['/api/x/../admin', '/api/x/..;/admin', '//api//admin', 'http://h/api/admin?x', '/api/admin;x=1', '/api/x%2F..%2Fadmin']) {
+      expect(readPath(uri)).toBeInstanceOf(PathRefusal);
     }
   });
 });
 
 describe('path parameters', () => {
-  test('`;` parameters are cut from each segment before matching (Tomcat/Spring routing)', () => {
-    expect(normalisePath('/api/admin;x=1')).toBe('/api/admin');
-    expect(normalisePath('/api/admin;jsessionid=abc/users')).toBe('/api/admin/users');
-    expect(normalisePath('/api/;x/admin')).toBe('/api/admin');
+  test('`;` parameters are refused: Tomcat and Jetty cut them from each segment, Express and Python keep them', () => {
+    expect(readPath('/api/admin;x=1')).toBeInstanceOf(PathRefusal);
+    expect(readPath('/api/admin;jsessionid=abc/users')).toBeInstanceOf(PathRefusal);
+    expect(readPath('/api/;x/admin')).toBeInstanceOf(PathRefusal);
+    expect(readPath('/api/a%3Bb')).toBeInstanceOf(PathRefusal);
   });
 });

@@ -1,7 +1,7 @@
 // Stage 5: per-route scope rules (AUTH_ROUTE_RULES).
 import { insufficientScope } from '../errors';
 import type { Principal } from '../token/claims';
-import { matchRoute, type RouteRule } from './routes';
+import { matchRoute, type RouteRule } from '../lib/routes';
 
 /**
  * Throws 403 insufficient_scope when the most specific matching rule needs a scope the token lacks.

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config';
 import { AuthError, invalidRequest, unavailable } from '../errors';
 import type { Metrics } from '../observability/metrics';
-import { matchRoute } from '../policy/routes';
+import { matchRoute } from '../lib/routes';
 import type { Principal } from '../token/claims';
 import { secondsUntilReset, usageDate } from './day';
 import type { QuotaStore } from './types';

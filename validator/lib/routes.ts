@@ -1,0 +1,52 @@
+// Route matching shared by scope rules and quota routes: METHOD + path prefix, case-insensitive, on a canonical path (lib/paths).
+
+export interface RouteMatch {
+  /** Upper-case method, or '*' for any. */
+  readonly method: string;
+  /**
+   * Path prefix in canonical form (readPath), ASCII lower-cased when parsed: matched on segment
+   * boundaries (`/api/tasks` matches `/api/tasks` and `/api/tasks/1`, not `/api/tasksx`) and
+   * without regard to ASCII letter case.
+   */
+  readonly path: string;
+}
+
+export interface RouteRule extends RouteMatch {
+  readonly scopes: readonly string[];
+}
+
+const UPPER = /[A-Z]/;
+const UPPER_RUNS = /[A-Z]+/g;
+
+/**
+ * ASCII lower case (A–Z only; other letters untouched). Rules are compared without letter case
+ * because Express and ASP.NET Core route case-insensitively by default: `/api/ADMIN` reaches
+ * the `/api/admin` handler, so it must meet the `/api/admin` rule. ASCII only, because paths that
+ * Unicode case mapping would turn into ASCII are refused by readPath, and rule paths are ASCII.
+ */
+export function asciiLower(s: string): string {
+  return UPPER.test(s) ? s.replace(UPPER_RUNS, (m) => m.toLowerCase()) : s;
+}
+
+function pathMatches(prefix: string, path: string): boolean {
+  if (prefix === '/' || path === prefix) return true;
+  if (prefix.endsWith('/')) return path.startsWith(prefix) || path === prefix.slice(0, -1);
+  return path.startsWith(prefix + '/');
+}
+
+/**
+ * The most specific entry matching method + canonical path: longest prefix, exact method before `*`.
+ * `method` is compared as given (the pipeline upper-cases it); `path` is compared ASCII
+ * case-insensitively with the entries' lower-case paths.
+ */
+export function matchRoute<T extends RouteMatch>(routes: readonly T[], method: string, path: string): T | undefined {
+  if (routes.length === 0) return undefined;
+  const key = asciiLower(path);
+  let best: T | undefined;
+  for (const r of routes) {
+    if (r.method !== '*' && r.method !== method) continue;
+    if (!pathMatches(r.path, key)) continue;
+    if (!best || r.path.length > best.path.length || (r.path.length === best.path.length && best.method === '*' && r.method !== '*')) best = r;
+  }
+  return best;
+}
