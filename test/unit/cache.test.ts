@@ -1,5 +1,12 @@
-// Verified-token cache: bounded LRU, lifetime ≤ min(TTL, exp), dropped by kid, off when TTL is 0.
+// Verified-token cache: bounded LRU, lifetime ≤ min(TTL, exp), dropped by key, off when TTL is 0;
+// an entry is tied to the material of the key that verified it (RFC 7638 thumbprint), not its kid.
+import pino from 'pino';
+import { parseConfig } from '../../validator/config';
+import { createMetrics } from '../../validator/observability/metrics';
 import { VerifiedTokenCache } from '../../validator/token/cache';
+import { JwksStore } from '../../validator/token/jwks';
+import { TokenVerifier } from '../../validator/token/verify';
+import { TestIssuer, makeKey, mint, type TestKey } from '../helpers/issuer';
 
 const T0 = 1_700_000_000_000;
 const HOUR = 3_600_000;
@@ -74,18 +81,18 @@ describe('VerifiedTokenCache', () => {
     expect(c.get('k', T0 + 60_000)).toBeUndefined();
   });
 
-  test('dropKids removes the entries verified with those keys only', () => {
+  test('dropKeys removes the entries verified with those keys only', () => {
     const c = new VerifiedTokenCache<string>(10, 60_000);
     c.set('t1', 'v', 'kid-1', T0 + HOUR, T0);
     c.set('t2', 'v', 'kid-1', T0 + HOUR, T0);
     c.set('t3', 'v', 'kid-2', T0 + HOUR, T0);
     c.set('t4', 'v', undefined, T0 + HOUR, T0); // HS256: no kid
-    expect(c.dropKids(['kid-1', 'kid-9'])).toBe(2);
+    expect(c.dropKeys(['kid-1', 'kid-9'])).toBe(2);
     expect(c.get('t1', T0)).toBeUndefined();
     expect(c.get('t2', T0)).toBeUndefined();
     expect(c.get('t3', T0)).toBe('v');
     expect(c.get('t4', T0)).toBe('v');
-    expect(c.dropKids([])).toBe(0);
+    expect(c.dropKeys([])).toBe(0);
     expect(c.size).toBe(2);
   });
 
@@ -104,5 +111,66 @@ describe('VerifiedTokenCache', () => {
     c.clear();
     expect(c.size).toBe(0);
     expect(c.get('k', T0)).toBeUndefined();
+  });
+});
+
+describe('TokenVerifier: a cached decision belongs to the key material, not to the kid', () => {
+  let idp: TestIssuer;
+  let verifier: TokenVerifier;
+  let old: TestKey;
+  let next: TestKey;
+
+  beforeEach(async () => {
+    // two different keys published under the same kid: rotation in place
+    [old, next] = await Promise.all([makeKey('ES256', 'k1'), makeKey('ES256', 'k1')]);
+    idp = await TestIssuer.start([old]);
+    const config = parseConfig({ NODE_ENV: 'test', AUTH_MODE: 'jwks', AUTH_ISSUER: idp.issuer, AUTH_AUDIENCE: 'api', AUTH_JWKS_URL: idp.jwksUrl, AUTH_DECISION_CACHE_TTL_S: '600', DATA_DIR: 'memory://' });
+    verifier = new TokenVerifier({ config, metrics: createMetrics({ defaults: false }), log: pino({ level: 'silent' }) });
+    await verifier.refresh();
+  });
+  afterEach(async () => {
+    verifier.close();
+    await idp.stop();
+  });
+
+  const outcome = (token: string): Promise<string> => verifier.verify(token).then(() => 'ok', (e: { code: string }) => e.code);
+
+  test('new material under the same kid: the old decision stops being served at the next refresh', async () => {
+    const token = await mint({ iss: idp.issuer, aud: 'api' }, { key: old });
+    expect(await outcome(token)).toBe('ok');
+    expect(verifier.cacheSize).toBe(1);
+    idp.keys = [next];
+    await verifier.refresh();
+    expect(verifier.cacheSize).toBe(0);
+    expect(await outcome(token)).toBe('signature_invalid');
+    expect(await outcome(await mint({ iss: idp.issuer, aud: 'api' }, { key: next }))).toBe('ok');
+  });
+
+  test('the same material re-published (a refresh that changes nothing) keeps the decisions', async () => {
+    const token = await mint({ iss: idp.issuer, aud: 'api' }, { key: old });
+    expect(await outcome(token)).toBe('ok');
+    idp.keys = [{ ...old, publicJwk: { ...old.publicJwk } }];
+    await verifier.refresh();
+    expect(verifier.cacheSize).toBe(1);
+    expect(await outcome(token)).toBe('ok');
+  });
+
+  test('a verification that finishes after its key was replaced is not cached', async () => {
+    const token = await mint({ iss: idp.issuer, aud: 'api' }, { key: old });
+    // the JWKS is refreshed with new material while this verification holds the old key
+    const real = JwksStore.prototype.getKey;
+    const spy = jest.spyOn(JwksStore.prototype, 'getKey').mockImplementationOnce(async function (this: JwksStore, kid, alg) {
+      const found = await real.call(this, kid, alg);
+      idp.keys = [next];
+      await this.refresh();
+      return found;
+    });
+    try {
+      expect(await outcome(token)).toBe('ok'); // it was valid when it was checked
+      expect(verifier.cacheSize).toBe(0); // but the decision is not kept under a key that left
+      expect(await outcome(token)).toBe('signature_invalid');
+    } finally {
+      spy.mockRestore();
+    }
   });
 });

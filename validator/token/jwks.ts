@@ -1,8 +1,9 @@
 // A JWKS key store per issuer: cached keys, background refresh, kid-miss cooldown, stale-on-failure.
 // jose's createRemoteJWKSet does most of this, but it cannot report staleness to /api/ready and
-// metrics, keep serving stale keys when the IdP is down, or tell the decision cache which kids left.
-import { importJWK, type JWK, type CryptoKey } from 'jose';
+// metrics, keep serving stale keys when the IdP is down, or tell the decision cache which keys left.
+import { calculateJwkThumbprint, importJWK, type JWK, type CryptoKey } from 'jose';
 import type { Logger } from 'pino';
+import { keyUrlProblem } from '../config/key-url';
 import { invalidToken, unavailable } from '../errors';
 import type { Metrics } from '../observability/metrics';
 
@@ -10,6 +11,8 @@ export interface JwksStoreOptions {
   issuer: string;
   /** JWKS URL; undefined → discovered from `${issuer}/.well-known/openid-configuration`. */
   jwksUrl?: string;
+  /** NODE_ENV=production: a discovered jwks_uri must then be https:// (as a configured one must). */
+  production: boolean;
   /** Algorithms a key may be used with (the issuer's allow-list). */
   algorithms: readonly string[];
   cacheTtlS: number;
@@ -40,13 +43,21 @@ const KTY_FOR_ALG: Record<string, string> = {
 };
 const CRV_FOR_ALG: Record<string, string> = { ES256: 'P-256', ES384: 'P-384' };
 
-/**
- * The name the decision cache remembers a key by: its kid, or its public material when the JWKS
- * gives it no kid (a kid-less token is verified with the issuer's only key, and must be forgotten
- * when that key goes just the same).
- */
-export function keyIdOf(jwk: JWK): string {
-  return jwk.kid ?? `#${jwk.kty}:${jwk.crv ?? ''}:${jwk.x ?? ''}:${jwk.y ?? ''}:${jwk.n ?? ''}`;
+/** A published key with the name the decision cache remembers it by. */
+interface PublishedKey {
+  readonly jwk: JWK;
+  /**
+   * The key's RFC 7638 thumbprint (its public material), then its kid: an IdP that publishes new
+   * material under the same kid publishes a new key, and the decisions made with the old one must
+   * go with it. A kid-less key is named by its material alone.
+   */
+  readonly ref: string;
+}
+
+/** PublishedKey.ref of `jwk`, computed once per key when a JWKS is loaded. */
+export async function keyRefOf(jwk: JWK): Promise<string> {
+  const thumbprint = await calculateJwkThumbprint(jwk, 'sha256');
+  return jwk.kid === undefined ? thumbprint : `${thumbprint}:${jwk.kid}`;
 }
 
 /** Whether `jwk` may verify signatures made with `alg`. */
@@ -63,7 +74,8 @@ function usable(jwk: JWK, alg: string): boolean {
 
 export class JwksStore {
   private readonly o: Required<Omit<JwksStoreOptions, 'jwksUrl'>> & { jwksUrl?: string };
-  private jwks: JWK[] = [];
+  private jwks: PublishedKey[] = [];
+  private refs = new Set<string>();
   private readonly imported = new Map<string, Promise<CryptoKey>>();
   private loadedAt = 0;
   private lastAttemptAt = 0;
@@ -72,8 +84,8 @@ export class JwksStore {
   private timer?: NodeJS.Timeout;
   private discoveredUrl?: string;
   private closed = false;
-  /** Called with the kids that disappeared after a refresh (decision-cache invalidation). */
-  onKeysRemoved?: (kids: string[]) => void;
+  /** Called with the key refs (keyRefOf) that disappeared after a refresh (decision-cache invalidation). */
+  onKeysRemoved?: (refs: string[]) => void;
 
   constructor(opts: JwksStoreOptions) {
     this.o = { ...opts, fetch: opts.fetch ?? ((...a) => fetch(...a)), now: opts.now ?? Date.now };
@@ -89,9 +101,9 @@ export class JwksStore {
     if (this.timer) clearTimeout(this.timer);
   }
 
-  /** The current key ids (keyIdOf, for the decision cache). */
-  kids(): Set<string> {
-    return new Set(this.jwks.map(keyIdOf));
+  /** Whether the key named `ref` (keyRefOf) is published now: a decision made with it may be cached. */
+  isCurrent(ref: string): boolean {
+    return this.refs.has(ref);
   }
 
   status(): JwksStatus {
@@ -109,11 +121,11 @@ export class JwksStore {
   /**
    * The verification key for a token header. Refetches at most once per cooldown on an unknown kid
    * (a flood of forged kids cannot hammer the IdP); throws key_not_found or keys_unavailable.
-   * `keyId` names the key that was chosen (keyIdOf), for onKeysRemoved.
+   * `keyId` names the key that was chosen (keyRefOf), for onKeysRemoved.
    */
   async getKey(kid: string | undefined, alg: string): Promise<{ key: CryptoKey; keyId: string }> {
-    let jwk = this.find(kid, alg);
-    if (!jwk) {
+    let found = this.find(kid, alg);
+    if (!found) {
       const neverLoaded = this.jwks.length === 0;
       const cooled = this.o.now() - this.lastAttemptAt >= this.o.cooldownS * 1000;
       if (neverLoaded || cooled || this.inflight) {
@@ -126,10 +138,10 @@ export class JwksStore {
       if (this.jwks.length === 0) {
         throw unavailable('keys_unavailable', `signing keys of ${this.o.issuer} are unavailable`);
       }
-      jwk = this.find(kid, alg);
-      if (!jwk) throw invalidToken('key_not_found', kid ? 'no published signing key matches the token kid and algorithm' : 'token has no kid and the issuer publishes several keys');
+      found = this.find(kid, alg);
+      if (!found) throw invalidToken('key_not_found', kid ? 'no published signing key matches the token kid and algorithm' : 'token has no kid and the issuer publishes several keys');
     }
-    const keyId = keyIdOf(jwk);
+    const { jwk, ref: keyId } = found;
     const cacheKey = `${keyId}|${alg}`;
     let key = this.imported.get(cacheKey);
     if (!key) {
@@ -145,15 +157,15 @@ export class JwksStore {
   }
 
   /** A token with a kid matches that kid; one without matches only when exactly one key fits. */
-  private find(kid: string | undefined, alg: string): JWK | undefined {
-    if (kid !== undefined) return this.jwks.find((k) => k.kid === kid && usable(k, alg));
-    const candidates = this.jwks.filter((k) => usable(k, alg));
+  private find(kid: string | undefined, alg: string): PublishedKey | undefined {
+    if (kid !== undefined) return this.jwks.find((k) => k.jwk.kid === kid && usable(k.jwk, alg));
+    const candidates = this.jwks.filter((k) => usable(k.jwk, alg));
     return candidates.length === 1 ? candidates[0] : undefined;
   }
 
   /** Whether any key with this kid is published (Supabase: a kid that matches a JWKS key uses it). */
   has(kid: string): boolean {
-    return this.jwks.some((k) => k.kid === kid);
+    return this.jwks.some((k) => k.jwk.kid === kid);
   }
 
   /** Fetches the JWKS now; concurrent callers share one fetch. Keeps good keys on any failure. */
@@ -190,6 +202,16 @@ export class JwksStore {
     // OpenID Connect Discovery §4.3: the document's issuer must equal the configured one
     if (doc?.issuer !== this.o.issuer) throw new Error(`discovery document issuer ${JSON.stringify(doc?.issuer)} differs from ${this.o.issuer}`);
     if (typeof doc.jwks_uri !== 'string') throw new Error('discovery document has no jwks_uri');
+    // A discovered jwks_uri is held to the rule a configured AUTH_JWKS_URL meets at start-up: a
+    // discovery document served over https must not send the key fetch over plain http.
+    let parsed: URL;
+    try {
+      parsed = new URL(doc.jwks_uri);
+    } catch {
+      throw new Error(`discovery document jwks_uri ${JSON.stringify(doc.jwks_uri)} is not an absolute URL`);
+    }
+    const problem = keyUrlProblem(parsed, this.o.production);
+    if (problem) throw new Error(`discovered jwks_uri ${JSON.stringify(doc.jwks_uri)}: ${problem}`);
     this.discoveredUrl = doc.jwks_uri;
     return doc.jwks_uri;
   }
@@ -200,10 +222,14 @@ export class JwksStore {
     try {
       const body = (await this.getJson(await this.jwksUrl())) as { keys?: unknown };
       if (!body || !Array.isArray(body.keys)) throw new Error('JWKS response has no "keys" array');
-      const keys = (body.keys as JWK[]).filter((k) => k && typeof k === 'object' && this.o.algorithms.some((a) => usable(k, a)));
+      const jwks = (body.keys as JWK[]).filter((k) => k && typeof k === 'object' && this.o.algorithms.some((a) => usable(k, a)));
+      // a key whose thumbprint cannot be computed lacks its public members: it could not verify anyway
+      const named = await Promise.all(jwks.map(async (jwk) => ({ jwk, ref: await keyRefOf(jwk).catch(() => undefined) })));
+      const keys = named.filter((k): k is PublishedKey => k.ref !== undefined);
       if (keys.length === 0) throw new Error('JWKS has no usable signing key for the allowed algorithms');
-      const before = this.kids();
+      const before = this.refs;
       this.jwks = keys;
+      this.refs = new Set(keys.map((k) => k.ref));
       this.imported.clear();
       this.loadedAt = this.o.now();
       this.lastError = undefined;
@@ -211,10 +237,9 @@ export class JwksStore {
       metrics.jwksKeys.set({ issuer }, keys.length);
       metrics.jwksStale.set({ issuer }, 0);
       metrics.jwksLastSuccess.set({ issuer }, Math.floor(this.loadedAt / 1000));
-      const after = this.kids();
-      const removed = [...before].filter((k) => !after.has(k));
+      const removed = [...before].filter((k) => !this.refs.has(k));
       if (removed.length) this.onKeysRemoved?.(removed);
-      log.debug({ issuer, kids: [...after] }, 'jwks refreshed');
+      log.debug({ issuer, kids: keys.map((k) => k.jwk.kid) }, 'jwks refreshed');
     } catch (e) {
       this.lastError = (e as Error).message;
       metrics.jwksFetches.inc({ issuer, outcome: 'error' });

@@ -13,7 +13,7 @@ export interface VerifiedToken {
   readonly payload: Readonly<JWTPayload & Record<string, unknown>>;
   readonly alg: string;
   readonly kid?: string;
-  /** The JWKS key that verified it (keyIdOf); undefined for an HMAC secret. */
+  /** The JWKS key that verified it: its RFC 7638 thumbprint and kid (keyRefOf); undefined for an HMAC secret. */
   readonly keyId?: string;
 }
 
@@ -52,6 +52,8 @@ export interface VerifierDeps {
 
 export class TokenVerifier {
   private readonly byIssuer = new Map<string, { issuer: IssuerConfig; store?: JwksStore }>();
+  /** The JWKS store of each issuer config, to ask whether a key is still published before caching. */
+  private readonly storeOf = new Map<IssuerConfig, JwksStore>();
   private readonly cache: VerifiedTokenCache<VerifiedToken>;
   private readonly tolerance: number;
   private readonly now: () => number;
@@ -64,11 +66,15 @@ export class TokenVerifier {
     for (const issuer of config.auth.issuers) {
       let store: JwksStore | undefined;
       if (issuer.usesJwks) {
-        store = new JwksStore({ issuer: issuer.issuer, jwksUrl: issuer.jwksUrl, algorithms: issuer.jwksAlgorithms, ...config.auth.jwks, metrics, log, fetch: deps.fetch, now: deps.now });
-        store.onKeysRemoved = (kids) => {
-          const n = this.cache.dropKids(kids);
-          log.info({ issuer: issuer.issuer, kids, droppedDecisions: n }, 'signing keys left the JWKS');
+        const production = config.env === 'production';
+        store = new JwksStore({ issuer: issuer.issuer, jwksUrl: issuer.jwksUrl, production, algorithms: issuer.jwksAlgorithms, ...config.auth.jwks, metrics, log, fetch: deps.fetch, now: deps.now });
+        // A key leaves when its kid goes or when its kid now names other material (rotation in
+        // place): either way the decisions verified with it go too.
+        store.onKeysRemoved = (keys) => {
+          const n = this.cache.dropKeys(keys);
+          log.info({ issuer: issuer.issuer, keys, droppedDecisions: n }, 'signing keys left the JWKS');
         };
+        this.storeOf.set(issuer, store);
       }
       this.byIssuer.set(issuer.issuer, { issuer, store });
     }
@@ -114,7 +120,10 @@ export class TokenVerifier {
       this.deps.metrics.decisionCache.inc({ outcome: 'miss' });
     }
     const verified = await this.verifyUncached(token, nowMs);
-    if (this.cache.enabled) {
+    // A refresh may have replaced the key while this verification ran: never cache under a key
+    // that already left (onKeysRemoved has run and would not drop the entry).
+    const keyGone = verified.keyId !== undefined && !this.storeOf.get(verified.issuer)?.isCurrent(verified.keyId);
+    if (this.cache.enabled && !keyGone) {
       this.cache.set(cacheKey, verified, verified.keyId, (verified.payload.exp as number) * 1000 + this.tolerance * 1000, nowMs);
       this.deps.metrics.decisionCacheSize.set(this.cache.size);
     }
