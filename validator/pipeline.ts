@@ -58,33 +58,44 @@ export interface PipelineDeps {
 }
 
 const METHOD = /^[A-Z]{1,16}$/;
-// Header values may not carry control characters; identity values from tokens are attacker-chosen
-// only in part (a sub is chosen by the IdP), but never echo anything that could split a header.
-const HEADER_SAFE = /^[\u0020-\u007e\u0080-\u00ff]*$/;
+// Identity values are sent as their UTF-8 bytes. Node writes a string header value as Latin-1, one
+// byte per character, so `josé` would reach the upstream as the byte E9 while a subject spelled
+// `josÃ©` would arrive as C3 A9, the UTF-8 bytes of `josé`: two subjects, the same bytes. Refused
+// (never rewritten): controls C0, DEL and C1 (they could split or forge a header, RFC 9110 §5.5),
+// lone surrogates (no UTF-8 form), and a leading or trailing space (parsers strip it, RFC 9110 §5.5,
+// so ` alice` would arrive as `alice`).
+const HEADER_UNSAFE = /[\u0000-\u001f\u007f-\u009f]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]|^ | $/;
 
-function safeHeader(v: string): string | undefined {
-  return HEADER_SAFE.test(v) && v.length <= 1024 ? v : undefined;
+/** `v` as a header string whose characters are its UTF-8 bytes (at most 1024), or undefined when it cannot be sent. */
+function safeHeader(v: string, maxBytes = 1024): string | undefined {
+  if (HEADER_UNSAFE.test(v)) return undefined;
+  const utf8 = Buffer.from(v, 'utf8');
+  return utf8.length <= maxBytes ? utf8.toString('latin1') : undefined;
 }
 
 /** A Principal with its identity headers, checked once: `unsendable` says why they cannot be sent. */
 interface Identity {
   principal: Principal;
   headers: Readonly<Record<string, string>>;
+  /** X-User-Email's value when sendable; sent only when checkEmail says the address is verified. */
+  email?: string;
   unsendable?: string;
 }
 
 function identity(principal: Principal): Identity {
   const userId = safeHeader(principal.sub);
-  const scopes = principal.scopes.join(',');
   if (userId === undefined) return { principal, headers: {}, unsendable: 'subject cannot be sent as a header' };
-  // scopes by character only: a long scope list is valid
-  if (!HEADER_SAFE.test(scopes)) return { principal, headers: {}, unsendable: 'scopes cannot be sent as a header' };
-  const headers: Record<string, string> = { 'X-User-Id': userId, 'X-Scopes': scopes };
+  // A client id that cannot be sent is refused, not left out: left out, it would read as "no client".
   const clientId = principal.clientId === undefined ? undefined : safeHeader(principal.clientId);
+  if (principal.clientId !== undefined && clientId === undefined) return { principal, headers: {}, unsendable: 'client id cannot be sent as a header' };
+  // Scopes are RFC 6749 scope-tokens without commas (scopesOf): printable ASCII, any number of them.
+  const scopes = safeHeader(principal.scopes.join(','), Infinity);
+  if (scopes === undefined) return { principal, headers: {}, unsendable: 'scopes cannot be sent as a header' };
+  const headers: Record<string, string> = { 'X-User-Id': userId, 'X-Scopes': scopes };
   if (clientId !== undefined) headers['X-Client-Id'] = clientId;
-  const email = principal.email === undefined ? undefined : safeHeader(principal.email);
-  if (email !== undefined) headers['X-User-Email'] = email;
-  return { principal, headers: Object.freeze(headers) };
+  // An address that cannot be sent is just not sent: no app should key an account on it anyway.
+  const email = principal.email === undefined ? undefined : safeHeader(principal.email, 320);
+  return { principal, headers: Object.freeze(headers), email };
 }
 
 export function refusal(e: AuthError): Decision {
@@ -113,8 +124,8 @@ export function createPipeline(deps: PipelineDeps) {
   async function run(input: DecisionInput): Promise<Decision> {
     const token = extractBearer(input.authorization, input.authorizationCount, maxTokenBytes);
     const verified = await verifier.verify(token);
-    const { principal, headers: identityHeaders, unsendable } = identityOf(verified);
-    await checkEmail(principal, config, store);
+    const { principal, headers: identityHeaders, email, unsendable } = identityOf(verified);
+    const emailVerified = await checkEmail(principal, config, store);
 
     const method = input.method.toUpperCase();
     if (!METHOD.test(method)) throw invalidRequest('request_invalid', 'X-Original-Method is not an HTTP method');
@@ -126,6 +137,8 @@ export function createPipeline(deps: PipelineDeps) {
     const quota = await charge(principal, method, path, input.uri, input.maxTicks);
 
     const headers: Record<string, string> = { ...identityHeaders, ...quota.headers };
+    // X-User-Email only for an address the IdP or the Supabase store says is verified.
+    if (emailVerified && email !== undefined) headers['X-User-Email'] = email;
     // Charged routes are never cached anywhere: every request must reach the quota (issue 6).
     const exp = verified.payload.exp as number;
     const edgeMaxAgeS = edgeTtlS === 0 || quota.quotaRoute ? 0 : Math.max(0, Math.min(edgeTtlS, Math.floor(exp - nowMs() / 1000)));

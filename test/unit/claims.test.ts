@@ -1,6 +1,9 @@
-// Claim rules stage: scopes, token type, allowed clients, Supabase role and anonymous users → Principal.
+// Claim rules stage: scopes, subject, token type, allowed clients, Supabase role and anonymous users → Principal.
 import { parseConfig, type Config } from '../../validator/config';
 import { AuthError } from '../../validator/errors';
+import { parseRouteRules } from '../../validator/policy/routes';
+import { authorizeRoute } from '../../validator/policy/scopes';
+import { MAX_SUBJECT_BYTES } from '../../validator/subject';
 import { checkClaims, scopesOf } from '../../validator/token/claims';
 import type { VerifiedToken } from '../../validator/token/verify';
 
@@ -28,22 +31,102 @@ function refusal(v: VerifiedToken, cfg = config): AuthError {
   throw new Error('accepted');
 }
 
-describe('scopesOf', () => {
+describe('scopesOf: RFC 6749 §3.3 scope-tokens, split on spaces only', () => {
   test.each([
     ['scope string, spaces', { scope: 'openid api:read api:write' }, ['openid', 'api:read', 'api:write']],
-    ['scope string, commas', { scope: 'api:read,api:write' }, ['api:read', 'api:write']],
-    ['scope string, mixed and repeated separators', { scope: ' api:read ,  api:write,,x ' }, ['api:read', 'api:write', 'x']],
+    ['repeated and surrounding spaces', { scope: '  api:read   api:write ' }, ['api:read', 'api:write']],
     ['scp array (Azure AD, Okta)', { scp: ['api:read', 'api:write'] }, ['api:read', 'api:write']],
     ['scp string', { scp: 'api:read api:write' }, ['api:read', 'api:write']],
-    ['scp array items with spaces are split', { scp: ['a b', 'c'] }, ['a', 'b', 'c']],
     ['scope and scp together, deduplicated', { scope: 'a b', scp: ['b', 'c'] }, ['a', 'b', 'c']],
     ['non-string scp items are ignored', { scp: ['a', 1, null, { x: 1 }] }, ['a']],
     ['scope of the wrong type is ignored', { scope: 42 }, []],
     ['scope as an array (non-standard) is read too', { scope: ['a', 'b'] }, ['a', 'b']],
     ['empty scope', { scope: '' }, []],
     ['no scope', {}, []],
+    ['every scope-token character is kept', { scope: "!#$%&'()*+-./:;<=>?@[]^_`{|}~ A-z0-9" }, ["!#$%&'()*+-./:;<=>?@[]^_`{|}~", 'A-z0-9']],
+    // a comma is not a separator: the scope that holds it is dropped, never split into its parts
+    ['a scope with a comma is dropped, not split', { scope: 'api:read x,admin' }, ['api:read']],
+    ['a comma-separated list is one (dropped) scope', { scope: 'api:read,api:write' }, []],
+    ['a trailing comma', { scope: 'admin, api:read' }, ['api:read']],
+    ['scp items with a comma are dropped', { scp: ['api:read', 'x,admin', ','] }, ['api:read']],
+    ['scp items are not split on spaces: one with a space is dropped', { scp: ['a b', 'c'] }, ['c']],
+    // other whitespace and controls are not separators either: the scope holding them is invalid
+    ['a tab', { scope: 'api:read\tadmin x' }, ['x']],
+    ['a newline', { scope: 'api:read\nadmin x' }, ['x']],
+    ['a no-break space', { scope: 'api:read\u00a0admin x' }, ['x']],
+    ['a control character', { scope: 'adm\u0001in x' }, ['x']],
+    ['DEL', { scope: 'adm\u007fin x' }, ['x']],
+    ['a double quote (outside the scope-token set)', { scope: 'a"b x' }, ['x']],
+    ['a backslash (outside the scope-token set)', { scope: 'a\\b x' }, ['x']],
+    ['non-ASCII', { scope: 'caf\u00e9 x' }, ['x']],
   ])('%s', (_title, payload, expected) => {
     expect(scopesOf(payload)).toEqual(expected);
+  });
+});
+
+describe('scopes against route rules', () => {
+  // Config keeps its syntax (space or comma list), so a rule scope can never hold a comma.
+  const rules = parseRouteRules('AUTH_ROUTE_RULES', JSON.stringify({ '* /api/admin/': ['admin'], 'GET /api/': 'api:read, api:extra' }));
+  const allowed = (payload: Record<string, unknown>, path = '/api/admin/x'): boolean => {
+    try {
+      authorizeRoute(rules, 'GET', path, checkClaims(keycloak(payload), config));
+      return true;
+    } catch (e) {
+      expect(e).toMatchObject({ code: 'scope_missing' });
+      return false;
+    }
+  };
+
+  test('config rule scopes still split on spaces and commas', () => {
+    expect(rules.find((r) => r.path === '/api/')!.scopes).toEqual(['api:read', 'api:extra']);
+  });
+
+  test.each([
+    ['scope "api:read x,admin"', { scope: 'api:read x,admin' }],
+    ['scope "admin,api:read"', { scope: 'admin,api:read' }],
+    ['scope "x,admin,y"', { scope: 'x,admin,y' }],
+    ['scp ["x,admin"]', { scp: ['x,admin'] }],
+    ['scope "api:read\tadmin"', { scope: 'api:read\tadmin' }],
+    ['scp ["api:read admin"]', { scp: ['api:read admin'] }],
+  ])('%s never satisfies an admin rule', (_title, payload) => {
+    expect(allowed(payload)).toBe(false);
+  });
+
+  test('a plain admin scope does', () => {
+    expect(allowed({ scope: 'api:read admin' })).toBe(true);
+    expect(allowed({ scp: ['admin'] })).toBe(true);
+  });
+
+  test('every rule scope must be present on its own', () => {
+    expect(allowed({ scope: 'api:read api:extra' }, '/api/x')).toBe(true);
+    expect(allowed({ scope: 'api:read,api:extra' }, '/api/x')).toBe(false);
+  });
+});
+
+describe('checkClaims: subject', () => {
+  test.each([
+    ['one byte', 'a'],
+    [`${MAX_SUBJECT_BYTES} ASCII bytes`, 'a'.repeat(MAX_SUBJECT_BYTES)],
+    [`${MAX_SUBJECT_BYTES} UTF-8 bytes (85 × 3)`, '\u20ac'.repeat(MAX_SUBJECT_BYTES / 3)],
+    ['a UUID', '6f1c4a52-5f60-4a35-9b1c-3c2f7a1f0e11'],
+  ])('%s passes', (_title, sub) => {
+    expect(checkClaims(keycloak({ sub }), config).sub).toBe(sub);
+  });
+
+  test.each([
+    ['600 characters', 'a'.repeat(600)],
+    [`${MAX_SUBJECT_BYTES + 1} ASCII bytes`, 'a'.repeat(MAX_SUBJECT_BYTES + 1)],
+    [`${MAX_SUBJECT_BYTES + 3} UTF-8 bytes in 86 characters`, '\u20ac'.repeat(MAX_SUBJECT_BYTES / 3 + 1)],
+    ['empty', ''],
+    ['a number', 42],
+    ['an array', ['u1']],
+    ['missing', undefined],
+  ])('%s → 401 claim_invalid (invalid_token)', (_title, sub) => {
+    expect(refusal(keycloak({ sub }))).toMatchObject({ status: 401, code: 'claim_invalid', bearerError: 'invalid_token' });
+  });
+
+  test('a Supabase subject is held to the same limit', () => {
+    expect(refusal(supabase({ sub: 'b'.repeat(600) }))).toMatchObject({ status: 401, code: 'claim_invalid' });
   });
 });
 

@@ -1,20 +1,31 @@
-// Stage 4: people must have a confirmed email address.
+// Stage 4: people must have a confirmed email address; only a verified address is forwarded.
 import type { Config } from '../config';
 import { forbidden, unavailable } from '../errors';
 import type { Principal } from '../token/claims';
 import type { QuotaStore } from '../quota/types';
 
 /**
+ * Refuses people whose address must be confirmed and is not; resolves to whether the token's address
+ * is verified, i.e. may be forwarded as X-User-Email (apps key accounts by e-mail: an unverified
+ * address forwarded would let anyone who types someone else's address take that account over).
+ *
  * Supabase users: the only trustworthy signal is `auth.users.email_confirmed_at`, read through the
  * store. The access token's `user_metadata.email_verified` is not: users can edit their own
  * user_metadata with `updateUser`. The store caches confirmed users (confirmation never reverts),
- * so a confirmed user costs one Map lookup. Unknown user → refused (fail closed).
- * Other issuers: with AUTH_REQUIRE_EMAIL_VERIFIED, a token that identifies a person (carries
- * `email`) must say `email_verified: true`; the IdP controls that claim.
+ * so a confirmed user costs one Map lookup. Unknown user → refused (fail closed). With
+ * SUPABASE_ALLOW_UNCONFIRMED the user passes, and the address is forwarded only when the store,
+ * asked anyway, confirms it (a store failure then just means "not forwarded").
+ * Other issuers: the address is verified when the token says `email_verified: true` (the IdP
+ * controls that claim); with AUTH_REQUIRE_EMAIL_VERIFIED, a token that identifies a person (carries
+ * `email`) without it is refused.
  */
-export async function checkEmail(principal: Principal, config: Config, store: QuotaStore | undefined): Promise<void> {
+export async function checkEmail(principal: Principal, config: Config, store: QuotaStore | undefined): Promise<boolean> {
   if (principal.supabase) {
-    if (!principal.isPerson || config.supabase?.allowUnconfirmed) return;
+    if (!principal.isPerson) return false;
+    if (config.supabase?.allowUnconfirmed) {
+      if (principal.email === undefined || !store) return false;
+      return (await store.emailConfirmed(principal.sub).catch(() => undefined)) === true;
+    }
     if (!store) throw unavailable('store_unavailable', 'email confirmation cannot be checked: no store');
     let confirmed: boolean | undefined;
     try {
@@ -22,10 +33,12 @@ export async function checkEmail(principal: Principal, config: Config, store: Qu
     } catch {
       throw unavailable('store_unavailable', 'email confirmation cannot be checked: the database is unavailable');
     }
-    if (confirmed === true) return;
+    if (confirmed === true) return true;
     throw forbidden('email_unconfirmed', confirmed === false ? 'email address is not confirmed' : 'user is unknown, email confirmation cannot be established');
   }
-  if (config.auth.requireEmailVerified && principal.isPerson && principal.emailVerifiedClaim !== true) {
+  const verified = principal.emailVerifiedClaim === true;
+  if (config.auth.requireEmailVerified && principal.isPerson && !verified) {
     throw forbidden('email_unverified', 'email address is not verified');
   }
+  return verified;
 }

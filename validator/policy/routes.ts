@@ -79,7 +79,11 @@ function parseRouteRuleShapes(variable: string, raw: string): RouteRule[] {
   throw new ConfigError(variable, 'must be a JSON object or array of rules');
 }
 
-/** Splits a scope claim or rule: space- or comma-separated. */
+/**
+ * Splits the scopes of an AUTH_ROUTE_RULES rule: space- or comma-separated, so a rule scope never
+ * contains a comma. Token scopes are not read here: they split on spaces only and a token scope
+ * containing a comma is dropped (scopesOf in token/claims.ts), so `"x,admin"` never meets `admin`.
+ */
 export function splitScopes(s: string): string[] {
   return s.split(/[\s,]+/).filter(Boolean);
 }

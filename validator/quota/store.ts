@@ -6,6 +6,7 @@ import { isIsoDate } from './day';
 import { QuotaStoreError } from './errors';
 import { silentLogger, type QuotaLogger } from './log';
 import { migrate } from './migrate';
+import { isAcceptableSubject, MAX_SUBJECT_BYTES } from '../subject';
 import type { ChargeResult, ChargeStatus, QuotaStore, StoreOptions, UsageRow } from './types';
 
 /**
@@ -177,9 +178,13 @@ function toUsage(r: RawUsage): UsageRow {
   return { userId: r.user_id, usageDate: r.usage_date, ticksUsed: r.ticks_used, limit: r.daily_tick_limit };
 }
 
+/**
+ * Defence in depth: the claims stage already refuses such a subject (401 claim_invalid) before any
+ * store call, with the same limit; the CLI and other callers meet it here.
+ */
 function checkUser(userId: string): void {
-  if (typeof userId !== 'string' || userId === '' || userId.length > 512) {
-    throw new QuotaStoreError('invalid_argument', 'user id must be a non-empty string of at most 512 characters');
+  if (!isAcceptableSubject(userId)) {
+    throw new QuotaStoreError('invalid_argument', `user id must be a non-empty string of at most ${MAX_SUBJECT_BYTES} UTF-8 bytes`);
   }
 }
 

@@ -1,7 +1,7 @@
 // Stage 3b: issuer-specific claim rules on a verified token, and the Principal that later stages use.
 import type { Config } from '../config';
 import { forbidden, invalidToken } from '../errors';
-import { splitScopes } from '../policy/routes';
+import { isAcceptableSubject, MAX_SUBJECT_BYTES } from '../subject';
 import type { VerifiedToken } from './verify';
 
 /** Who is calling, derived from a verified token. */
@@ -18,26 +18,48 @@ export interface Principal {
   readonly issuer: string;
 }
 
-/** `scope` string (RFC 9068 / Keycloak / Supabase) or `scp` array or string (Azure AD, Okta). */
+/**
+ * RFC 6749 §3.3 scope-token: 1*( %x21 / %x23-5B / %x5D-7E ), minus the comma (%x2C). The RFC allows a
+ * comma inside a scope, but X-Scopes is comma-joined (RFC 9110 list syntax), so `x,admin` would
+ * reach the upstream as two scopes `x` and `admin`. Such a scope is dropped from the principal: it is
+ * never forwarded and never satisfies a rule, by itself or by its parts.
+ */
+const SCOPE_TOKEN = /^[\x21\x23-\x2b\x2d-\x5b\x5d-\x7e]+$/;
+
+/**
+ * The token's scopes: the `scope` string (RFC 9068 / Keycloak / Supabase; Azure AD's `scp` string)
+ * split on spaces only (RFC 6749 §3.3: scope-tokens separated by %x20), and each element of a `scp`
+ * (Okta) or non-standard `scope` array taken whole. A scope outside the scope-token set (a comma,
+ * tab or other whitespace, a control, `"`, `\`, non-ASCII) is dropped, not split further.
+ */
 export function scopesOf(payload: Record<string, unknown>): string[] {
-  const out: string[] = [];
-  const add = (v: unknown) => {
-    if (typeof v === 'string') out.push(...splitScopes(v));
-    else if (Array.isArray(v)) for (const s of v) if (typeof s === 'string') out.push(...splitScopes(s));
+  const out = new Set<string>();
+  const add = (s: string) => {
+    if (SCOPE_TOKEN.test(s)) out.add(s);
   };
-  add(payload.scope);
-  add(payload.scp);
-  return [...new Set(out)];
+  const read = (v: unknown) => {
+    if (typeof v === 'string') for (const s of v.split(' ')) add(s);
+    else if (Array.isArray(v)) for (const s of v) if (typeof s === 'string') add(s);
+  };
+  read(payload.scope);
+  read(payload.scp);
+  return [...out];
 }
 
 /**
  * Checks the claims that depend on the kind of issuer and returns the Principal.
+ * - `sub`: a non-empty string of at most MAX_SUBJECT_BYTES UTF-8 bytes (401 claim_invalid).
  * - payload `typ` (Keycloak): `Bearer` only; ID (`ID`) and refresh (`Refresh`) tokens are refused.
  * - AUTH_ALLOWED_CLIENTS restricts `azp` / `client_id`.
  * - Supabase: role must be `authenticated`; anonymous users need SUPABASE_ALLOW_ANONYMOUS.
  */
 export function checkClaims(v: VerifiedToken, config: Config): Principal {
   const p = v.payload;
+  // A subject the quota store cannot hold is the token's fault (401), on every route, before any
+  // store call: never an outage (503), and never uncharged work under QUOTA_FAIL_OPEN.
+  if (!isAcceptableSubject(p.sub)) {
+    throw invalidToken('claim_invalid', `subject (sub) must be a non-empty string of at most ${MAX_SUBJECT_BYTES} UTF-8 bytes`);
+  }
   if (p.typ !== undefined && (typeof p.typ !== 'string' || p.typ.toLowerCase() !== 'bearer')) {
     throw invalidToken('token_type_invalid', 'only access tokens (typ Bearer) are accepted');
   }
@@ -52,7 +74,7 @@ export function checkClaims(v: VerifiedToken, config: Config): Principal {
     if (p.is_anonymous === true && !config.supabase?.allowAnonymous) throw forbidden('anonymous_user', 'anonymous users are not allowed');
   }
   return Object.freeze({
-    sub: p.sub as string,
+    sub: p.sub,
     clientId,
     email,
     scopes: Object.freeze(scopesOf(p)),
