@@ -27,6 +27,11 @@ export interface DecisionInput {
   uri: string;
   /** X-Max-Ticks header, for charged routes. */
   maxTicks?: string;
+  /**
+   * The front's own id of the client request, the same on every retry of it (NGINX: $request_id
+   * in X-Tollgate-Charge-Id): a retried decision is then charged once. Never a client's value.
+   */
+  chargeId?: string;
 }
 
 export interface Decision {
@@ -134,7 +139,7 @@ export function createPipeline(deps: PipelineDeps) {
     authorizeRoute(routeRules, method, path, principal);
     // Identity headers are checked before the charge: a refusal must never cost ticks.
     if (unsendable) throw invalidRequest('request_invalid', unsendable);
-    const quota = await charge(principal, method, path, input.uri, input.maxTicks);
+    const quota = await charge(principal, method, path, input.uri, input.maxTicks, input.chargeId);
 
     const headers: Record<string, string> = { ...identityHeaders, ...quota.headers };
     // X-User-Email only for an address the IdP or the Supabase store says is verified.

@@ -255,7 +255,7 @@ describe('happy paths', () => {
     expect(c.auth.issuers).toEqual([
       { kind: 'jwks', issuer: ISSUER, audiences: ['wavestack'], jwksAlgorithms: ['RS256', 'ES256'], jwksUrl: undefined, usesJwks: true, supabase: false },
     ]);
-    expect(c.quota).toEqual({ routes: [{ method: 'POST', path: '/api/tasks' }], defaultTicks: 1, defaultDailyTicks: 32, timezone: 'UTC', failOpen: false });
+    expect(c.quota).toEqual({ routes: [{ method: 'POST', path: '/api/tasks' }], defaultTicks: 1, defaultDailyTicks: 32, timezone: 'UTC', failOpen: false, trustChargeId: false });
     expect(c.supabase).toBeNull();
     expect(c.database).toMatchObject({ url: undefined, dataDir: './.data', poolMax: 10, statementTimeoutMs: 2000, ssl: false, migrateOnStart: true });
   });

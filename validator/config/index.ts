@@ -67,6 +67,8 @@ export interface Config {
     readonly defaultDailyTicks: number;
     readonly timezone: string;
     readonly failOpen: boolean;
+    /** QUOTA_TRUST_CHARGE_ID: honour the front's X-Tollgate-Charge-Id (idempotent charges). */
+    readonly trustChargeId: boolean;
   };
   readonly database: StoreOptions & { readonly migrateOnStart: boolean };
 }
@@ -267,6 +269,7 @@ export function parseConfig(env: RawEnv): Config {
       defaultDailyTicks: int('QUOTA_DEFAULT_DAILY_TICKS', get('QUOTA_DEFAULT_DAILY_TICKS'), 1, 1_000_000_000),
       timezone,
       failOpen,
+      trustChargeId: bool('QUOTA_TRUST_CHARGE_ID', get('QUOTA_TRUST_CHARGE_ID')),
     },
     database,
   };

@@ -35,7 +35,22 @@ export function decisionInput(req: IncomingMessage): DecisionInput {
     method: header(req, 'x-original-method') ?? req.method ?? 'GET',
     uri: header(req, 'x-original-uri') ?? req.url ?? '/',
     maxTicks: header(req, 'x-max-ticks'),
+    chargeId: chargeId(req),
   };
+}
+
+/**
+ * NGINX's $request_id (32 lower-case hex), which our template sends as X-Tollgate-Charge-Id on every
+ * attempt of one auth subrequest and never takes from the client; the quota stage keys charges on
+ * it only with QUOTA_TRUST_CHARGE_ID. Anything else (another shape, or two headers, which Node joins
+ * with a comma) is ignored: the request is then charged like any other, so a bad id can cost a
+ * double charge on a retry but never make a request free.
+ */
+const CHARGE_ID = /^[0-9a-f]{32}$/;
+
+function chargeId(req: IncomingMessage): string | undefined {
+  const v = header(req, 'x-tollgate-charge-id');
+  return v !== undefined && CHARGE_ID.test(v) ? v : undefined;
 }
 
 /** The client's X-Request-Id when it looks like one, else a new UUID. */

@@ -38,7 +38,7 @@ export function createMetrics(opts: { defaults?: boolean } = {}): Metrics {
     jwksKeys: new Gauge({ name: 'tollgate_jwks_keys', help: 'Usable signing keys cached per issuer.', labelNames: ['issuer'], registers: r }),
     jwksStale: new Gauge({ name: 'tollgate_jwks_stale', help: '1 when the cached keys of an issuer are past their TTL because refreshing failed.', labelNames: ['issuer'], registers: r }),
     jwksLastSuccess: new Gauge({ name: 'tollgate_jwks_last_success_timestamp_seconds', help: 'Unix time of the last successful JWKS fetch per issuer.', labelNames: ['issuer'], registers: r }),
-    quotaCharges: new Counter({ name: 'tollgate_quota_charges_total', help: 'Quota charge attempts by outcome (charged|exhausted|invalid|error|fail_open).', labelNames: ['outcome'], registers: r }),
+    quotaCharges: new Counter({ name: 'tollgate_quota_charges_total', help: 'Quota charge attempts by outcome (charged|replayed|exhausted|invalid|error|fail_open).', labelNames: ['outcome'], registers: r }),
     ticksCharged: new Counter({ name: 'tollgate_quota_ticks_charged_total', help: 'Ticks charged to users.', registers: r }),
     storeSeconds: new Histogram({ name: 'tollgate_store_duration_seconds', help: 'Quota store operation latency, seconds.', labelNames: ['op'], buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: r }),
     poolConnections: new Gauge({ name: 'tollgate_db_pool_connections', help: 'Database pool connections by state (total|idle|waiting).', labelNames: ['state'], registers: r }),

@@ -36,7 +36,11 @@ export function ticksRequested(header: string | undefined, uri: string, defaultT
 }
 
 export interface QuotaStage {
-  (principal: Principal, method: string, path: string, uri: string, maxTicksHeader: string | undefined): Promise<ChargeOutcome>;
+  /**
+   * `chargeId`: the front's id of the client request (the same on every retry of it); with it and
+   * QUOTA_TRUST_CHARGE_ID, a retried decision is charged once (QuotaStore.charge). Else every call charges.
+   */
+  (principal: Principal, method: string, path: string, uri: string, maxTicksHeader: string | undefined, chargeId?: string): Promise<ChargeOutcome>;
 }
 
 const NOT_CHARGED: ChargeOutcome = Object.freeze({ headers: Object.freeze({}) as Record<string, string>, charged: 0, quotaRoute: false });
@@ -45,9 +49,9 @@ const NOT_CHARGED: ChargeOutcome = Object.freeze({ headers: Object.freeze({}) as
 export function createQuotaStage(deps: { config: Config; store?: QuotaStore; metrics: Metrics; log: Logger; now?: () => Date }): QuotaStage {
   const { config, store, metrics, log } = deps;
   const now = deps.now ?? (() => new Date());
-  const { routes, defaultTicks, timezone, failOpen } = config.quota;
+  const { routes, defaultTicks, timezone, failOpen, trustChargeId } = config.quota;
 
-  return async (principal, method, path, uri, maxTicksHeader) => {
+  return async (principal, method, path, uri, maxTicksHeader, chargeId) => {
     if (!matchRoute(routes, method, path)) return NOT_CHARGED; // never touches the database
     let ticks: number;
     try {
@@ -62,7 +66,9 @@ export function createQuotaStage(deps: { config: Config; store?: QuotaStore; met
     const end = metrics.storeSeconds.startTimer({ op: 'charge' });
     try {
       if (!store) throw new Error('no quota store');
-      result = await store.charge(principal.sub, ticks, usageDate(at, timezone));
+      // Only a front that sets the id itself and strips the client's may key charges on it: a
+      // client that can pick the id could make two requests count as one (QUOTA_TRUST_CHARGE_ID).
+      result = await store.charge(principal.sub, ticks, usageDate(at, timezone), trustChargeId ? chargeId : undefined);
       metrics.storeUp.set(1);
     } catch (e) {
       metrics.storeUp.set(0);
@@ -93,8 +99,15 @@ export function createQuotaStage(deps: { config: Config; store?: QuotaStore; met
         headers: { 'Retry-After': String(reset), ...rate },
       });
     }
-    metrics.quotaCharges.inc({ outcome: 'charged' });
-    metrics.ticksCharged.inc(result.charged);
+    if (result.replayed) {
+      // A front retried a decision that was already charged (e.g. the connection to NGINX broke
+      // after the commit): grant it again with the same charge, count nothing twice.
+      metrics.quotaCharges.inc({ outcome: 'replayed' });
+      log.info({ sub: principal.sub, charge_id: chargeId, ticks: result.charged }, 'charge replayed: this request was already charged');
+    } else {
+      metrics.quotaCharges.inc({ outcome: 'charged' });
+      metrics.ticksCharged.inc(result.charged);
+    }
     return { headers: { 'X-Ticks-Charged': String(result.charged), 'X-Ticks-Remaining': String(result.remaining), ...rate }, charged: result.charged, quotaRoute: true };
   };
 }

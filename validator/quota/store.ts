@@ -73,16 +73,23 @@ export function createStore(db: Db, opts: StoreOptions): QuotaStore {
   return {
     kind: db.kind,
 
-    async charge(userId: string, ticks: number, date: string): Promise<ChargeResult> {
+    async charge(userId: string, ticks: number, date: string, chargeId?: string): Promise<ChargeResult> {
       checkUser(userId);
       if (!Number.isSafeInteger(ticks) || ticks < 1) throw new QuotaStoreError('invalid_argument', `ticks must be a positive integer, got ${ticks}`);
       checkDate(date);
-      const { rows } = await pool.query<{ status: ChargeStatus; charged: number; used: number; daily_limit: number }>(
-        'SELECT status, charged, used, daily_limit FROM public.consume_ticks($1, $2, $3::date, $4)',
-        [userId, ticks, date, opts.defaultDailyTicks],
+      if (chargeId === undefined) {
+        const { rows } = await pool.query<RawCharge>(
+          'SELECT status, charged, used, daily_limit FROM public.consume_ticks($1, $2, $3::date, $4)',
+          [userId, ticks, date, opts.defaultDailyTicks],
+        );
+        return toCharge(rows[0]!);
+      }
+      checkChargeId(chargeId);
+      const { rows } = await pool.query<RawCharge>(
+        'SELECT status, charged, used, daily_limit, replayed FROM public.consume_ticks_once($1, $2, $3, $4::date, $5)',
+        [chargeId, userId, ticks, date, opts.defaultDailyTicks],
       );
-      const r = rows[0];
-      return { status: r.status, charged: r.charged, used: r.used, limit: r.daily_limit, remaining: Math.max(0, r.daily_limit - r.used) };
+      return toCharge(rows[0]!);
     },
 
     async emailConfirmed(userId: string): Promise<boolean | undefined> {
@@ -167,6 +174,20 @@ export function createStore(db: Db, opts: StoreOptions): QuotaStore {
   };
 }
 
+interface RawCharge {
+  status: ChargeStatus;
+  charged: number;
+  used: number;
+  daily_limit: number;
+  replayed?: boolean;
+}
+
+function toCharge(r: RawCharge): ChargeResult {
+  const c: ChargeResult = { status: r.status, charged: r.charged, used: r.used, limit: r.daily_limit, remaining: Math.max(0, r.daily_limit - r.used) };
+  if (r.replayed) c.replayed = true;
+  return c;
+}
+
 interface RawUsage {
   user_id: string;
   usage_date: string;
@@ -186,6 +207,13 @@ function checkUser(userId: string): void {
   if (!isAcceptableSubject(userId)) {
     throw new QuotaStoreError('invalid_argument', `user id must be a non-empty string of at most ${MAX_SUBJECT_BYTES} UTF-8 bytes`);
   }
+}
+
+/** Same bounds as the receipts table (migrations/004); the HTTP layer accepts a narrower shape. */
+const CHARGE_ID = /^[\x21-\x7e]{1,128}$/;
+
+function checkChargeId(id: string): void {
+  if (typeof id !== 'string' || !CHARGE_ID.test(id)) throw new QuotaStoreError('invalid_argument', 'charge id must be 1 to 128 printable ASCII characters');
 }
 
 function checkDate(date: string): void {

@@ -13,6 +13,11 @@ export interface ChargeResult {
   limit: number;
   /** limit - used, never negative. */
   remaining: number;
+  /**
+   * True when the charge id already had a receipt for this user: nothing was charged now, and
+   * `charged` is what the original call charged (a retried decision reports the same charge).
+   */
+  replayed?: boolean;
 }
 
 export interface UsageRow {
@@ -46,8 +51,11 @@ export interface QuotaStore {
   /**
    * Atomically charge `ticks` to `userId` for `usageDate` (YYYY-MM-DD in the quota timezone).
    * Creates the profile with the default limit on first use. One SQL statement (consume_ticks).
+   * With `chargeId` (the gateway's id of the client request, the same for every retry of it), the
+   * charge is idempotent per (chargeId, userId): a repeat charges nothing and reports the original
+   * charge with `replayed: true` (consume_ticks_once, migrations/004). Without it, every call charges.
    */
-  charge(userId: string, ticks: number, usageDate: string): Promise<ChargeResult>;
+  charge(userId: string, ticks: number, usageDate: string, chargeId?: string): Promise<ChargeResult>;
   /**
    * Supabase users: true when auth.users.email_confirmed_at is set, false when it is null,
    * undefined when the user is not in auth.users (the caller decides; it fails closed).
