@@ -23,6 +23,8 @@ export interface EchoBody {
   headers: Record<(typeof ECHOED_HEADERS)[number], string | null>;
   /** Every other x-* request header (names lower-case), to spot anything that leaked through. */
   otherXHeaders: Record<string, string>;
+  /** Every request header name as received (lower-case), x-* or not (Remote-User, Forwarded …). */
+  headerNames: string[];
 }
 
 export interface DemoUpstream {
@@ -55,7 +57,8 @@ function echo(req: http.IncomingMessage): EchoBody {
       otherXHeaders[name] = one(name) ?? '';
     }
   }
-  return { method: req.method ?? '', path: req.url ?? '', headers, otherXHeaders };
+  const headerNames = req.rawHeaders.filter((_, i) => i % 2 === 0).map((n) => n.toLowerCase());
+  return { method: req.method ?? '', path: req.url ?? '', headers, otherXHeaders, headerNames };
 }
 
 /** Start the echo server. */

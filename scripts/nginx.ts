@@ -15,6 +15,7 @@ export const GATEWAY_DEFAULTS = {
   GATEWAY_HTTP_PORT: '8080',
   /** Port written in the HTTP→HTTPS redirect; defaults to GATEWAY_HTTPS_PORT. */
   GATEWAY_REDIRECT_HTTPS_PORT: '',
+  /** `server_name` list; the first name is where the HTTP→HTTPS redirect points (a plain host name). */
   GATEWAY_SERVER_NAME: 'localhost',
   GATEWAY_TLS_CERT: path.join(ROOT, '.certs', 'localhost.crt'),
   GATEWAY_TLS_KEY: path.join(ROOT, '.certs', 'localhost.key'),
@@ -158,6 +159,10 @@ export function resolveVars(opts: GatewayOptions = {}): Record<GatewayVar, strin
     if (!/^\d+r\/[sm]$/.test(vars[k])) fail(k, 'must look like 100r/m or 10r/s');
   }
   if (!/^(on|off)$/.test(vars.GATEWAY_AUTH_CACHE)) fail('GATEWAY_AUTH_CACHE', 'must be on or off');
+  // The HTTP→HTTPS redirect goes to $server_name, the first name of the list (never the client's Host).
+  if (!/^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$/.test(vars.GATEWAY_SERVER_NAME.trim().split(/\s+/)[0] ?? '')) {
+    fail('GATEWAY_SERVER_NAME', 'must start with the plain public host name (no wildcard, regex or "_"): redirects are sent there');
+  }
   const origins = vars.CORS_ORIGINS.split(',').filter(Boolean);
   for (const o of origins) {
     if (!/^https?:\/\/[^\s,|/]+$/.test(o)) fail('CORS_ORIGINS', `"${o}" is not an exact origin like https://app.example.com (no "*", no path, no spaces)`);
@@ -176,11 +181,19 @@ function templateFiles(dir: string, rel = ''): string[] {
   });
 }
 
-/** The mime.types next to the installed nginx.conf, or a small built-in list. */
-function mimeTypes(nginxPath: string): string {
+/** `nginx -V`'s configure arguments (empty when it cannot run). */
+function configureArgs(nginxPath: string): string {
   try {
-    const v = execFileSync(nginxPath, ['-V'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-    const conf = /--conf-path=(\S+)/.exec(v)?.[1];
+    return execFileSync(nginxPath, ['-V'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch {
+    return '';
+  }
+}
+
+/** The mime.types next to the installed nginx.conf, or a small built-in list. */
+function mimeTypes(configure: string): string {
+  const conf = /--conf-path=(\S+)/.exec(configure)?.[1];
+  try {
     if (conf) return fs.readFileSync(path.join(path.dirname(conf), 'mime.types'), 'utf8');
   } catch {
     /* fall through */
@@ -189,12 +202,35 @@ function mimeTypes(nginxPath: string): string {
   image/png png; image/jpeg jpg jpeg; image/svg+xml svg; application/pdf pdf; video/mp4 mp4; }\n`;
 }
 
-/** Write nginx.conf, mime.types and conf.d/ (rendered templates) into `prefix`. */
-export function renderConfig(prefix: string, vars: Record<string, string>, nginxPath: string): void {
+/** The njs module NGINX's `load_module modules/…` line needs (in nginx.conf). */
+const NJS_MODULE = 'ngx_http_js_module.so';
+
+/**
+ * The directory holding the njs module: NGINX_MODULES_PATH, else the build's --modules-path, else
+ * the usual package locations. Throws with the install hint when none has it.
+ */
+export function findModulesDir(configure: string, env: NodeJS.ProcessEnv = process.env): string {
+  const candidates = [env.NGINX_MODULES_PATH ?? process.env.NGINX_MODULES_PATH, /--modules-path=(\S+)/.exec(configure)?.[1], '/usr/lib/nginx/modules', '/usr/lib64/nginx/modules', '/usr/local/nginx/modules'];
+  const dir = candidates.find((d) => d && fs.existsSync(path.join(d, NJS_MODULE)));
+  if (!dir) throw new Error(`nginx's njs module (${NJS_MODULE}) not found: install it (Debian: apt-get install libnginx-mod-http-js) or set NGINX_MODULES_PATH`);
+  return dir;
+}
+
+/**
+ * Write nginx.conf, mime.types, conf.d/ (rendered templates), njs/ (the njs code, copied as is: the
+ * official image has it mounted at /etc/nginx/njs) and the `modules` link into `prefix`.
+ */
+export function renderConfig(prefix: string, vars: Record<string, string>, nginxPath: string, env: NodeJS.ProcessEnv = process.env): void {
   const templates = path.join(ROOT, 'nginx', 'templates');
-  for (const d of ['conf.d', 'logs', 'temp']) fs.mkdirSync(path.join(prefix, d), { recursive: true });
+  for (const d of ['conf.d', 'logs', 'temp', 'njs']) fs.mkdirSync(path.join(prefix, d), { recursive: true });
   fs.copyFileSync(path.join(ROOT, 'nginx', 'nginx.conf'), path.join(prefix, 'nginx.conf'));
-  fs.writeFileSync(path.join(prefix, 'mime.types'), mimeTypes(nginxPath));
+  const configure = configureArgs(nginxPath);
+  fs.writeFileSync(path.join(prefix, 'mime.types'), mimeTypes(configure));
+  const modules = path.join(prefix, 'modules');
+  fs.rmSync(modules, { force: true });
+  fs.symlinkSync(findModulesDir(configure, env), modules);
+  const njs = path.join(ROOT, 'nginx', 'njs');
+  for (const f of fs.readdirSync(njs).filter((n) => n.endsWith('.js'))) fs.copyFileSync(path.join(njs, f), path.join(prefix, 'njs', f));
   for (const rel of templateFiles(templates)) {
     const out = path.join(prefix, 'conf.d', rel.slice(0, -'.template'.length));
     fs.mkdirSync(path.dirname(out), { recursive: true });
@@ -249,7 +285,7 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> 
   if (o.httpsPort === 0) o.httpsPort = await freePort();
   if (o.httpPort === 0) o.httpPort = await freePort();
   const vars = resolveVars(o);
-  renderConfig(prefix, vars, nginxPath);
+  renderConfig(prefix, vars, nginxPath, opts.env);
 
   const args = ['-p', prefix + '/', '-c', path.join(prefix, 'nginx.conf')];
   try {

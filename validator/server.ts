@@ -23,6 +23,15 @@ export interface RunningValidator {
   close(): Promise<void>;
 }
 
+/**
+ * Node's limit on a request's header section (request line included), bytes. Its 16 KiB default is
+ * less than what a front forwards from one legal client request: NGINX accepts header lines of up to
+ * 8 KiB each (large_client_header_buffers 4 8k), so Authorization + X-Original-URI + X-Max-Ticks
+ * alone reach ~24 KiB, and ingress-nginx or Caddy forward every client header (up to 32 KiB). Past
+ * the limit Node answers 431 itself, which a front reports as the validator failing (502).
+ */
+export const MAX_HEADER_BYTES = 64 * 1024;
+
 /** Starts a validator from an environment (already merged with .env / keys.env). */
 export async function startValidator(env: RawEnv, opts: { logger?: Logger; now?: () => Date } = {}): Promise<RunningValidator> {
   const config = parseConfig(env);
@@ -37,7 +46,7 @@ export async function startValidator(env: RawEnv, opts: { logger?: Logger; now?:
   const { listener } = createApp({ config, verifier, store, metrics, logger, now: opts.now });
 
   // The listener answers /api/auth/validate before Express's router (issue 6, docs/PERFORMANCE.md).
-  const server = createServer(listener).listen(config.port, config.host);
+  const server = createServer({ maxHeaderSize: MAX_HEADER_BYTES }, listener).listen(config.port, config.host);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);

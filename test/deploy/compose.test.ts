@@ -233,7 +233,7 @@ describe('compose.yaml', () => {
   test('the gateway defines every ${VAR} the NGINX templates use, and mounts what they reference', () => {
     const gw = services.gateway;
     expect(gw.volumes).toEqual(
-      expect.arrayContaining(['./nginx/templates:/etc/nginx/templates:ro', './nginx/nginx.conf:/etc/nginx/nginx.conf:ro', 'clips:/srv/files:ro']),
+      expect.arrayContaining(['./nginx/templates:/etc/nginx/templates:ro', './nginx/nginx.conf:/etc/nginx/nginx.conf:ro', './nginx/njs:/etc/nginx/njs:ro', 'clips:/srv/files:ro']),
     );
     const templatesDir = path.join(ROOT, 'nginx/templates');
     const templates: string[] = [];

@@ -403,10 +403,10 @@ d(`gateway (real NGINX, ${defaultMode()} validator)`, () => {
       expect((await get('/metrics')).status).toBe(404);
     });
 
-    t('HTTP redirects to HTTPS, path and query kept', async () => {
+    t('HTTP redirects to HTTPS on the configured server name, path and query kept', async () => {
       const res = await request(gw.httpUrl, '/api/whoami?a=1&b=2');
       expect(res.status).toBe(301);
-      expect(res.headers.location).toBe(`https://127.0.0.1:${gw.httpsPort}/api/whoami?a=1&b=2`);
+      expect(res.headers.location).toBe(`https://${gw.vars.GATEWAY_SERVER_NAME}:${gw.httpsPort}/api/whoami?a=1&b=2`);
       expect(res.headers['strict-transport-security']).toBeUndefined();
     });
 

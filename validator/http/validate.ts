@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Metrics } from '../observability/metrics';
+import { redactUri } from '../observability/redact-uri';
 import type { Decision, DecisionInput, Pipeline } from '../pipeline';
 
 /** The path NGINX's auth_request calls. */
@@ -90,12 +91,13 @@ function errorAttr(d: Decision): string | undefined {
   return /error="([a-z_]+)"/.exec(d.headers['WWW-Authenticate'] ?? '')?.[1];
 }
 
-// RFC 6750 §2.3 lets clients put a token in the query (`?access_token=`): never log one from there either.
-const TOKEN_PARAM = /([?&](?:access_token|id_token|refresh_token|token)=)[^&#]*/gi;
-
-/** The original URI as logged: token-bearing query parameters replaced by `[redacted]`. */
+/**
+ * The original URI as logged. RFC 6750 §2.3 lets clients put a token in the query (`?access_token=`),
+ * and other fronts than our NGINX (which refuses such URIs) pass it on: token-named parameters, in
+ * the query or as `;params`, however spelled or encoded, and anything JWT-shaped become `[redacted]`.
+ */
 export function loggableUri(uri: string): string {
-  return /token=/i.test(uri) ? uri.replace(TOKEN_PARAM, '$1[redacted]') : uri;
+  return redactUri(uri);
 }
 
 /** The decision's fields for its log line: never the token. */
@@ -159,7 +161,7 @@ export function createValidateHandler({ pipeline, metrics, logger }: ValidateDep
       const ms = performance.now() - started;
       (d.granted ? grantedTimer : refusedTimer).observe(ms / 1000);
       count(d.granted ? 'granted' : 'refused', d.reason, d.status);
-      const line = { req: { id, method: req.method, url: req.url }, res: { statusCode: d.status }, responseTime: Math.round(ms * 1000) / 1000, request_id: id, ...decisionLog(d, input) };
+      const line = { req: { id, method: req.method, url: req.url === undefined ? undefined : loggableUri(req.url) }, res: { statusCode: d.status }, responseTime: Math.round(ms * 1000) / 1000, request_id: id, ...decisionLog(d, input) };
       if (d.status >= 500) decisionLogger.error(line, 'refused');
       else decisionLogger.info(line, d.granted ? 'granted' : 'refused');
     });
