@@ -73,6 +73,11 @@ const onlyKnown = (where: string, obj: Obj | undefined, allowed: string[]) => {
   for (const key of Object.keys(obj ?? {})) expect({ where, key, known: allowed.includes(key) }).toEqual({ where, key, known: true });
 };
 const QUANTITY_CPU = /^(\d+m|\d+(\.\d+)?)$/;
+
+/** The identity headers the NGINX template forwards from the validator's answer (`$auth_…`), in order. */
+const IDENTITY_HEADERS = [
+  ...readFileSync(path.join(ROOT, 'nginx/templates/snippets/identity-headers.conf.template'), 'utf8').matchAll(/^proxy_set_header\s+(X-[\w-]+)\s+\$auth_/gm),
+].map((m) => m[1]!);
 const QUANTITY_MEM = /^\d+(Ki|Mi|Gi)$/;
 
 describe('deploy/k8s', () => {
@@ -177,7 +182,12 @@ describe('deploy/k8s', () => {
     expect(a['nginx.ingress.kubernetes.io/auth-url']).toBe(
       `http://${service.metadata.name}.${ns}.svc.cluster.local:${service.spec.ports[0].port}/api/auth/validate`,
     );
-    expect(a['nginx.ingress.kubernetes.io/auth-response-headers']).toBe('X-User-Id,X-Scopes,X-Client-Id,X-Ticks-Charged,X-Ticks-Remaining');
+    // ingress-nginx overwrites only the listed names: a client's own X-User-Email reaches the app
+    // unless it is listed. Every header the NGINX template sets from the validator's answer must be.
+    const forwarded = a['nginx.ingress.kubernetes.io/auth-response-headers']!.split(',');
+    expect(IDENTITY_HEADERS).toEqual(expect.arrayContaining(['X-User-Id', 'X-Scopes', 'X-Client-Id', 'X-User-Email', 'X-Ticks-Charged', 'X-Ticks-Remaining']));
+    expect(forwarded).toEqual(IDENTITY_HEADERS);
+    expect(forwarded).toContain('X-User-Email');
     // auth-method makes ingress-nginx send X-Original-URI (X-Original-Method/-URL are always sent).
     expect(a['nginx.ingress.kubernetes.io/auth-method']).toBe('GET');
     // Decisions charge quota: they must never be cached by the ingress.
