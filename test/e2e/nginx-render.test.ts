@@ -48,8 +48,16 @@ describe('resolveVars', () => {
     [{ GATEWAY_HTTPS_PORT: 'https' }, /GATEWAY_HTTPS_PORT/],
     [{ GATEWAY_FILES_ROOT: 'files/' }, /GATEWAY_FILES_ROOT=.*absolute/],
     [{ GATEWAY_VALIDATOR_SERVERS: '127.0.0.1:3000' }, /GATEWAY_VALIDATOR_SERVERS.*server host:port/],
+    // the HTTP→HTTPS redirect goes to the first server name: it must be a plain host name
+    [{ GATEWAY_SERVER_NAME: '_' }, /GATEWAY_SERVER_NAME="_": must start with the plain public host name/],
+    [{ GATEWAY_SERVER_NAME: '*.example.com api.example.com' }, /GATEWAY_SERVER_NAME/],
+    [{ GATEWAY_SERVER_NAME: '~^api\\.' }, /GATEWAY_SERVER_NAME/],
   ])('refuses %j', (env, message) => {
     expect(() => resolveVars({ env })).toThrow(message);
+  });
+
+  test('GATEWAY_SERVER_NAME may be a list whose first name is a plain host', () => {
+    expect(resolveVars({ env: { GATEWAY_SERVER_NAME: 'api.example.com *.example.com' } }).GATEWAY_SERVER_NAME).toBe('api.example.com *.example.com');
   });
 
   test('GATEWAY_FILES_ROOT gets the trailing slash alias needs', () => {
