@@ -72,6 +72,9 @@ const HAS_ASCII = /[\0-\x7f]/;
  * LEADER → `.`. Such a character would let `/api/%E2%84%AAey` be `/api/key` to one reader only.
  */
 export function refusedCodePoint(cp: number): boolean {
+  // COMBINING DIACRITICAL MARKS compose with a preceding ASCII letter under NFC/NFKC (`n` + U+0301
+  // → ń; `=` + U+0338 → ≠), so a normalising reader would see the ASCII letter vanish.
+  if (cp >= 0x300 && cp <= 0x36f) return true;
   const c = String.fromCodePoint(cp);
   if (INVISIBLE.test(c)) return true;
   const nfkc = c.normalize('NFKC');
