@@ -4,13 +4,13 @@
 // It knows nothing of Express: the HTTP layer turns a request into a DecisionInput and a Decision
 // into a response, so the same pipeline can serve any front (and be tested without HTTP).
 import type { Logger } from 'pino';
-import type { Config } from './config';
+import { FRONT_HEADERS, type Config, type Front } from './config';
 import { AuthError, invalidRequest, type ReasonCode } from './errors';
 import type { Metrics } from './observability/metrics';
 import { checkEmail } from './policy/email';
 import { readPath } from './lib/paths';
 import { authorizeRoute } from './policy/scopes';
-import { createQuotaStage } from './quota/charge';
+import { createQuotaStage, NOT_CHARGED } from './quota/charge';
 import type { QuotaStore } from './quota/types';
 import { checkClaims, type Principal } from './token/claims';
 import { extractBearer } from './token/extract';
@@ -21,10 +21,14 @@ export interface DecisionInput {
   authorization?: string;
   /** How many Authorization headers came (more than one is refused). */
   authorizationCount: number;
-  /** The original request's method (X-Original-Method). */
-  method: string;
-  /** The original request URI with query (X-Original-URI). */
-  uri: string;
+  /** The original request's method, as the front sent it (undefined: the front sent none). */
+  method?: string;
+  /** The original request URI with query, as the front sent it (undefined: the front sent none). */
+  uri?: string;
+  /** Which front's headers method and uri were read from (named in refusals). Default nginx. */
+  front?: Front;
+  /** A header that decides something and came twice (lower-case name): refused, never guessed at. */
+  duplicatedHeader?: string;
   /** X-Max-Ticks header, for charged routes. */
   maxTicks?: string;
   /**
@@ -126,20 +130,39 @@ export function createPipeline(deps: PipelineDeps) {
     return id;
   };
 
+  // Without rules or charged routes the original request cannot change a decision.
+  const routesMatter = routeRules.length > 0 || config.quota.routes.length > 0;
+
+  /**
+   * The original request the decision is about. The validate request itself is never judged in
+   * its place: a front that sent none gets a 400 naming what to send (a silent GET of
+   * /api/auth/validate would skip every route rule and charge).
+   */
+  function originalRoute(input: DecisionInput): { method: string; path: string; uri: string } | undefined {
+    if (input.duplicatedHeader) throw invalidRequest('request_invalid', `the ${input.duplicatedHeader} header was sent more than once`);
+    if (input.method === undefined || input.uri === undefined) {
+      if (!routesMatter) return undefined;
+      const front = input.front ?? 'nginx';
+      throw invalidRequest('request_invalid', `the original request is missing: AUTH_FRONT=${front} expects ${FRONT_HEADERS[front]}`);
+    }
+    const method = input.method.toUpperCase();
+    if (!METHOD.test(method)) throw invalidRequest('request_invalid', 'the original method is not an HTTP method');
+    const path = readPath(input.uri);
+    if (typeof path !== 'string') throw invalidRequest('path_ambiguous', `the original path is refused: ${path.why}`);
+    return { method, path, uri: input.uri };
+  }
+
   async function run(input: DecisionInput): Promise<Decision> {
+    const route = originalRoute(input);
     const token = extractBearer(input.authorization, input.authorizationCount, maxTokenBytes);
     const verified = await verifier.verify(token);
     const { principal, headers: identityHeaders, email, unsendable } = identityOf(verified);
     const emailVerified = await checkEmail(principal, config, store);
 
-    const method = input.method.toUpperCase();
-    if (!METHOD.test(method)) throw invalidRequest('request_invalid', 'X-Original-Method is not an HTTP method');
-    const path = readPath(input.uri);
-    if (typeof path !== 'string') throw invalidRequest('path_ambiguous', `the original path is refused: ${path.why}`);
-    authorizeRoute(routeRules, method, path, principal);
+    if (route) authorizeRoute(routeRules, route.method, route.path, principal);
     // Identity headers are checked before the charge: a refusal must never cost ticks.
     if (unsendable) throw invalidRequest('request_invalid', unsendable);
-    const quota = await charge(principal, method, path, input.uri, input.maxTicks, input.chargeId);
+    const quota = route ? await charge(principal, route.method, route.path, route.uri, input.maxTicks, input.chargeId) : NOT_CHARGED;
 
     const headers: Record<string, string> = { ...identityHeaders, ...quota.headers };
     // X-User-Email only for an address the IdP or the Supabase store says is verified.

@@ -34,7 +34,7 @@ export interface AppDeps {
 export function createApp(deps: AppDeps): { app: Express; pipeline: Pipeline; listener: RequestListener } {
   const { config, verifier, store, metrics, logger } = deps;
   const pipeline = createPipeline({ config, verifier, store, metrics, log: logger, now: deps.now });
-  const validate = createValidateHandler({ pipeline, metrics, logger });
+  const validate = createValidateHandler({ pipeline, metrics, logger, front: config.auth.front });
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false); // a decision never has an entity tag (a 304 would become a 500 in NGINX)
@@ -42,6 +42,8 @@ export function createApp(deps: AppDeps): { app: Express; pipeline: Pipeline; li
 
   // Before pino-http: the decision handler writes its own log line and X-Request-Id.
   app.all(VALIDATE_PATH, (req, res) => validate(req, res));
+  // Envoy's ext_authz appends the client's path to the prefix.
+  if (config.auth.front === 'envoy') app.all(`${VALIDATE_PATH}/*path`, (req, res) => validate(req, res));
 
   // Probes, metrics and 404s: request id header; their lines would drown the decisions, so no auto-logging.
   app.use(
@@ -79,5 +81,5 @@ export function createApp(deps: AppDeps): { app: Express; pipeline: Pipeline; li
   app.use((_req, res) => {
     res.status(404).json({ error: 'not_found' });
   });
-  return { app, pipeline, listener: createListener(validate, app) };
+  return { app, pipeline, listener: createListener(validate, app, config.auth.front) };
 }

@@ -9,9 +9,9 @@ import type { Logger } from 'pino';
 import type { Metrics } from '../observability/metrics';
 import { redactUri } from '../observability/redact-uri';
 import type { Decision, DecisionInput, Pipeline } from '../pipeline';
+import { duplicatedHeader, originalRequest, VALIDATE_PATH, type Front } from './front';
 
-/** The path NGINX's auth_request calls. */
-export const VALIDATE_PATH = '/api/auth/validate';
+export { VALIDATE_PATH };
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -28,13 +28,21 @@ function authorizationCount(req: IncomingMessage): number {
   return n;
 }
 
-/** The DecisionInput for a validate request. Without X-Original-*, the request itself is judged. */
-export function decisionInput(req: IncomingMessage): DecisionInput {
+/**
+ * The DecisionInput for a validate request, read the way `front` sends the original request.
+ * The validate request's own method and URL are never judged in its place: without the original
+ * request, method and uri stay undefined and the pipeline refuses whenever the route matters.
+ */
+export function decisionInput(req: IncomingMessage, front: Front = 'nginx'): DecisionInput {
+  const original = originalRequest(front, req);
+  const duplicated = duplicatedHeader(req.rawHeaders);
   return {
     authorization: header(req, 'authorization'),
     authorizationCount: authorizationCount(req),
-    method: header(req, 'x-original-method') ?? req.method ?? 'GET',
-    uri: header(req, 'x-original-uri') ?? req.url ?? '/',
+    method: original.method,
+    uri: original.uri,
+    front,
+    duplicatedHeader: duplicated === 'authorization' ? undefined : duplicated,
     maxTicks: header(req, 'x-max-ticks'),
     chargeId: chargeId(req),
   };
@@ -110,13 +118,15 @@ export function decisionLog(d: Decision, input: DecisionInput): Record<string, u
     sub: d.principal?.sub,
     client: d.principal?.clientId,
     method: input.method,
-    uri: loggableUri(input.uri),
+    uri: input.uri === undefined ? undefined : loggableUri(input.uri),
     charged: d.charged || undefined,
   };
 }
 
 export interface ValidateDeps {
   pipeline: Pipeline;
+  /** How the front in use sends the original request (AUTH_FRONT). */
+  front: Front;
   metrics: Metrics;
   logger: Logger;
 }
@@ -128,7 +138,7 @@ export type ValidateHandler = (req: IncomingMessage, res: ServerResponse) => voi
  * `req {id, method, url}`, `res {statusCode}`, `responseTime` (ms), `request_id`, and the decision
  * fields of decisionLog(); message `granted` or `refused`, level error for 5xx.
  */
-export function createValidateHandler({ pipeline, metrics, logger }: ValidateDeps): ValidateHandler {
+export function createValidateHandler({ pipeline, metrics, logger, front }: ValidateDeps): ValidateHandler {
   // The decision line is built from the fixed keys above (never a header, never the token), so the
   // logger's key-based redaction (authorization, token, secret…) can never match in it; running it
   // anyway cost ~6 µs of the ~10 µs a line takes (profile in docs/PERFORMANCE.md). One child, made once.
@@ -147,7 +157,7 @@ export function createValidateHandler({ pipeline, metrics, logger }: ValidateDep
   return (req, res) => {
     const started = performance.now();
     const id = requestId(req);
-    const input = decisionInput(req);
+    const input = decisionInput(req, front);
     void pipeline.decide(input).then((d) => {
       try {
         writeDecision(res, d, id);

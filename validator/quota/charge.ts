@@ -43,7 +43,8 @@ export interface QuotaStage {
   (principal: Principal, method: string, path: string, uri: string, maxTicksHeader: string | undefined, chargeId?: string): Promise<ChargeOutcome>;
 }
 
-const NOT_CHARGED: ChargeOutcome = Object.freeze({ headers: Object.freeze({}) as Record<string, string>, charged: 0, quotaRoute: false });
+/** The outcome of a route that is not charged. */
+export const NOT_CHARGED: ChargeOutcome = Object.freeze({ headers: Object.freeze({}) as Record<string, string>, charged: 0, quotaRoute: false });
 
 /** Builds the stage. `now` is injectable for day-rollover tests. */
 export function createQuotaStage(deps: { config: Config; store?: QuotaStore; metrics: Metrics; log: Logger; now?: () => Date }): QuotaStage {
