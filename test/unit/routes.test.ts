@@ -196,6 +196,10 @@ describe('parseRouteRules', () => {
     ['[{"method": "G ET", "path": "/"}]', /bad method/],
     ['[{"method": "GET", "path": "api"}]', /must start with \//],
     // a rule path readPath refuses or reads differently could never match
+    // a scope no token can carry (quote, backslash, non-ASCII) would refuse everyone on that route
+    ['{"GET /api/": ["caf\u00e9"]}', /not an RFC 6749 scope-token/],
+    ['{"GET /api/": ["a\\\\b"]}', /not an RFC 6749 scope-token/],
+    ['[{"method": "GET", "path": "/", "scopes": ["say\\"hi"]}]', /not an RFC 6749 scope-token/],
     ['{"GET /api//admin": []}', /not in normal form: requests with an empty segment/],
     ['{"GET /api/x/../admin": []}', /not in normal form: requests with a dot segment/],
     ['{"GET /api/admin;x": []}', /not in normal form: requests with a ; path parameter/],

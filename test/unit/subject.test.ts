@@ -2,7 +2,7 @@
 // and the store's own argument check that uses it, before any SQL.
 import type { Db } from '../../validator/quota/db';
 import { createStore } from '../../validator/quota/store';
-import { isAcceptableSubject, MAX_SUBJECT_BYTES } from '../../validator/subject';
+import { isAcceptableSubject, MAX_SUBJECT_BYTES } from '../../validator/lib/subject';
 
 test('MAX_SUBJECT_BYTES is the OpenID Connect bound, 255', () => {
   expect(MAX_SUBJECT_BYTES).toBe(255);

@@ -2,6 +2,7 @@
 import { ConfigError } from '../errors';
 import { readPath } from '../lib/paths';
 import { asciiLower, type RouteMatch, type RouteRule } from '../lib/routes';
+import { SCOPE_TOKEN } from '../lib/scopes';
 
 export type { RouteMatch, RouteRule } from '../lib/routes';
 
@@ -57,9 +58,14 @@ function parseRouteRuleShapes(variable: string, raw: string): RouteRule[] {
     throw new ConfigError(variable, `is not valid JSON: ${(e as Error).message}`);
   }
   const scopesOf = (v: unknown, where: string): string[] => {
-    if (typeof v === 'string') return splitScopes(v);
-    if (Array.isArray(v) && v.every((s) => typeof s === 'string')) return v.flatMap(splitScopes);
-    throw new ConfigError(variable, `scopes of ${where} must be a string or an array of strings`);
+    let scopes: string[];
+    if (typeof v === 'string') scopes = splitScopes(v);
+    else if (Array.isArray(v) && v.every((s) => typeof s === 'string')) scopes = v.flatMap(splitScopes);
+    else throw new ConfigError(variable, `scopes of ${where} must be a string or an array of strings`);
+    // A scope no token can carry would refuse everyone on that route, silently.
+    const bad = scopes.find((s) => !SCOPE_TOKEN.test(s));
+    if (bad !== undefined) throw new ConfigError(variable, `scope ${JSON.stringify(bad)} of ${where} is not an RFC 6749 scope-token (printable ASCII without space, ", \\ or comma): no token could satisfy it`);
+    return scopes;
   };
   if (Array.isArray(json)) {
     return json.map((r, i) => {

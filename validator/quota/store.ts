@@ -6,7 +6,7 @@ import { isIsoDate } from './day';
 import { QuotaStoreError } from './errors';
 import { silentLogger, type QuotaLogger } from './log';
 import { migrate } from './migrate';
-import { isAcceptableSubject, MAX_SUBJECT_BYTES } from '../subject';
+import { isAcceptableSubject, MAX_SUBJECT_BYTES } from '../lib/subject';
 import type { ChargeResult, ChargeStatus, QuotaStore, StoreOptions, UsageRow } from './types';
 
 /**

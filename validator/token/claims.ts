@@ -1,7 +1,8 @@
 // Stage 3b: issuer-specific claim rules on a verified token, and the Principal that later stages use.
 import type { Config } from '../config';
 import { forbidden, invalidToken } from '../errors';
-import { isAcceptableSubject, MAX_SUBJECT_BYTES } from '../subject';
+import { SCOPE_TOKEN } from '../lib/scopes';
+import { isAcceptableSubject, MAX_SUBJECT_BYTES } from '../lib/subject';
 import type { VerifiedToken } from './verify';
 
 /** Who is calling, derived from a verified token. */
@@ -18,13 +19,8 @@ export interface Principal {
   readonly issuer: string;
 }
 
-/**
- * RFC 6749 §3.3 scope-token: 1*( %x21 / %x23-5B / %x5D-7E ), minus the comma (%x2C). The RFC allows a
- * comma inside a scope, but X-Scopes is comma-joined (RFC 9110 list syntax), so `x,admin` would
- * reach the upstream as two scopes `x` and `admin`. Such a scope is dropped from the principal: it is
- * never forwarded and never satisfies a rule, by itself or by its parts.
- */
-const SCOPE_TOKEN = /^[\x21\x23-\x2b\x2d-\x5b\x5d-\x7e]+$/;
+// A token scope outside SCOPE_TOKEN (a comma, say) is dropped from the principal: it is never
+// forwarded and never satisfies a rule, by itself or by its parts.
 
 /**
  * The token's scopes: the `scope` string (RFC 9068 / Keycloak / Supabase; Azure AD's `scp` string)
