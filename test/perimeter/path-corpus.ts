@@ -65,6 +65,7 @@ export const PATH_CORPUS: readonly PathCase[] = Object.freeze([
   no('/..', 'dot-dot at the root'),
   no('/%2e%2e/api/admin', 'encoded dot segment above the root'),
   no('/api/' + 'a/'.repeat(1500) + '../admin', 'a dot segment at the end of a long path'),
+  no('/api/' + 'a/'.repeat(1500) + 'x;', 'a ; at the end of a long path (a backtracking regex would take long to say no)'),
   // --- ;params: Tomcat/Jetty strip them per segment before resolving dots, Express keeps them ---
   no('/api/..;/admin', 'Tomcat reads /admin'),
   no('/api/x/..;/admin', 'Tomcat reads /api/admin'),
