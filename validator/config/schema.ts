@@ -46,7 +46,7 @@ export const CONFIG_VARIABLES: readonly VariableDef[] = Object.freeze([
   { group: 'database', name: 'DATABASE_STATEMENT_TIMEOUT_MS', default: '2000', doc: 'Server-side statement timeout; a charge that takes longer fails closed with 503 (ms). Connecting times out after 3 s.' },
   { group: 'database', name: 'DATABASE_SSL', default: 'false', doc: 'TLS to Postgres: `false`, `require` (encrypted) or `verify-full` (encrypted, CA and host checked).' },
   { group: 'database', name: 'MIGRATE_ON_START', doc: 'Apply pending migrations at start-up. Default `true` in development, `false` in production.' },
-  { group: 'quota', name: 'QUOTA_ROUTES', default: 'POST /api/tasks', doc: 'Quota-charged routes, comma-separated `METHOD /path-prefix`. An empty value takes the default, like every variable; a lone `,` charges nothing.' },
+  { group: 'quota', name: 'QUOTA_ROUTES', default: 'POST /api/tasks', doc: 'Quota-charged routes, comma-separated `METHOD /path-prefix`, matched like `AUTH_ROUTE_RULES` (path prefix, letter case ignored: `POST /api/TASKS` is charged). An empty value takes the default, like every variable; a lone `,` charges nothing.' },
   { group: 'quota', name: 'QUOTA_DEFAULT_TICKS', default: '1', doc: 'Ticks charged when the request carries no `X-Max-Ticks` header or `max_ticks` query parameter.' },
   { group: 'quota', name: 'QUOTA_DEFAULT_DAILY_TICKS', default: '32', doc: 'Daily tick limit of a profile created on its first charge.' },
   { group: 'quota', name: 'QUOTA_TIMEZONE', default: 'UTC', doc: 'IANA time zone whose midnight resets the daily quota.' },
