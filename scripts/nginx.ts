@@ -250,7 +250,8 @@ export function freePort(): Promise<number> {
   });
 }
 
-function canConnect(host: string, port: number): Promise<boolean> {
+/** True when a TCP connection to host:port opens (it is closed again at once). */
+export function canConnect(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const sock = net.connect({ host, port });
     sock.once('connect', () => {
@@ -261,7 +262,8 @@ function canConnect(host: string, port: number): Promise<boolean> {
   });
 }
 
-function waitExit(child: ChildProcess, ms: number): Promise<boolean> {
+/** Resolves true once `child` has exited (at once if it already has), false after `ms`. */
+export function waitExit(child: ChildProcess, ms: number): Promise<boolean> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
   return new Promise((resolve) => {
     const t = setTimeout(() => resolve(false), ms);
