@@ -1,0 +1,26 @@
+// Python's stdlib wsgiref as an upstream: test/upstreams/wsgi_app.py in its own python3 process.
+import path from 'node:path';
+import { spawnTracked, waitUntil } from './child';
+import { UPSTREAMS_DIR, type Upstream } from './routes';
+
+/** python3 from PYTHON, else PATH. */
+export const PYTHON = process.env.PYTHON ?? 'python3';
+
+export async function startWsgiref(timeoutMs = 10_000): Promise<Upstream> {
+  const t0 = Date.now();
+  const c = spawnTracked(PYTHON, ['-u', path.join(UPSTREAMS_DIR, 'wsgi_app.py')], { env: { PATH: process.env.PATH ?? '', PYTHONDONTWRITEBYTECODE: '1' } });
+  let port = 0;
+  await waitUntil(c, 'wsgiref upstream', timeoutMs, () => {
+    port = Number(/^listening (\d+)$/m.exec(c.logs())?.[1] ?? 0);
+    return port > 0;
+  });
+  return {
+    name: 'wsgiref',
+    url: `http://127.0.0.1:${port}`,
+    host: `127.0.0.1:${port}`,
+    startMs: Date.now() - t0,
+    pid: c.pid,
+    logs: c.logs,
+    stop: () => c.stop(1000),
+  };
+}
