@@ -64,9 +64,15 @@ export const PATH_CORPUS: readonly PathCase[] = Object.freeze([
   no('/.', 'single dot at the root'),
   no('/..', 'dot-dot at the root'),
   no('/%2e%2e/api/admin', 'encoded dot segment above the root'),
+  // out of a protected prefix: a resolving reader sees /api/things, Express and wsgiref keep the
+  // dot segment and run the /api/admin/* handler: a validator that resolves dots would grant them
+  no('/api/admin/../things', 'out of the protected prefix: Express and wsgiref route it to /api/admin/*'),
+  no('/api/admin/%2e%2e/things', 'encoded, out of the protected prefix: Express and wsgiref route it to /api/admin/*'),
   no('/api/' + 'a/'.repeat(1500) + '../admin', 'a dot segment at the end of a long path'),
   no('/api/' + 'a/'.repeat(1500) + 'x;', 'a ; at the end of a long path (a backtracking regex would take long to say no)'),
   // --- ;params: Tomcat/Jetty strip them per segment before resolving dots, Express keeps them ---
+  no('/api/admin/..;/things', 'Tomcat reads /api/things, Express and wsgiref run /api/admin/* (through NGINX too)'),
+  no('/api/admin/..%3B/things', 'Tomcat, Express and wsgiref all run /api/admin/* (through NGINX too)'),
   no('/api/..;/admin', 'Tomcat reads /admin'),
   no('/api/x/..;/admin', 'Tomcat reads /api/admin'),
   no('/api/x/..;x=1/admin', 'Tomcat reads /api/admin'),
