@@ -11,7 +11,7 @@ import { checkEmail } from './policy/email';
 import { readPath } from './lib/paths';
 import { authorizeRoute } from './policy/scopes';
 import { createQuotaStage, NOT_CHARGED } from './quota/charge';
-import type { QuotaStore } from './quota/types';
+import type { QuotaStore } from './store/types';
 import { checkClaims, type Principal } from './token/claims';
 import { extractBearer } from './token/extract';
 import type { TokenVerifier, VerifiedToken } from './token/verify';

@@ -8,8 +8,8 @@ import { ConfigError } from './errors';
 import { createApp } from './http/app';
 import { createLogger } from './observability/logger';
 import { createMetrics } from './observability/metrics';
-import { openStore } from './quota/store';
-import type { QuotaStore } from './quota/types';
+import { openStore } from './store';
+import type { QuotaStore } from './store/types';
 import { TokenVerifier } from './token/verify';
 
 export interface RunningValidator {

@@ -1,8 +1,8 @@
 // tollgate under test: the same startValidator() that `node dist/validator/server.js` runs, with the
 // environment the bench gives it. Logs go to stdout (the parent points it at a file), as deployed.
 // BENCH_SEED_CONFIRMED=N first writes N confirmed Supabase users into the store (bench-only).
-import { openDb } from '../../validator/quota/db';
-import { migrate } from '../../validator/quota/migrate';
+import { openDb } from '../../validator/store/db';
+import { migrate } from '../../validator/store/migrate';
 import { startValidator } from '../../validator/server';
 import { benchUserId } from '../users';
 

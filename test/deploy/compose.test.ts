@@ -177,9 +177,9 @@ describe('compose.yaml', () => {
     // The demo upstream runs dist/scripts/demo-upstream.js: its source must exist.
     expect(services.upstream.command).toEqual(['node', 'dist/scripts/demo-upstream.js']);
     expect(existsSync(path.join(ROOT, 'scripts/demo-upstream.ts'))).toBe(true);
-    // The migration job runs the compiled migrate-cli that the image contains.
-    expect(existsSync(path.join(ROOT, 'validator/quota/migrate-cli.ts'))).toBe(true);
-    expect(JSON.stringify(services.migrate.command)).toContain('dist/validator/quota/migrate-cli.js');
+    // The migration job runs the compiled migrate CLI that the image contains.
+    expect(existsSync(path.join(ROOT, 'validator/cli/migrate.ts'))).toBe(true);
+    expect(JSON.stringify(services.migrate.command)).toContain('dist/validator/cli/migrate.js');
   });
 
   test('Keycloak imports the realm file: start-dev in dev, start behind the proxy otherwise', () => {

@@ -109,7 +109,7 @@ describe('production build (tsconfig.prod.json)', () => {
     expect(files.length).toBeGreaterThan(0);
     expect(readdirSync(out)).toEqual(['validator']);
     for (const f of files) expect(f).not.toMatch(/\.test\.js(\.map)?$/);
-    expect(files).toEqual(expect.arrayContaining(['validator/server.js', 'validator/quota/migrate-cli.js']));
+    expect(files).toEqual(expect.arrayContaining(['validator/server.js', 'validator/cli/migrate.js']));
   });
 
   test('holds no token-minting code, no key generation, no private key material, no dev token endpoint', () => {

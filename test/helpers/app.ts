@@ -7,8 +7,8 @@ import { parseConfig, type Config } from '../../validator/config';
 import { createApp } from '../../validator/http/app';
 import { createLogger } from '../../validator/observability/logger';
 import { createMetrics, type Metrics } from '../../validator/observability/metrics';
-import { openStore } from '../../validator/quota/store';
-import type { QuotaStore } from '../../validator/quota/types';
+import { openStore } from '../../validator/store';
+import type { QuotaStore } from '../../validator/store/types';
 import { TokenVerifier } from '../../validator/token/verify';
 
 export interface TestApp {

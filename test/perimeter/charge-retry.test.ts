@@ -10,7 +10,7 @@ import pg from 'pg';
 import { ensureDevCerts } from '../../scripts/certs';
 import { startDemoUpstream, type DemoUpstream } from '../../scripts/demo-upstream';
 import { startGateway, type Gateway } from '../../scripts/nginx';
-import { openStore } from '../../validator/quota/store';
+import { openStore } from '../../validator/store';
 import { request } from '../e2e/client';
 import { TestIssuer, makeKey, mint, type TestKey } from '../helpers/issuer';
 import { freshServerDatabase, serverUrlOrSkip, type FreshDatabase } from '../helpers/pg';

@@ -1,10 +1,10 @@
 // Runs a block of store tests against each backend: embedded PGlite, and the server
 // (a fresh database per test file) when TEST_DATABASE_URL answers.
 import type pg from 'pg';
-import { openDb, type Db } from '../../validator/quota/db';
-import { migrate } from '../../validator/quota/migrate';
-import { createStore } from '../../validator/quota/store';
-import type { QuotaStore, StoreOptions } from '../../validator/quota/types';
+import { openDb, type Db } from '../../validator/store/db';
+import { migrate } from '../../validator/store/migrate';
+import { createStore } from '../../validator/store';
+import type { QuotaStore, StoreOptions } from '../../validator/store/types';
 import { freshServerDatabase, serverUrlOrSkip, type FreshDatabase } from '../helpers/pg';
 
 export type BackendName = 'embedded' | 'server';

@@ -1,8 +1,8 @@
 // Idempotent charges on both backends: a charge id is charged once per user (retries and
 // concurrent duplicates report the original charge), refusals record nothing, receipts expire.
 import { randomBytes } from 'node:crypto';
-import { openStore } from '../../validator/quota/store';
-import type { ChargeResult, QuotaStore } from '../../validator/quota/types';
+import { openStore } from '../../validator/store';
+import type { ChargeResult, QuotaStore } from '../../validator/store/types';
 import { baseOptions, eachBackend } from './backends';
 
 let seq = 0;

@@ -7,12 +7,12 @@ import path from 'node:path';
 import { freshServerDatabase, serverUrlOrSkip, type FreshDatabase } from '../helpers/pg';
 
 const root = path.resolve(__dirname, '../..');
-const dist = (f: string) => path.join(root, 'dist/validator/quota', f);
+const dist = (f: string) => path.join(root, 'dist/validator/cli', f);
 
 beforeAll(() => {
   // tsc emits even when other files in the project have type errors; only the output matters here.
   spawnSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.json')], { cwd: root, stdio: 'ignore' });
-  for (const f of ['cli.js', 'migrate-cli.js']) if (!existsSync(dist(f))) throw new Error(`build did not produce ${dist(f)}`);
+  for (const f of ['quota.js', 'migrate.js']) if (!existsSync(dist(f))) throw new Error(`build did not produce ${dist(f)}`);
 }, 120_000);
 
 function run(file: string, args: string[], env: Record<string, string | undefined>) {
@@ -46,13 +46,13 @@ describe.each(targets)('%s', (_name, make) => {
   });
   afterAll(() => done());
 
-  const quota = (...args: string[]) => run('cli.js', args, env);
+  const quota = (...args: string[]) => run('quota.js', args, env);
 
   test('migrate applies, then finds nothing to do', () => {
-    const first = run('migrate-cli.js', [], env);
+    const first = run('migrate.js', [], env);
     expect(first).toMatchObject({ code: 0, err: '' });
     expect(first.out).toMatch(/applied 001_auth_compat\.sql\napplied 002_quota\.sql\napplied 003_limit_cap\.sql\napplied 004_charge_receipts\.sql\nmigrations: 4 applied, 0 already applied/);
-    expect(run('migrate-cli.js', [], env).out).toMatch(/migrations: 0 applied, 4 already applied/);
+    expect(run('migrate.js', [], env).out).toMatch(/migrations: 0 applied, 4 already applied/);
   });
 
   test('set-limit needs a known user unless --create; show prints the row', () => {
@@ -95,20 +95,20 @@ describe.each(targets)('%s', (_name, make) => {
 });
 
 test('migrate against an unreachable server fails with a clear message', () => {
-  const r = run('migrate-cli.js', [], { DATABASE_URL: 'postgres://postgres:secret@127.0.0.1:1/x' });
+  const r = run('migrate.js', [], { DATABASE_URL: 'postgres://postgres:secret@127.0.0.1:1/x' });
   expect(r.code).toBe(1);
   expect(r.err).toMatch(/^migrate failed \(postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:1\/x\): connect ECONNREFUSED/);
   expect(r.err).not.toMatch(/secret/);
 });
 
 test('a bad environment value names the variable', () => {
-  expect(run('migrate-cli.js', [], { DATABASE_POOL_MAX: 'lots' })).toMatchObject({ code: 1, err: expect.stringMatching(/DATABASE_POOL_MAX: must be a whole number from 1 to 1000, got "lots"/) });
-  expect(run('cli.js', ['top'], { QUOTA_TIMEZONE: 'Nowhere/Land' })).toMatchObject({ code: 2, err: expect.stringMatching(/QUOTA_TIMEZONE: "Nowhere\/Land" is not an IANA time zone/) });
+  expect(run('migrate.js', [], { DATABASE_POOL_MAX: 'lots' })).toMatchObject({ code: 1, err: expect.stringMatching(/DATABASE_POOL_MAX: must be a whole number from 1 to 1000, got "lots"/) });
+  expect(run('quota.js', ['top'], { QUOTA_TIMEZONE: 'Nowhere/Land' })).toMatchObject({ code: 2, err: expect.stringMatching(/QUOTA_TIMEZONE: "Nowhere\/Land" is not an IANA time zone/) });
 });
 
 test('quota on a database that was never migrated says so', () => {
   const dir = path.join(mkdtempSync(path.join(os.tmpdir(), 'tollgate-data-')), 'db');
-  const r = run('cli.js', ['show', 'x'], { DATA_DIR: dir });
+  const r = run('quota.js', ['show', 'x'], { DATA_DIR: dir });
   expect(r.code).toBe(1);
   expect(r.err).toMatch(/has `npm run migrate` been run/);
 });

@@ -1,7 +1,7 @@
 // Two validators sharing one database must never over-spend: 200 simultaneous 1-tick charges
 // against a limit of 32, split over two independent pools, charge exactly 32.
-import { openStore } from '../../validator/quota/store';
-import type { ChargeResult, QuotaStore } from '../../validator/quota/types';
+import { openStore } from '../../validator/store';
+import type { ChargeResult, QuotaStore } from '../../validator/store/types';
 import { baseOptions, eachBackend } from './backends';
 
 const D = '2024-06-01';

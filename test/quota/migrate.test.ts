@@ -3,8 +3,8 @@
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync, appendFileSync, cpSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { openDb } from '../../validator/quota/db';
-import { defaultMigrationsDir, migrate, MigrationError } from '../../validator/quota/migrate';
+import { openDb } from '../../validator/store/db';
+import { defaultMigrationsDir, migrate, MigrationError } from '../../validator/store/migrate';
 import { backendNames, baseOptions, emptyDb } from './backends';
 
 function tempDir(files: Record<string, string>): string {

@@ -1,6 +1,6 @@
 // Quota store behaviour on both backends: charging, limits, days, operator reads and writes.
-import { QuotaStoreError } from '../../validator/quota/errors';
-import { createStore } from '../../validator/quota/store';
+import { QuotaStoreError } from '../../validator/store/errors';
+import { createStore } from '../../validator/store';
 import { eachBackend } from './backends';
 
 let seq = 0;

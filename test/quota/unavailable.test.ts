@@ -1,8 +1,8 @@
 // A database that is not there must fail fast with an error — never hang a decision — and
 // a pool must survive a server dropping its idle connections.
 import net from 'node:net';
-import { CONNECT_TIMEOUT_MS, openDb } from '../../validator/quota/db';
-import { openStore } from '../../validator/quota/store';
+import { CONNECT_TIMEOUT_MS, openDb } from '../../validator/store/db';
+import { openStore } from '../../validator/store';
 import { freshServerDatabase, serverUrlOrSkip } from '../helpers/pg';
 import { baseOptions } from './backends';
 

@@ -4,7 +4,7 @@
 // timeouts, uncharged routes keep answering 200, the pool recovers without a restart, and the
 // ticks reconcile: Σ X-Ticks-Charged over the 200s == SUM(ticks_used) in the table.
 import pg from 'pg';
-import { CONNECT_TIMEOUT_MS } from '../../validator/quota/db';
+import { CONNECT_TIMEOUT_MS } from '../../validator/store/db';
 import { TestIssuer, makeKey, mint, type TestKey } from '../helpers/issuer';
 import { freshServerDatabase, serverUrlOrSkip, type FreshDatabase } from '../helpers/pg';
 import { sleep, spawnValidator, startLoad, startTcpProxy, tally, type TcpProxy, type ValidatorProcess } from './harness';

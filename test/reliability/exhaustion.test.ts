@@ -6,7 +6,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import type { QuotaStore } from '../../validator/quota/types';
+import type { QuotaStore } from '../../validator/store/types';
 import { buildTestApp, type TestApp } from '../helpers/app';
 import { TestIssuer, makeKey, mint, type TestKey } from '../helpers/issuer';
 

@@ -5,7 +5,7 @@ import pino from 'pino';
 import { parseConfig } from '../../validator/config';
 import { createMetrics } from '../../validator/observability/metrics';
 import { createPipeline, type Decision } from '../../validator/pipeline';
-import type { QuotaStore } from '../../validator/quota/types';
+import type { QuotaStore } from '../../validator/store/types';
 import { TokenVerifier } from '../../validator/token/verify';
 import { mint } from '../helpers/issuer';
 

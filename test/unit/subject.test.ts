@@ -1,7 +1,7 @@
 // The subject limit shared by the claims stage and the quota store (one constant, one predicate),
 // and the store's own argument check that uses it, before any SQL.
-import type { Db } from '../../validator/quota/db';
-import { createStore } from '../../validator/quota/store';
+import type { Db } from '../../validator/store/db';
+import { createStore } from '../../validator/store';
 import { isAcceptableSubject, MAX_SUBJECT_BYTES } from '../../validator/lib/subject';
 
 test('MAX_SUBJECT_BYTES is the OpenID Connect bound, 255', () => {

@@ -2,7 +2,7 @@
 // variable and the fix; nothing here runs per request.
 import { ConfigError } from '../errors';
 import { parseRouteRules, parseRouteList, type RouteRule, type RouteMatch } from '../policy/routes';
-import type { StoreOptions } from '../quota/types';
+import type { StoreOptions } from '../store/types';
 import { CONFIG_VARIABLES } from './schema';
 import { readVar, type RawEnv } from './env';
 import { keyUrlProblem } from './key-url';

@@ -8,7 +8,7 @@ import pinoHttp from 'pino-http';
 import type { Config } from '../config';
 import type { Metrics } from '../observability/metrics';
 import { createPipeline, type Pipeline } from '../pipeline';
-import type { QuotaStore } from '../quota/types';
+import type { QuotaStore } from '../store/types';
 import type { TokenVerifier } from '../token/verify';
 import { createListener } from './listener';
 import { readiness } from './ready';

@@ -1,6 +1,6 @@
 // Readiness: every configured issuer has usable keys and the database answers.
 import type { Metrics } from '../observability/metrics';
-import type { QuotaStore } from '../quota/types';
+import type { QuotaStore } from '../store/types';
 import type { TokenVerifier } from '../token/verify';
 
 export interface Readiness {

@@ -2,7 +2,7 @@
 import type { Config } from '../config';
 import { forbidden, unavailable } from '../errors';
 import type { Principal } from '../token/claims';
-import type { QuotaStore } from '../quota/types';
+import type { QuotaStore } from '../store/types';
 
 /**
  * Refuses people whose address must be confirmed and is not; resolves to whether the token's address

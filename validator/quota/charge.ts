@@ -6,7 +6,7 @@ import type { Metrics } from '../observability/metrics';
 import { matchRoute } from '../lib/routes';
 import type { Principal } from '../token/claims';
 import { secondsUntilReset, usageDate } from './day';
-import type { QuotaStore } from './types';
+import type { QuotaStore } from '../store/types';
 
 export interface ChargeOutcome {
   /** Headers for the 200: X-Ticks-Charged, X-Ticks-Remaining, RateLimit-*. Empty when the route is not charged. */

@@ -1,9 +1,9 @@
 // `npm run quota -- <command>`: the operator's view of daily tick quotas (show, set-limit, reset, top).
-import { isIsoDate, usageDate } from './day';
+import { isIsoDate, usageDate } from '../quota/day';
 import { EnvError, loadDotenv, quotaTimeZoneFromEnv, storeOptionsFromEnv } from './env';
-import { QuotaStoreError } from './errors';
-import { openStore } from './store';
-import type { QuotaStore, UsageRow } from './types';
+import { QuotaStoreError } from '../store/errors';
+import { openStore } from '../store';
+import type { QuotaStore, UsageRow } from '../store/types';
 
 const USAGE = `usage: npm run quota -- <command>
 

@@ -3,7 +3,7 @@
 import { parseStoreConfig } from '../config';
 import { loadDotenv as mergeDotenv, type RawEnv } from '../config/env';
 import { ConfigError } from '../errors';
-import type { StoreOptions } from './types';
+import type { StoreOptions } from '../store/types';
 
 /** A configuration error, as the CLIs report it. */
 export { ConfigError as EnvError };

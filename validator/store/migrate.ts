@@ -36,7 +36,7 @@ export interface MigrateResult {
 const LOCK_KEY = 0x746f6c6c;
 const FILE_RE = /^(\d+)_([A-Za-z0-9_-]+)\.sql$/;
 
-/** The repo's migrations/ dir, from the sources (validator/quota) or the build (dist/validator/quota). */
+/** The repo's migrations/ dir, from the sources (validator/store) or the build (dist/validator/store). */
 export function defaultMigrationsDir(): string {
   const candidates = [path.resolve(__dirname, '../../migrations'), path.resolve(__dirname, '../../../migrations')];
   return candidates.find((d) => existsSync(d)) ?? candidates[0];

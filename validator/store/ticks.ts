@@ -2,7 +2,7 @@
 // operation. Charging is delegated to the atomic consume_ticks() defined in migrations/.
 import type pg from 'pg';
 import { openDb, type Db } from './db';
-import { isIsoDate } from './day';
+import { isIsoDate } from '../quota/day';
 import { QuotaStoreError } from './errors';
 import { silentLogger, type QuotaLogger } from './log';
 import { migrate } from './migrate';

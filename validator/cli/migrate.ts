@@ -1,7 +1,7 @@
 // `npm run migrate`: apply pending migrations to DATABASE_URL, or to the embedded store in DATA_DIR.
-import { openDb } from './db';
+import { openDb } from '../store/db';
 import { loadDotenv, storeOptionsFromEnv } from './env';
-import { migrate } from './migrate';
+import { migrate } from '../store/migrate';
 
 let target = ''; // named in the error line once known
 
