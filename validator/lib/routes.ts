@@ -17,6 +17,7 @@ export interface RouteRule extends RouteMatch {
 
 const UPPER = /[A-Z]/;
 const UPPER_RUNS = /[A-Z]+/g;
+const NON_ASCII = /[^\0-\x7f]/;
 
 /**
  * ASCII lower case (A–Z only; other letters untouched). Rules are compared without letter case
@@ -25,7 +26,9 @@ const UPPER_RUNS = /[A-Z]+/g;
  * Unicode case mapping would turn into ASCII are refused by readPath, and rule paths are ASCII.
  */
 export function asciiLower(s: string): string {
-  return UPPER.test(s) ? s.replace(UPPER_RUNS, (m) => m.toLowerCase()) : s;
+  if (!UPPER.test(s)) return s;
+  // toLowerCase is several times faster than a replace with a callback, and the same on ASCII
+  return NON_ASCII.test(s) ? s.replace(UPPER_RUNS, (m) => m.toLowerCase()) : s.toLowerCase();
 }
 
 function pathMatches(prefix: string, path: string): boolean {
