@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { MAX_DAILY_LIMIT } from '../validator/lib/daily-limit';
 import { ensureDevCerts } from '../scripts/certs';
 import { findNginx, startGateway, type Gateway } from '../scripts/nginx';
 import { childrenOf, startServer, type ServerProc } from './proc';
@@ -67,7 +68,7 @@ export async function startCases(e: Env, wanted: (id: string) => boolean): Promi
       AUTH_ISSUER: m.issuer.realm,
       AUTH_AUDIENCE: AUDIENCE,
       AUTH_ROUTE_RULES: RULES,
-      QUOTA_DEFAULT_DAILY_TICKS: '1000000000',
+      QUOTA_DEFAULT_DAILY_TICKS: String(MAX_DAILY_LIMIT),
       MIGRATE_ON_START: 'true',
       ...(serverDb ? { DATABASE_URL: serverDb } : { DATA_DIR: 'memory://' }),
       BENCH_EXEC_ARGV: e.execArgv,

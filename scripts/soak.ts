@@ -20,6 +20,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
 import pg from 'pg';
+import { MAX_DAILY_LIMIT } from '../validator/lib/daily-limit';
 import { ensureDevCerts } from './certs';
 import { findNginx, startGateway } from './nginx';
 
@@ -221,7 +222,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
         AUTH_JWKS_URL: idp.jwksUrl,
         AUTH_ROUTE_RULES: JSON.stringify({ 'DELETE /api/admin': ['api:admin'] }),
         QUOTA_ROUTES: 'POST /api/tasks',
-        QUOTA_DEFAULT_DAILY_TICKS: '1000000000',
+        QUOTA_DEFAULT_DAILY_TICKS: String(MAX_DAILY_LIMIT),
         MIGRATE_ON_START: 'true',
         ...dbEnv,
       },

@@ -7,11 +7,10 @@ import type { Logger } from 'pino';
 import { FRONT_HEADERS, type Config, type Front } from './config';
 import { AuthError, invalidRequest, type ReasonCode } from './errors';
 import type { Metrics } from './observability/metrics';
-import { checkEmail } from './policy/email';
+import { checkEmail, type EmailConfirmations } from './policy/email';
 import { readPath } from './lib/paths';
 import { authorizeRoute } from './policy/scopes';
-import { createQuotaStage, NOT_CHARGED } from './quota/charge';
-import type { QuotaStore } from './store/types';
+import { createQuotaStage, NOT_CHARGED, type TickLedger } from './quota/charge';
 import { checkClaims, type Principal } from './token/claims';
 import { extractBearer } from './token/extract';
 import type { TokenVerifier, VerifiedToken } from './token/verify';
@@ -59,7 +58,8 @@ export interface Decision {
 export interface PipelineDeps {
   config: Config;
   verifier: TokenVerifier;
-  store?: QuotaStore;
+  /** The store, seen as the two questions the stages ask it (validator/store implements both). */
+  store?: TickLedger & EmailConfirmations;
   metrics: Metrics;
   log: Logger;
   /** Clock for the quota day (tests). */
@@ -116,7 +116,7 @@ export function refusal(e: AuthError): Decision {
 
 export function createPipeline(deps: PipelineDeps) {
   const { config, verifier, store, log } = deps;
-  const charge = createQuotaStage({ config, store, metrics: deps.metrics, log, now: deps.now });
+  const charge = createQuotaStage({ config, ledger: store, metrics: deps.metrics, log, now: deps.now });
   const { maxTokenBytes, routeRules } = config.auth;
   const edgeTtlS = config.auth.decisionCache.ttlS;
   const nowMs = deps.now ? () => deps.now!().getTime() : Date.now;

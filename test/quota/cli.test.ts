@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { MAX_DAILY_LIMIT } from '../../validator/lib/daily-limit';
 import { freshServerDatabase, serverUrlOrSkip, type FreshDatabase } from '../helpers/pg';
 
 const root = path.resolve(__dirname, '../..');
@@ -70,12 +71,18 @@ describe.each(targets)('%s', (_name, make) => {
     expect(quota('reset', 'bob', '2024-01-01')).toMatchObject({ code: 0, out: 'bob: no usage on 2024-01-01, nothing to reset\n' });
     expect(quota('reset', 'nobody', '2024-01-01')).toMatchObject({ code: 1, err: 'quota: unknown user: nobody\n' });
     expect(quota('top', '--limit', '1')).toMatchObject({ code: 0 });
+    expect(quota('top', '--limit=1')).toMatchObject({ code: 0 });
   });
 
   test.each([
     [['set-limit', 'alice', 'ten'], /bad limit "ten": expected a positive integer/],
     [['set-limit', 'alice', '0'], /bad limit "0"/],
     [['set-limit', 'alice', '-3'], /bad limit "-3"/],
+    [['set-limit', 'alice', String(MAX_DAILY_LIMIT + 1)], new RegExp(`bad limit "${MAX_DAILY_LIMIT + 1}": a daily limit is at most ${MAX_DAILY_LIMIT} ticks`)],
+    [['set-limit', 'alice', '2147483647', '--create'], new RegExp(`a daily limit is at most ${MAX_DAILY_LIMIT}`)],
+    [['set-limit', 'alice', '5', '--create=yes'], /option --create takes no value/],
+    [['show', 'alice', '--create'], /unknown option: --create/],
+    [['top', '--limit'], /option --limit needs a value/],
     [['set-limit', 'alice'], /expected: set-limit <user> <n>/],
     [['show', 'alice', '2024-02-30'], /bad date "2024-02-30": expected YYYY-MM-DD/],
     [['reset', 'alice', 'yesterday'], /bad date "yesterday"/],
@@ -89,8 +96,13 @@ describe.each(targets)('%s', (_name, make) => {
     expect(r.err).toMatch(/usage: npm run quota/);
   });
 
+  test('set-limit takes the ceiling itself', () => {
+    expect(quota('set-limit', 'carol', String(MAX_DAILY_LIMIT), '--create')).toMatchObject({ code: 0, out: `carol: daily limit set to ${MAX_DAILY_LIMIT}\n` });
+  });
+
   test('help exits 0', () => {
     expect(quota('--help')).toMatchObject({ code: 0, out: expect.stringMatching(/^usage: npm run quota/) });
+    expect(quota('-h')).toMatchObject({ code: 0, out: expect.stringContaining(`set a user's daily tick limit (1 to ${MAX_DAILY_LIMIT})`) });
   });
 });
 
@@ -99,6 +111,11 @@ test('migrate against an unreachable server fails with a clear message', () => {
   expect(r.code).toBe(1);
   expect(r.err).toMatch(/^migrate failed \(postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:1\/x\): connect ECONNREFUSED/);
   expect(r.err).not.toMatch(/secret/);
+});
+
+test('migrate takes no arguments: a stray one is refused before any database is opened', () => {
+  expect(run('migrate.js', ['--force'], {})).toMatchObject({ code: 2, err: expect.stringMatching(/^migrate: Unknown option '--force'[^]*usage: npm run migrate/) });
+  expect(run('migrate.js', ['--help'], {})).toMatchObject({ code: 0, out: expect.stringMatching(/^usage: npm run migrate/) });
 });
 
 test('a bad environment value names the variable', () => {

@@ -1,5 +1,6 @@
 // Quota-day helpers: local dates and seconds to the next local midnight, across zones and DST.
-import { isIsoDate, isValidTimeZone, secondsUntilReset, usageDate } from '../../validator/quota/day';
+import { isIsoDate } from '../../validator/lib/iso-date';
+import { isValidTimeZone, secondsUntilReset, usageDate } from '../../validator/quota/day';
 
 const at = (iso: string) => new Date(iso);
 

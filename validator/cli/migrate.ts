@@ -1,15 +1,33 @@
 // `npm run migrate`: apply pending migrations to DATABASE_URL, or to the embedded store in DATA_DIR.
+import { parseArgs } from 'node:util';
+import { parseStoreConfig } from '../config';
+import { loadDotenv } from '../config/env';
+import { createLogger } from '../observability/logger';
 import { openDb } from '../store/db';
-import { loadDotenv, storeOptionsFromEnv } from './env';
 import { migrate } from '../store/migrate';
+
+const USAGE = `usage: npm run migrate
+
+Applies the pending migrations (migrations/NNN_*.sql, forward-only, checksummed) to DATABASE_URL,
+or to the embedded database in DATA_DIR (default ./.data). Exit status: 0 done, 1 failed, 2 bad arguments.`;
 
 let target = ''; // named in the error line once known
 
-async function main(): Promise<number> {
-  loadDotenv();
-  const opts = storeOptionsFromEnv();
+async function main(args: string[]): Promise<number> {
+  try {
+    if (parseArgs({ args, options: { help: { type: 'boolean', short: 'h' } } }).values.help) {
+      console.log(USAGE);
+      return 0;
+    }
+  } catch (e) {
+    // strict parseArgs: an option or argument this command does not take
+    console.error(`migrate: ${(e as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  const opts = parseStoreConfig(loadDotenv()).database;
   target = opts.url ? redact(opts.url) : `embedded database in ${opts.dataDir}`;
-  const db = await openDb(opts);
+  // Warnings from the pool (a lost connection) go to stderr as the validator's JSON log lines.
+  const db = await openDb(opts, createLogger('warn', process.stderr));
   try {
     const r = await migrate(db.pool);
     for (const f of r.applied) console.log(`applied ${f}`);
@@ -20,6 +38,7 @@ async function main(): Promise<number> {
   }
 }
 
+/** The URL without its password, to name the target in messages. */
 function redact(url: string): string {
   try {
     const u = new URL(url);
@@ -30,7 +49,7 @@ function redact(url: string): string {
   }
 }
 
-main().then(
+main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: Error & { code?: string }) => {
     console.error(`migrate failed${target ? ` (${target})` : ''}: ${err.message}${err.code && !err.message.includes(err.code) ? ` [${err.code}]` : ''}`);

@@ -1,14 +1,20 @@
 // `npm run quota -- <command>`: the operator's view of daily tick quotas (show, set-limit, reset, top).
-import { isIsoDate, usageDate } from '../quota/day';
-import { EnvError, loadDotenv, quotaTimeZoneFromEnv, storeOptionsFromEnv } from './env';
-import { QuotaStoreError } from '../store/errors';
+import { parseArgs } from 'node:util';
+import { parseStoreConfig } from '../config';
+import { loadDotenv, type RawEnv } from '../config/env';
+import { ConfigError } from '../errors';
+import { MAX_DAILY_LIMIT } from '../lib/daily-limit';
+import { isIsoDate } from '../lib/iso-date';
+import { createLogger } from '../observability/logger';
+import { usageDate } from '../quota/day';
 import { openStore } from '../store';
+import { QuotaStoreError } from '../store/errors';
 import type { QuotaStore, UsageRow } from '../store/types';
 
 const USAGE = `usage: npm run quota -- <command>
 
   show <user> [date]               today's (or date's) usage and limit for a user
-  set-limit <user> <n> [--create]  set a user's daily tick limit
+  set-limit <user> <n> [--create]  set a user's daily tick limit (1 to ${MAX_DAILY_LIMIT})
                                    (--create: also for a user not seen yet)
   reset <user> [date]              forget a user's usage for today (or date)
   top [date] [--limit n]           biggest spenders of the day (default 10)
@@ -21,17 +27,73 @@ Exit status: 0 done, 1 failed (unknown user, database error), 2 bad arguments.`;
 /** A mistake in the command line: exit 2 with the usage text. */
 class UsageError extends Error {}
 
-export async function run(argv: string[], out: (s: string) => void = console.log): Promise<number> {
-  const [cmd, ...rest] = argv;
-  if (!cmd) throw new UsageError('no command given');
-  if (cmd === 'help' || cmd === '--help' || cmd === '-h') {
+const OPTIONS = {
+  create: { type: 'boolean' },
+  limit: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+interface CommandLine {
+  positionals: string[];
+  /** Options given, by long name (`--limit`), to refuse one the command does not take. */
+  given: Set<string>;
+  create: boolean;
+  limit?: string;
+  help: boolean;
+}
+
+/**
+ * parseArgs splits the line (`--limit 5`, `--limit=5`, `-h`, `--`); it runs non-strict with tokens
+ * so that each mistake is reported here, in this CLI's words. A negative number is a (bad) value,
+ * not an option: `set-limit alice -3` says that the limit is bad, not that `-3` is unknown.
+ */
+function readCommandLine(args: string[]): CommandLine {
+  const { tokens } = parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: false, tokens: true });
+  const cl: CommandLine = { positionals: [], given: new Set(), create: false, help: false };
+  let lastIndex = -1;
+  for (const t of tokens) {
+    if (t.kind === 'positional') cl.positionals.push(t.value);
+    if (t.kind !== 'option') continue;
+    const raw = args[t.index]!;
+    if (/^-\d/.test(raw)) {
+      // parseArgs reads `-35` as the short options -3 and -5: one value, pushed once.
+      if (t.index !== lastIndex) cl.positionals.push(raw);
+      lastIndex = t.index;
+      continue;
+    }
+    if (!Object.hasOwn(OPTIONS, t.name)) throw new UsageError(`unknown option: ${t.rawName}`);
+    const name = t.name as keyof typeof OPTIONS;
+    cl.given.add(`--${name}`);
+    if (name === 'limit') {
+      if (t.value === undefined) throw new UsageError('option --limit needs a value');
+      cl.limit = t.value;
+    } else if (t.value !== undefined) {
+      throw new UsageError(`option ${t.rawName} takes no value`);
+    } else {
+      cl[name] = true;
+    }
+  }
+  return cl;
+}
+
+export interface RunOptions {
+  /** The environment (after .env / keys.env); default process.env. */
+  env?: RawEnv;
+  out?: (s: string) => void;
+}
+
+export async function run(argv: string[], o: RunOptions = {}): Promise<number> {
+  const out = o.out ?? console.log;
+  const cl = readCommandLine(argv);
+  const [cmd, ...args] = cl.positionals;
+  if (cl.help || cmd === 'help') {
     out(USAGE);
     return 0;
   }
-  const flags = new Set(rest.filter((a) => a.startsWith('--')));
-  const args = rest.filter((a) => !a.startsWith('--'));
-  const tz = quotaTimeZoneFromEnv();
-  const today = usageDate(new Date(), tz);
+  if (!cmd) throw new UsageError('no command given');
+  // The validator's own parser: the same defaults, ranges and *_FILE secrets (ConfigError: exit 2).
+  const { database, timezone } = parseStoreConfig(o.env ?? process.env);
+  const today = usageDate(new Date(), timezone);
 
   // Parse everything before opening the database, so a typo costs nothing.
   let action: (s: QuotaStore) => Promise<number>;
@@ -39,6 +101,7 @@ export async function run(argv: string[], out: (s: string) => void = console.log
     case 'show': {
       const [user, date = today] = expect(args, 1, 2, 'show <user> [date]');
       checkDate(date);
+      checkOptions(cl, []);
       action = async (s) => {
         const row = await s.usage(user, date);
         if (!row) throw new QuotaStoreError('unknown_user', `unknown user: ${user} (no profile; users get one on their first charged call)`);
@@ -49,10 +112,10 @@ export async function run(argv: string[], out: (s: string) => void = console.log
     }
     case 'set-limit': {
       const [user, n] = expect(args, 2, 2, 'set-limit <user> <n> [--create]');
-      const limit = positiveInt(n, 'limit');
-      checkFlags(flags, ['--create']);
+      const limit = dailyLimit(n);
+      checkOptions(cl, ['--create']);
       action = async (s) => {
-        await s.setLimit(user, limit, { create: flags.has('--create') });
+        await s.setLimit(user, limit, { create: cl.create });
         out(`${user}: daily limit set to ${limit}`);
         return 0;
       };
@@ -61,6 +124,7 @@ export async function run(argv: string[], out: (s: string) => void = console.log
     case 'reset': {
       const [user, date = today] = expect(args, 1, 2, 'reset <user> [date]');
       checkDate(date);
+      checkOptions(cl, []);
       action = async (s) => {
         if (!(await s.usage(user, date))) throw new QuotaStoreError('unknown_user', `unknown user: ${user}`);
         out((await s.reset(user, date)) ? `${user}: usage for ${date} reset` : `${user}: no usage on ${date}, nothing to reset`);
@@ -69,12 +133,10 @@ export async function run(argv: string[], out: (s: string) => void = console.log
       break;
     }
     case 'top': {
-      const limitIdx = rest.indexOf('--limit');
-      const n = limitIdx >= 0 ? positiveInt(rest[limitIdx + 1] ?? '', '--limit') : 10;
-      const positional = rest.filter((a, i) => !a.startsWith('--') && !(limitIdx >= 0 && i === limitIdx + 1));
-      const [date = today] = expect(positional, 0, 1, 'top [date] [--limit n]');
+      const n = cl.limit === undefined ? 10 : count(cl.limit, '--limit');
+      const [date = today] = expect(args, 0, 1, 'top [date] [--limit n]');
       checkDate(date);
-      checkFlags(flags, ['--limit']);
+      checkOptions(cl, ['--limit']);
       action = async (s) => {
         const rows = await s.top(date, n);
         out(rows.length ? formatRows(rows) : `no usage on ${date}`);
@@ -86,7 +148,8 @@ export async function run(argv: string[], out: (s: string) => void = console.log
       throw new UsageError(`unknown command: ${cmd}`);
   }
 
-  const store = await openStore(storeOptionsFromEnv());
+  // Warnings from the pool (a lost connection) go to stderr as the validator's JSON log lines.
+  const store = await openStore(database, createLogger('warn', process.stderr));
   try {
     return await action(store);
   } finally {
@@ -103,15 +166,20 @@ function checkDate(date: string): void {
   if (!isIsoDate(date)) throw new UsageError(`bad date "${date}": expected YYYY-MM-DD`);
 }
 
-function checkFlags(flags: Set<string>, allowed: string[]): void {
-  for (const f of flags) if (!allowed.includes(f)) throw new UsageError(`unknown option: ${f}`);
+function checkOptions(cl: CommandLine, allowed: string[]): void {
+  for (const f of cl.given) if (!allowed.includes(f)) throw new UsageError(`unknown option: ${f}`);
 }
 
-function positiveInt(s: string, what: string): number {
+function count(s: string, what: string): number {
   const n = Number(s);
-  if (!/^\d+$/.test(s) || !Number.isSafeInteger(n) || n < 1 || n > 2_147_483_647) {
-    throw new UsageError(`bad ${what} "${s}": expected a positive integer`);
-  }
+  if (!/^\d+$/.test(s) || !Number.isSafeInteger(n) || n < 1) throw new UsageError(`bad ${what} "${s}": expected a positive integer`);
+  return n;
+}
+
+/** A daily limit: refused here, before the database, above the ceiling migrations/003 enforces. */
+function dailyLimit(s: string): number {
+  const n = count(s, 'limit');
+  if (n > MAX_DAILY_LIMIT) throw new UsageError(`bad limit "${s}": a daily limit is at most ${MAX_DAILY_LIMIT} ticks`);
   return n;
 }
 
@@ -128,7 +196,7 @@ function report(err: unknown): number {
     console.error(`quota: ${err.message}\n\n${USAGE}`);
     return 2;
   }
-  if (err instanceof EnvError || (err instanceof QuotaStoreError && err.code === 'invalid_argument')) {
+  if (err instanceof ConfigError || (err instanceof QuotaStoreError && err.code === 'invalid_argument')) {
     console.error(`quota: ${err.message}`);
     return 2;
   }
@@ -140,8 +208,7 @@ function report(err: unknown): number {
 }
 
 if (require.main === module) {
-  loadDotenv();
-  run(process.argv.slice(2)).then(
+  run(process.argv.slice(2), { env: loadDotenv() }).then(
     (code) => process.exit(code),
     (err) => process.exit(report(err)),
   );

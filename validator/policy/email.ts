@@ -2,15 +2,22 @@
 import type { Config } from '../config';
 import { forbidden, unavailable } from '../errors';
 import type { Principal } from '../token/claims';
-import type { QuotaStore } from '../store/types';
+
+/**
+ * The one question this policy asks the database (the store's users repository answers it): true when
+ * the user's address is confirmed, false when it is not, undefined when the user is unknown.
+ */
+export interface EmailConfirmations {
+  emailConfirmed(userId: string): Promise<boolean | undefined>;
+}
 
 /**
  * Refuses people whose address must be confirmed and is not; resolves to whether the token's address
  * is verified, i.e. may be forwarded as X-User-Email (apps key accounts by e-mail: an unverified
  * address forwarded would let anyone who types someone else's address take that account over).
  *
- * Supabase users: the only trustworthy signal is `auth.users.email_confirmed_at`, read through the
- * store. The access token's `user_metadata.email_verified` is not: users can edit their own
+ * Supabase users: the only trustworthy signal is `auth.users.email_confirmed_at`, read through
+ * `confirmations`. The access token's `user_metadata.email_verified` is not: users can edit their own
  * user_metadata with `updateUser`. The store caches confirmed users (confirmation never reverts),
  * so a confirmed user costs one Map lookup. Unknown user → refused (fail closed). With
  * SUPABASE_ALLOW_UNCONFIRMED the user passes, and the address is forwarded only when the store,
@@ -19,17 +26,17 @@ import type { QuotaStore } from '../store/types';
  * controls that claim); with AUTH_REQUIRE_EMAIL_VERIFIED, a token that identifies a person (carries
  * `email`) without it is refused.
  */
-export async function checkEmail(principal: Principal, config: Config, store: QuotaStore | undefined): Promise<boolean> {
+export async function checkEmail(principal: Principal, config: Config, confirmations: EmailConfirmations | undefined): Promise<boolean> {
   if (principal.supabase) {
     if (!principal.isPerson) return false;
     if (config.supabase?.allowUnconfirmed) {
-      if (principal.email === undefined || !store) return false;
-      return (await store.emailConfirmed(principal.sub).catch(() => undefined)) === true;
+      if (principal.email === undefined || !confirmations) return false;
+      return (await confirmations.emailConfirmed(principal.sub).catch(() => undefined)) === true;
     }
-    if (!store) throw unavailable('store_unavailable', 'email confirmation cannot be checked: no store');
+    if (!confirmations) throw unavailable('store_unavailable', 'email confirmation cannot be checked: no store');
     let confirmed: boolean | undefined;
     try {
-      confirmed = await store.emailConfirmed(principal.sub);
+      confirmed = await confirmations.emailConfirmed(principal.sub);
     } catch {
       throw unavailable('store_unavailable', 'email confirmation cannot be checked: the database is unavailable');
     }

@@ -6,7 +6,7 @@ import type { Metrics } from '../observability/metrics';
 import { matchRoute } from '../lib/routes';
 import type { Principal } from '../token/claims';
 import { secondsUntilReset, usageDate } from './day';
-import type { QuotaStore } from '../store/types';
+import type { ChargeResult } from '../store/types';
 
 export interface ChargeOutcome {
   /** Headers for the 200: X-Ticks-Charged, X-Ticks-Remaining, RateLimit-*. Empty when the route is not charged. */
@@ -35,10 +35,23 @@ export function ticksRequested(header: string | undefined, uri: string, defaultT
   return Number(values[0]);
 }
 
+/**
+ * What this stage needs from the database: one atomic charge. The pipeline passes the store as this
+ * (store/ticks.ts implements it), so the stage never loads the store or knows its other methods.
+ */
+export interface TickLedger {
+  /**
+   * Charge `ticks` to `userId` on `usageDate` (YYYY-MM-DD in QUOTA_TIMEZONE) in one atomic step, or
+   * report why nothing was charged. With `chargeId`, a repeat of the same id charges nothing and
+   * reports the original charge with `replayed: true`.
+   */
+  charge(userId: string, ticks: number, usageDate: string, chargeId?: string): Promise<ChargeResult>;
+}
+
 export interface QuotaStage {
   /**
    * `chargeId`: the front's id of the client request (the same on every retry of it); with it and
-   * QUOTA_TRUST_CHARGE_ID, a retried decision is charged once (QuotaStore.charge). Else every call charges.
+   * QUOTA_TRUST_CHARGE_ID, a retried decision is charged once (TickLedger.charge). Else every call charges.
    */
   (principal: Principal, method: string, path: string, uri: string, maxTicksHeader: string | undefined, chargeId?: string): Promise<ChargeOutcome>;
 }
@@ -47,8 +60,8 @@ export interface QuotaStage {
 export const NOT_CHARGED: ChargeOutcome = Object.freeze({ headers: Object.freeze({}) as Record<string, string>, charged: 0, quotaRoute: false });
 
 /** Builds the stage. `now` is injectable for day-rollover tests. */
-export function createQuotaStage(deps: { config: Config; store?: QuotaStore; metrics: Metrics; log: Logger; now?: () => Date }): QuotaStage {
-  const { config, store, metrics, log } = deps;
+export function createQuotaStage(deps: { config: Config; ledger?: TickLedger; metrics: Metrics; log: Logger; now?: () => Date }): QuotaStage {
+  const { config, ledger, metrics, log } = deps;
   const now = deps.now ?? (() => new Date());
   const { routes, defaultTicks, timezone, failOpen, trustChargeId } = config.quota;
 
@@ -66,10 +79,10 @@ export function createQuotaStage(deps: { config: Config; store?: QuotaStore; met
     let result;
     const end = metrics.storeSeconds.startTimer({ op: 'charge' });
     try {
-      if (!store) throw new Error('no quota store');
+      if (!ledger) throw new Error('no quota store');
       // Only a front that sets the id itself and strips the client's may key charges on it: a
       // client that can pick the id could make two requests count as one (QUOTA_TRUST_CHARGE_ID).
-      result = await store.charge(principal.sub, ticks, usageDate(at, timezone), trustChargeId ? chargeId : undefined);
+      result = await ledger.charge(principal.sub, ticks, usageDate(at, timezone), trustChargeId ? chargeId : undefined);
       metrics.storeUp.set(1);
     } catch (e) {
       metrics.storeUp.set(0);

@@ -57,10 +57,3 @@ export function secondsUntilReset(now: Date, timeZone: string): number {
   }
   return Math.max(1, Math.ceil((hi * 1000 - nowMs) / 1000));
 }
-
-/** True for a real calendar date written YYYY-MM-DD (rejects 2024-02-30). */
-export function isIsoDate(s: string): boolean {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(s)) return false;
-  const d = new Date(`${s}T00:00:00Z`);
-  return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === s;
-}

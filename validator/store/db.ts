@@ -1,9 +1,9 @@
-// Opens the pg.Pool behind the quota store: a Postgres server, or embedded PGlite through
+// Opens the one pg.Pool behind the store's repositories: a Postgres server, or embedded PGlite through
 // the same `pg` API so that one set of SQL and one code path serve both.
 import { mkdirSync } from 'node:fs';
 import pg from 'pg';
+import type { Logger } from 'pino';
 import type { StoreOptions } from './types';
-import { silentLogger, type QuotaLogger } from './log';
 
 /** A pool plus what it runs on; `close()` also shuts the embedded database down. */
 export interface Db {
@@ -25,11 +25,11 @@ export const CONNECT_TIMEOUT_MS = 3000;
  * `opts.url` unset → embedded PGlite in `opts.dataDir` (created if missing; 'memory://'
  * for an in-memory database). PGlite is one single-user backend: the pool has one client.
  */
-export async function openDb(opts: StoreOptions, log: QuotaLogger = silentLogger): Promise<Db> {
+export async function openDb(opts: StoreOptions, log?: Pick<Logger, 'warn'>): Promise<Db> {
   return opts.url ? openServer(opts, opts.url, log) : openEmbedded(opts.dataDir);
 }
 
-function openServer(opts: StoreOptions, url: string, log: QuotaLogger): Db {
+function openServer(opts: StoreOptions, url: string, log: Pick<Logger, 'warn'> | undefined): Db {
   const pool = new pg.Pool({
     connectionString: opts.ssl === false ? url : withoutSslParams(url),
     ssl: sslConfig(opts.ssl),
@@ -45,7 +45,7 @@ function openServer(opts: StoreOptions, url: string, log: QuotaLogger): Db {
   // An idle client whose server connection drops (restart, failover, PgBouncer recycle)
   // emits 'error' on the pool; unhandled, that event would crash the process.
   pool.on('error', (err) => {
-    log.warn({ err: { message: err.message, code: (err as { code?: string }).code } }, 'quota db: idle connection lost');
+    log?.warn({ err: { message: err.message, code: (err as { code?: string }).code } }, 'quota db: idle connection lost');
   });
   return { kind: 'server', pool, close: () => pool.end() };
 }

@@ -1,2 +1,64 @@
-// The store layer's entry point: open a store over one pool (server Postgres or embedded PGlite).
-export { createStore, MAX_DAILY_LIMIT, openStore } from './ticks';
+// The store: the ticks and users repositories over one pool (server Postgres or embedded PGlite),
+// plus the pool's own operations (ping, stats, close). Opening it may apply migrations first.
+import type { Logger } from 'pino';
+import { MAX_DAILY_LIMIT } from '../lib/daily-limit';
+import { createLogger } from '../observability/logger';
+import { openDb, type Db } from './db';
+import { QuotaStoreError } from './errors';
+import { migrate } from './migrate';
+import { createTicks } from './ticks';
+import type { QuotaStore, StoreOptions } from './types';
+import { createUsers } from './users';
+
+/** Default when no logger is given: silent, because a library must not write to stdout. */
+const SILENT = createLogger('silent');
+
+/**
+ * Open the store described by `opts` (server when `opts.url` is set, else embedded PGlite).
+ * With `opts.migrate`, pending migrations are applied first. Rejects when the database
+ * cannot be opened; the caller decides whether that is fatal.
+ */
+export async function openStore(opts: StoreOptions, log: Logger = SILENT): Promise<QuotaStore> {
+  checkOptions(opts);
+  const started = Date.now();
+  const db = await openDb(opts, log);
+  try {
+    if (opts.migrate) {
+      const r = await migrate(db.pool);
+      if (r.applied.length) log.info({ applied: r.applied }, 'quota db: migrations applied');
+    }
+    log.info({ kind: db.kind, ms: Date.now() - started }, 'quota db: open');
+    return createStore(db, opts);
+  } catch (err) {
+    await db.close().catch(() => {});
+    throw err;
+  }
+}
+
+/** Options are checked once, here, so a bad value fails at start-up rather than per request. */
+function checkOptions(o: StoreOptions): void {
+  const bad = (m: string) => new QuotaStoreError('invalid_argument', m);
+  if (!o.url && !o.dataDir) throw bad('dataDir is required for the embedded store (DATA_DIR)');
+  if (!Number.isInteger(o.poolMax) || o.poolMax < 1) throw bad(`poolMax must be an integer >= 1 (DATABASE_POOL_MAX), got ${o.poolMax}`);
+  if (!Number.isInteger(o.statementTimeoutMs) || o.statementTimeoutMs < 0) throw bad(`statementTimeoutMs must be an integer >= 0 (DATABASE_STATEMENT_TIMEOUT_MS), got ${o.statementTimeoutMs}`);
+  if (!Number.isInteger(o.defaultDailyTicks) || o.defaultDailyTicks < 1 || o.defaultDailyTicks > MAX_DAILY_LIMIT) {
+    throw bad(`defaultDailyTicks must be an integer from 1 to ${MAX_DAILY_LIMIT} (QUOTA_DEFAULT_DAILY_TICKS), got ${o.defaultDailyTicks}`);
+  }
+}
+
+/** A store over an already open pool (tests share its pool; `close()` closes `db`). */
+export function createStore(db: Db, opts: StoreOptions): QuotaStore {
+  const { pool } = db;
+  return {
+    kind: db.kind,
+    ...createTicks(pool, opts.defaultDailyTicks),
+    ...createUsers(pool),
+    async ping(): Promise<void> {
+      await pool.query('SELECT 1');
+    },
+    poolStats() {
+      return { total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount };
+    },
+    close: () => db.close(),
+  };
+}

@@ -1,4 +1,5 @@
-// The quota store's contract: what the validate pipeline and the operator CLI need from Postgres.
+// The store's contract: what the pipeline, /api/ready and the operator CLI need from Postgres.
+// A leaf: types only, no imports, so the stages can name these shapes without loading the store.
 
 /** Outcome of one atomic charge. `exhausted` and `exceeds_limit` charge nothing. */
 export type ChargeStatus = 'charged' | 'exhausted' | 'exceeds_limit';
@@ -45,9 +46,8 @@ export interface StoreOptions {
   migrate?: boolean;
 }
 
-export interface QuotaStore {
-  /** 'embedded' or 'server', for logs and /api/ready. */
-  readonly kind: 'embedded' | 'server';
+/** Daily tick quotas (public.profiles, public.user_daily_usage): store/ticks.ts. */
+export interface TickRepository {
   /**
    * Atomically charge `ticks` to `userId` for `usageDate` (YYYY-MM-DD in the quota timezone).
    * Creates the profile with the default limit on first use. One SQL statement (consume_ticks).
@@ -56,22 +56,34 @@ export interface QuotaStore {
    * charge with `replayed: true` (consume_ticks_once, migrations/004). Without it, every call charges.
    */
   charge(userId: string, ticks: number, usageDate: string, chargeId?: string): Promise<ChargeResult>;
+  /** A user's usage and limit on a day; undefined when the user has no profile. */
+  usage(userId: string, usageDate: string): Promise<UsageRow | undefined>;
+  /**
+   * Set a user's daily limit (1 to MAX_DAILY_LIMIT). Throws QuotaStoreError 'unknown_user' when the
+   * user has no profile, unless `create` is set (pre-provisioning a user who has not called yet).
+   */
+  setLimit(userId: string, limit: number, opts?: { create?: boolean }): Promise<void>;
+  /** Forget a user's usage on a day; false when there was none. */
+  reset(userId: string, usageDate: string): Promise<boolean>;
+  /** The `n` biggest spenders of a day, biggest first. */
+  top(usageDate: string, n: number): Promise<UsageRow[]>;
+}
+
+/** The identity provider's users (auth.users): store/users.ts. */
+export interface UserRepository {
   /**
    * Supabase users: true when auth.users.email_confirmed_at is set, false when it is null,
    * undefined when the user is not in auth.users (the caller decides; it fails closed).
    */
   emailConfirmed(userId: string): Promise<boolean | undefined>;
+}
+
+/** Both repositories over one pool, and the pool's own operations (store/index.ts). */
+export interface QuotaStore extends TickRepository, UserRepository {
+  /** 'embedded' or 'server', for logs and /api/ready. */
+  readonly kind: 'embedded' | 'server';
   /** Cheap round trip (SELECT 1) for /api/ready. Throws when the database does not answer. */
   ping(): Promise<void>;
-  /** Operator CLI. */
-  usage(userId: string, usageDate: string): Promise<UsageRow | undefined>;
-  /**
-   * Set a user's daily limit. Throws QuotaStoreError 'unknown_user' when the user has no
-   * profile, unless `create` is set (pre-provisioning a user who has not called yet).
-   */
-  setLimit(userId: string, limit: number, opts?: { create?: boolean }): Promise<void>;
-  reset(userId: string, usageDate: string): Promise<boolean>;
-  top(usageDate: string, n: number): Promise<UsageRow[]>;
   /** Pool usage for metrics: total, idle, waiting clients. */
   poolStats(): { total: number; idle: number; waiting: number };
   close(): Promise<void>;
