@@ -1,39 +1,9 @@
 // Typed refusals: every stage of the pipeline throws one of these, never a bare Error.
-// Each carries its HTTP status, a stable machine code (the `reason` in logs, metrics and
-// the X-Auth-Reason header) and, for 401/403, a ready RFC 6750 WWW-Authenticate value.
+// Each carries a stable reason code; its HTTP status and RFC 6750 error come from the reason table
+// (reasons.ts), and for 401/403 a ready RFC 6750 WWW-Authenticate value.
+import { REASONS, type BearerErrorCode, type ReasonWhere, type ValidatorReason } from './reasons';
 
-/** Stable reason codes. Adding one is fine; renaming one breaks dashboards and alerts. */
-export type ReasonCode =
-  | 'token_missing'
-  | 'token_malformed'
-  | 'token_too_large'
-  | 'signature_invalid'
-  | 'token_expired'
-  | 'token_not_yet_valid'
-  | 'issuer_mismatch'
-  | 'audience_mismatch'
-  | 'algorithm_not_allowed'
-  | 'header_not_allowed'
-  | 'claim_missing'
-  | 'claim_invalid'
-  | 'token_type_invalid'
-  | 'client_not_allowed'
-  | 'key_not_found'
-  | 'keys_unavailable'
-  | 'anonymous_user'
-  | 'email_unconfirmed'
-  | 'email_unverified'
-  | 'scope_missing'
-  | 'max_ticks_invalid'
-  | 'quota_exhausted'
-  | 'quota_unavailable'
-  | 'store_unavailable'
-  | 'request_invalid'
-  | 'path_ambiguous'
-  | 'internal_error';
-
-/** RFC 6750 §3.1 error codes. */
-export type BearerErrorCode = 'invalid_request' | 'invalid_token' | 'insufficient_scope';
+export type { BearerErrorCode, ReasonCode, ValidatorReason } from './reasons';
 
 export const REALM = 'api';
 
@@ -47,8 +17,6 @@ function quote(value: string): string {
 }
 
 export interface AuthErrorOptions {
-  /** RFC 6750 error attribute; omitted for a request that carried no credentials at all (§3). */
-  bearerError?: BearerErrorCode;
   /** Scopes that would have been enough (RFC 6750 §3 `scope` attribute, insufficient_scope only). */
   scope?: string[];
   /** Extra response headers (Retry-After, RateLimit-*). */
@@ -57,21 +25,23 @@ export interface AuthErrorOptions {
   cause?: string;
 }
 
-/** Base class of every refusal. `status` is what /api/auth/validate answers. */
+/** Base class of every refusal. `status` is what /api/auth/validate answers: the code's, from the table. */
 export class AuthError extends Error {
   readonly status: number;
-  readonly code: ReasonCode;
+  readonly code: ValidatorReason;
+  /** The code's RFC 6750 error; none for a request that carried no credentials (§3) or for a non-token refusal. */
   readonly bearerError?: BearerErrorCode;
   readonly scope?: string[];
   readonly headers: Record<string, string>;
   readonly causeCode?: string;
 
-  constructor(status: number, code: ReasonCode, message: string, opts: AuthErrorOptions = {}) {
+  constructor(code: ValidatorReason, message: string, opts: AuthErrorOptions = {}) {
     super(message);
     this.name = 'AuthError';
-    this.status = status;
+    const reason: { status: number; bearerError?: BearerErrorCode } = REASONS[code];
+    this.status = reason.status;
     this.code = code;
-    this.bearerError = opts.bearerError;
+    this.bearerError = reason.bearerError;
     this.scope = opts.scope;
     this.headers = opts.headers ?? {};
     this.causeCode = opts.cause;
@@ -90,27 +60,26 @@ export class AuthError extends Error {
 }
 
 /** 401 without an error attribute: no credentials were sent (RFC 6750 §3). */
-export const missingToken = (): AuthError =>
-  new AuthError(401, 'token_missing', 'no bearer token in the Authorization header');
+export const missingToken = (message = 'no bearer token in the Authorization header'): AuthError => new AuthError('token_missing', message);
 
-/** 401 invalid_token: anything wrong with the token itself. */
-export const invalidToken = (code: ReasonCode, message: string, cause?: string): AuthError =>
-  new AuthError(401, code, message, { bearerError: 'invalid_token', cause });
+/** 401 invalid_token: anything wrong with the token itself. `cause`: the library's code (jose's ERR_…). */
+export const invalidToken = (code: ReasonWhere<'bearerError', 'invalid_token'>, message: string, cause?: string): AuthError =>
+  new AuthError(code, message, { cause });
 
 /** 400 invalid_request: the request (not the token) is malformed. */
-export const invalidRequest = (code: ReasonCode, message: string): AuthError =>
-  new AuthError(400, code, message, { bearerError: 'invalid_request' });
+export const invalidRequest = (code: ReasonWhere<'bearerError', 'invalid_request'>, message: string): AuthError =>
+  new AuthError(code, message);
 
 /** 403 insufficient_scope. */
-export const insufficientScope = (required: string[], message: string): AuthError =>
-  new AuthError(403, 'scope_missing', message, { bearerError: 'insufficient_scope', scope: required });
+export const insufficientScope = (required: string[], message: string): AuthError => new AuthError('scope_missing', message, { scope: required });
 
 /** 403 for a valid token whose subject may not pass (email unconfirmed, anonymous user, client not allowed). */
-export const forbidden = (code: ReasonCode, message: string): AuthError => new AuthError(403, code, message);
+export const forbidden = (code: Exclude<ReasonWhere<'status', 403>, ReasonWhere<'emitter', 'gateway'> | 'scope_missing'>, message: string): AuthError =>
+  new AuthError(code, message);
 
 /** 503: a dependency we need for this decision is down. Fails closed. */
-export const unavailable = (code: ReasonCode, message: string, retryAfterS = 5): AuthError =>
-  new AuthError(503, code, message, { headers: { 'Retry-After': String(retryAfterS) } });
+export const unavailable = (code: ReasonWhere<'status', 503>, message: string, retryAfterS = 5): AuthError =>
+  new AuthError(code, message, { headers: { 'Retry-After': String(retryAfterS) } });
 
 /** A configuration error: start-up stops with this message, which names the variable and the fix. */
 export class ConfigError extends Error {

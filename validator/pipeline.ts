@@ -5,8 +5,9 @@
 // into a response, so the same pipeline can serve any front (and be tested without HTTP).
 import type { Logger } from 'pino';
 import { FRONT_HEADERS, type Config, type Front } from './config';
-import { AuthError, invalidRequest, type ReasonCode } from './errors';
+import { AuthError, invalidRequest, type BearerErrorCode, type ValidatorReason } from './errors';
 import type { Metrics } from './observability/metrics';
+import { GRANTED } from './reasons';
 import { checkEmail, type EmailConfirmations } from './policy/email';
 import { readPath } from './lib/paths';
 import { authorizeRoute } from './policy/scopes';
@@ -42,7 +43,9 @@ export interface Decision {
   /** Response headers (identity on 200; challenge, reason, Retry-After… on refusals). */
   headers: Record<string, string>;
   granted: boolean;
-  reason: ReasonCode | 'ok';
+  reason: ValidatorReason | typeof GRANTED;
+  /** A refusal's RFC 6750 error (from the reason table): the challenge's `error` and the JSON body's. */
+  bearerError?: BearerErrorCode;
   message?: string;
   principal?: Principal;
   /** Underlying library code for refusals (e.g. jose's ERR_JWT_EXPIRED). */
@@ -111,7 +114,7 @@ export function refusal(e: AuthError): Decision {
   const headers: Record<string, string> = { 'X-Auth-Reason': e.code, ...e.headers };
   const challenge = e.wwwAuthenticate;
   if (challenge) headers['WWW-Authenticate'] = challenge;
-  return { status: e.status, headers, granted: false, reason: e.code, message: e.message, cause: e.causeCode, charged: 0 };
+  return { status: e.status, headers, granted: false, reason: e.code, bearerError: e.bearerError, message: e.message, cause: e.causeCode, charged: 0 };
 }
 
 export function createPipeline(deps: PipelineDeps) {
@@ -170,7 +173,7 @@ export function createPipeline(deps: PipelineDeps) {
     // Charged routes are never cached anywhere: every request must reach the quota (issue 6).
     const exp = verified.payload.exp as number;
     const edgeMaxAgeS = edgeTtlS === 0 || quota.quotaRoute ? 0 : Math.max(0, Math.min(edgeTtlS, Math.floor(exp - nowMs() / 1000)));
-    return { status: 200, headers, granted: true, reason: 'ok', principal, charged: quota.charged, edgeMaxAgeS };
+    return { status: 200, headers, granted: true, reason: GRANTED, principal, charged: quota.charged, edgeMaxAgeS };
   }
 
   return {
@@ -181,7 +184,7 @@ export function createPipeline(deps: PipelineDeps) {
       } catch (e) {
         if (e instanceof AuthError) return refusal(e);
         log.error({ err: e }, 'unexpected error in the decision pipeline');
-        return refusal(new AuthError(500, 'internal_error', 'internal error'));
+        return refusal(new AuthError('internal_error', 'internal error'));
       }
     },
   };

@@ -1,6 +1,7 @@
 // Typed refusals: status, reason code and the RFC 6750 WWW-Authenticate value (format, quoting, no injection).
 import { validateHeaderValue } from 'node:http';
 import { AuthError, ConfigError, forbidden, insufficientScope, invalidRequest, invalidToken, missingToken, unavailable } from '../../validator/errors';
+import { REASON_CODES, REASONS, type ValidatorReason } from '../../validator/reasons';
 
 // RFC 6750 §3: error-description and error-uri characters, and scope-token (§3, via RFC 6749 §3.3).
 const DESC = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
@@ -69,11 +70,20 @@ describe('WWW-Authenticate', () => {
   });
 
   test('AuthError is an Error with a name, a status and extra headers', () => {
-    const e = new AuthError(429, 'quota_exhausted', 'no ticks left', { headers: { 'Retry-After': '60' } });
+    const e = new AuthError('quota_exhausted', 'no ticks left', { headers: { 'Retry-After': '60' } });
     expect(e).toBeInstanceOf(Error);
     expect(e).toMatchObject({ name: 'AuthError', status: 429, headers: { 'Retry-After': '60' } });
     expect(e.wwwAuthenticate).toBeUndefined();
   });
+});
+
+test.each(REASON_CODES.filter((c) => REASONS[c].emitter !== 'gateway'))('%s: status and RFC 6750 error come from the reason table', (code) => {
+  const e = new AuthError(code as ValidatorReason, 'refused');
+  const row: { status: number; bearerError?: string } = REASONS[code];
+  expect({ status: e.status, bearerError: e.bearerError }).toEqual({ status: row.status, bearerError: row.bearerError });
+  // a challenge exactly on 401 and 403, with the table's error attribute when there is one
+  if (row.status === 401 || row.status === 403) expect(parts(e.wwwAuthenticate).error).toBe(row.bearerError);
+  else expect(e.wwwAuthenticate).toBeUndefined();
 });
 
 test('ConfigError names the variable in the message and as a field', () => {

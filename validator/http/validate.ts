@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { Metrics } from '../observability/metrics';
 import { redactUri } from '../observability/redact-uri';
 import type { Decision, DecisionInput, Pipeline } from '../pipeline';
+import { REASONS } from '../reasons';
 import { duplicatedHeader, originalRequest, VALIDATE_PATH, type Front } from './front';
 
 export { VALIDATE_PATH };
@@ -89,14 +90,11 @@ export function writeDecision(res: ServerResponse, d: Decision, id?: string): vo
     res.end();
     return;
   }
-  const body = JSON.stringify({ error: d.headers['WWW-Authenticate'] ? errorAttr(d) : undefined, reason: d.reason, message: d.message });
+  // `error` is the refusal's RFC 6750 error (the reason table's), `reason` the stable reason code.
+  const body = JSON.stringify({ error: d.bearerError, reason: d.reason, message: d.message });
   h.push('Content-Type', 'application/json', 'Content-Length', String(Buffer.byteLength(body)));
   res.writeHead(d.status, h);
   res.end(body);
-}
-
-function errorAttr(d: Decision): string | undefined {
-  return /error="([a-z_]+)"/.exec(d.headers['WWW-Authenticate'] ?? '')?.[1];
 }
 
 /**
@@ -147,7 +145,7 @@ export function createValidateHandler({ pipeline, metrics, logger, front }: Vali
   const counters = new Map<string, { inc(): void }>();
   const grantedTimer = metrics.decisionSeconds.labels('granted');
   const refusedTimer = metrics.decisionSeconds.labels('refused');
-  const count = (result: string, reason: string, status: number) => {
+  const count = (result: 'granted' | 'refused', reason: Decision['reason'], status: number) => {
     const key = `${reason} ${status}`;
     let c = counters.get(key);
     if (!c) counters.set(key, (c = metrics.decisions.labels(result, reason, String(status))));
@@ -166,7 +164,7 @@ export function createValidateHandler({ pipeline, metrics, logger, front }: Vali
         logger.error({ err: e, request_id: id }, 'cannot write the decision');
         if (!res.headersSent) res.writeHead(500, ['Cache-Control', 'no-store', 'Content-Length', '0']);
         res.end();
-        d = { ...d, status: 500, granted: false, reason: 'internal_error', principal: undefined };
+        d = { ...d, status: REASONS.internal_error.status, granted: false, reason: 'internal_error', bearerError: undefined, principal: undefined };
       }
       const ms = performance.now() - started;
       (d.granted ? grantedTimer : refusedTimer).observe(ms / 1000);

@@ -33,12 +33,12 @@ export async function checkEmail(principal: Principal, config: Config, confirmat
       if (principal.email === undefined || !confirmations) return false;
       return (await confirmations.emailConfirmed(principal.sub).catch(() => undefined)) === true;
     }
-    if (!confirmations) throw unavailable('store_unavailable', 'email confirmation cannot be checked: no store');
+    if (!confirmations) throw unavailable('quota_unavailable', 'email confirmation cannot be checked: no store');
     let confirmed: boolean | undefined;
     try {
       confirmed = await confirmations.emailConfirmed(principal.sub);
     } catch {
-      throw unavailable('store_unavailable', 'email confirmation cannot be checked: the database is unavailable');
+      throw unavailable('quota_unavailable', 'email confirmation cannot be checked: the database is unavailable');
     }
     if (confirmed === true) return true;
     throw forbidden('email_unconfirmed', confirmed === false ? 'email address is not confirmed' : 'user is unknown, email confirmation cannot be established');

@@ -109,7 +109,7 @@ export function createQuotaStage(deps: { config: Config; ledger?: TickLedger; me
     }
     if (result.status === 'exhausted') {
       metrics.quotaCharges.inc({ outcome: 'exhausted' });
-      throw new AuthError(429, 'quota_exhausted', `daily quota exhausted: ${result.remaining} of ${result.limit} ticks left, ${ticks} requested`, {
+      throw new AuthError('quota_exhausted', `daily quota exhausted: ${result.remaining} of ${result.limit} ticks left, ${ticks} requested`, {
         headers: { 'Retry-After': String(reset), ...rate },
       });
     }

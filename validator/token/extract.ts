@@ -1,5 +1,5 @@
 // Stage 1: the bearer token from the Authorization header (RFC 6750 §2.1), failing closed on anything odd.
-import { AuthError, invalidToken, missingToken } from '../errors';
+import { invalidToken, missingToken } from '../errors';
 
 // RFC 6750 b64token, and then the JWS compact shape: exactly three base64url parts.
 // The scheme is case-insensitive (RFC 7235 §2.1); one or more spaces separate it from the token.
@@ -25,7 +25,7 @@ export function extractBearer(authorization: string | undefined, count: number, 
   if (!m) {
     if (/^bearer(\s|$)/i.test(value)) throw invalidToken('token_malformed', 'Bearer credentials must be exactly one token');
     // another scheme (Basic, Digest…): RFC 6750 §3 says answer with a bare challenge
-    throw new AuthError(401, 'token_missing', 'the Authorization scheme is not Bearer');
+    throw missingToken('the Authorization scheme is not Bearer');
   }
   const token = m[1]!;
   if (token.length > maxBytes) throw invalidToken('token_too_large', `token longer than ${maxBytes} bytes`);

@@ -1,11 +1,12 @@
 // Stages 2–3: pick the issuer from `iss`, choose the key by the issuer's rules, verify signature and
 // registered claims with jose. Any failure is an AuthError carrying jose's code as its cause.
-import { decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify, type CryptoKey, type JWTPayload } from 'jose';
+import { decodeJwt, decodeProtectedHeader, jwtVerify, type CryptoKey, type JWTPayload } from 'jose';
 import type { Logger } from 'pino';
 import type { Config, IssuerConfig } from '../config';
-import { AuthError, invalidToken, type ReasonCode } from '../errors';
+import { invalidToken } from '../errors';
 import type { Metrics } from '../observability/metrics';
 import { VerifiedTokenCache } from './cache';
+import { fromJose } from './jose-errors';
 import { JwksStore, type JwksStatus } from './jwks';
 
 export interface VerifiedToken {
@@ -21,25 +22,6 @@ export interface VerifiedToken {
 const FORBIDDEN_HEADERS = ['jku', 'x5u', 'jwk', 'x5c'] as const;
 // RFC 9068 §2.1 access tokens say `at+jwt`; Keycloak and Supabase say `JWT`.
 const ALLOWED_TYP = new Set(['jwt', 'at+jwt', 'application/at+jwt']);
-
-/** Maps a jose error to our reason code, keeping jose's code for the log. */
-export function fromJose(e: unknown): AuthError {
-  if (e instanceof AuthError) return e;
-  const code = (e as { code?: string })?.code;
-  const claim = (e as { claim?: string })?.claim;
-  const map = (reason: ReasonCode, msg: string) => invalidToken(reason, msg, code);
-  if (e instanceof joseErrors.JWTExpired) return map('token_expired', 'token has expired');
-  if (e instanceof joseErrors.JWTClaimValidationFailed) {
-    if (claim === 'nbf') return map('token_not_yet_valid', 'token is not valid yet (nbf)');
-    if (claim === 'iss') return map('issuer_mismatch', 'unexpected issuer');
-    if (claim === 'aud') return map('audience_mismatch', 'token audience is not accepted here');
-    if ((e as Error).message.includes('missing')) return map('claim_missing', `required claim ${claim ?? ''} is missing`.trim());
-    return map('claim_invalid', `claim ${claim ?? ''} is invalid`.replace('  ', ' '));
-  }
-  if (e instanceof joseErrors.JWSSignatureVerificationFailed) return map('signature_invalid', 'signature verification failed');
-  if (e instanceof joseErrors.JOSEAlgNotAllowed || e instanceof joseErrors.JOSENotSupported) return map('algorithm_not_allowed', 'algorithm not allowed');
-  return map('token_malformed', 'token is malformed');
-}
 
 export interface VerifierDeps {
   config: Config;

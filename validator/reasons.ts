@@ -1,0 +1,89 @@
+// Every reason code tollgate answers with, once: its HTTP status, its RFC 6750 error, who emits it
+// and what it means. AuthError, the decision metrics, docs/REASONS.md and the gateway configs'
+// own codes all derive from or are checked against this table (test/unit/reasons.test.ts).
+
+/** RFC 6750 §3.1 error codes. */
+export type BearerErrorCode = 'invalid_request' | 'invalid_token' | 'insufficient_scope';
+
+/**
+ * Who answers with a code: the validator, the gateway in front of it (nginx/templates, nginx/njs,
+ * deploy/caddy: refusals made before or instead of asking the validator), or both.
+ */
+export type Emitter = 'validator' | 'gateway' | 'both';
+
+export interface ReasonDef {
+  /** The HTTP status of every refusal with this code. */
+  readonly status: number;
+  /** RFC 6750 §3.1 error, sent in the WWW-Authenticate challenge (401, 403) and the validator's JSON body. */
+  readonly bearerError?: BearerErrorCode;
+  readonly emitter: Emitter;
+  /** One line for docs/REASONS.md: when this code is answered. */
+  readonly doc: string;
+}
+
+/**
+ * The table. Adding a code is fine; renaming one breaks dashboards, alerts and clients that switch
+ * on it. The `reason` label of tollgate_decisions_total, the `reason` log field, the X-Auth-Reason
+ * header and the gateways' `{"error":"…"}` bodies all carry these codes.
+ */
+export const REASONS = {
+  // --- the token itself: 401 invalid_token (RFC 6750 §3.1) ---
+  token_missing: { status: 401, emitter: 'validator', doc: 'No bearer token: no `Authorization` header, or a scheme other than `Bearer`. The challenge has no `error` attribute (RFC 6750 §3).' },
+  token_malformed: { status: 401, bearerError: 'invalid_token', emitter: 'validator', doc: 'The `Authorization` header is not exactly one `Bearer <compact JWS>`, or the token\'s header or payload is not base64url JSON.' },
+  token_too_large: { status: 401, bearerError: 'invalid_token', emitter: 'validator', doc: 'The token is longer than `AUTH_MAX_TOKEN_BYTES`.' },
+  signature_invalid: { status: 401, bearerError: 'invalid_token', emitter: 'validator', doc: 'The signature does not verify with the issuer\'s key.' },
+  token_expired: { status: 401, bearerError: 'invalid_token', emitter: 'validator', doc: '`exp` has passed (with `AUTH_CLOCK_TOLERANCE_S` of leeway).' },
+  token_not_yet_valid: { status: 401, bearerError: 'invalid_token', emitter: 'validator', doc: '`nbf` is still in the future (with `AUTH_CLOCK_TOLERANCE_S` of leeway).' },
+  issuer_mismatch: { status: 401, bearerError: 'invalid_token', emitter: 'validator', doc: '`iss` is not a configured issuer.' },
+  audience_mismatch: { status: 401, bearerError: 'invalid_token', emitter: 'validator', doc: '`aud` names none of the issuer\'s accepted audiences (`AUTH_AUDIENCE`).' },
+  algorithm_not_allowed: { status: 401, bearerError: 'invalid_token', emitter: 'validator', doc: '`alg` is `none`, unsupported, or not allowed for the issuer (`AUTH_ALGORITHMS`).' },
+  header_not_allowed: { status: 401, bearerError: 'invalid_token', emitter: 'validator', doc: 'The token header carries `crit` or a key of its own (`jku`, `x5u`, `jwk`, `x5c`): keys come from configuration only.' },
+  claim_missing: { status: 401, bearerError: 'invalid_token', emitter: 'validator', doc: 'A required claim (`exp`, `sub`) is missing.' },
+  claim_invalid: { status: 401, bearerError: 'invalid_token', emitter: 'validator', doc: 'A claim has the wrong type or value: `iat` in the future, a `sub` that is empty or over 255 UTF-8 bytes, a time claim that is not a number.' },
+  token_type_invalid: { status: 401, bearerError: 'invalid_token', emitter: 'validator', doc: 'Not an access token: header `typ`, payload `typ` (ID and refresh tokens), or a Supabase `role` other than `authenticated`.' },
+  key_not_found: { status: 401, bearerError: 'invalid_token', emitter: 'validator', doc: 'No published key matches the token\'s `kid` and algorithm (or a token without `kid` meets several keys), or the key cannot be imported.' },
+  // --- who may pass: 403 ---
+  client_not_allowed: { status: 403, emitter: 'validator', doc: 'The token\'s client (`azp` or `client_id`) is not in `AUTH_ALLOWED_CLIENTS`.' },
+  anonymous_user: { status: 403, emitter: 'validator', doc: 'A Supabase anonymous user while `SUPABASE_ALLOW_ANONYMOUS` is off.' },
+  email_unconfirmed: { status: 403, emitter: 'validator', doc: 'A Supabase user whose e-mail address is not confirmed in `auth.users` (or who is unknown there).' },
+  email_unverified: { status: 403, emitter: 'validator', doc: 'With `AUTH_REQUIRE_EMAIL_VERIFIED`, a person\'s token (it carries `email`) without `email_verified: true`.' },
+  scope_missing: { status: 403, bearerError: 'insufficient_scope', emitter: 'validator', doc: 'The route rule (`AUTH_ROUTE_RULES`) needs a scope the token lacks; the challenge\'s `scope` names what would do.' },
+  // --- the request: 400 invalid_request ---
+  request_invalid: { status: 400, bearerError: 'invalid_request', emitter: 'validator', doc: 'The validate request cannot be judged: the original method or URI the front (`AUTH_FRONT`) must send is missing, a deciding header came twice, the method is not one, or the identity cannot be sent as headers.' },
+  path_ambiguous: { status: 400, bearerError: 'invalid_request', emitter: 'both', doc: 'The original path could be read as another path by some server (dot segments in any spelling, `;params`, encoded separators, `//`, …); refused at the gateway before auth and again by the validator.' },
+  max_ticks_invalid: { status: 400, bearerError: 'invalid_request', emitter: 'validator', doc: '`X-Max-Ticks` (or `max_ticks`) is not a positive whole number, is given twice with different values, or exceeds the daily limit.' },
+  // --- the quota ---
+  quota_exhausted: { status: 429, emitter: 'validator', doc: 'The user\'s daily ticks are spent; `Retry-After` and `RateLimit-*` say until when.' },
+  quota_unavailable: { status: 503, emitter: 'validator', doc: 'The quota database cannot be reached, so a charge (or a Supabase e-mail confirmation check) cannot be made; fails closed (`QUOTA_FAIL_OPEN` lets charged routes pass uncharged). `Retry-After`.' },
+  keys_unavailable: { status: 503, emitter: 'validator', doc: 'The issuer\'s signing keys cannot be fetched and none are cached. `Retry-After`.' },
+  internal_error: { status: 500, emitter: 'both', doc: 'A bug in the validator (its error log says which); at NGINX, a 500 that did not come from the auth subrequest.' },
+  // --- the gateway's own: refused before or instead of asking the validator ---
+  header_forbidden: { status: 400, emitter: 'gateway', doc: 'A client header of a gateway-owned family (`X-User*`, `X-Auth-*`, …) that the gateway does not strip (NGINX; Caddy deletes such headers instead).' },
+  header_duplicate: { status: 400, emitter: 'gateway', doc: 'A second `X-Max-Ticks` (or `Authorization`) header.' },
+  token_in_uri: { status: 400, emitter: 'gateway', doc: 'A token-named parameter (`access_token`, `id_token`, `refresh_token`, `token`, however spelled or encoded) in the URI or the `Referer`: no token may reach a log.' },
+  cors_origin_refused: { status: 403, emitter: 'gateway', doc: 'A CORS preflight from an origin not in `CORS_ORIGINS`.' },
+  rate_limited: { status: 429, emitter: 'gateway', doc: 'NGINX\'s per-IP or per-credential request rate limit (`GATEWAY_RATE_PER_IP`, `GATEWAY_RATE_PER_CREDENTIAL`).' },
+  headers_too_large: { status: 431, emitter: 'gateway', doc: 'The validator (Node) answered 431 to the forwarded headers: the client\'s headers are too large, not an outage.' },
+  validator_unavailable: { status: 502, emitter: 'gateway', doc: 'No validator instance answered, or one answered a status the gateway does not map; fails closed, the app is never called.' },
+  validator_timeout: { status: 504, emitter: 'gateway', doc: 'The validator did not answer in time (NGINX `proxy_read_timeout`, 5 s).' },
+} as const satisfies Record<string, ReasonDef>;
+
+export type ReasonCode = keyof typeof REASONS;
+
+/** Every code, in table order. */
+export const REASON_CODES = Object.keys(REASONS) as ReasonCode[];
+
+/** The `reason` of a granted decision (log field and metric label): not a refusal, so not in the table. */
+export const GRANTED = 'ok';
+
+type Entry<C extends ReasonCode> = (typeof REASONS)[C];
+
+/** Codes whose table entry has `field` of type V (e.g. `ReasonWhere<'status', 403>`). */
+export type ReasonWhere<F extends keyof ReasonDef, V> = { [C in ReasonCode]: Entry<C> extends { readonly [K in F]: V } ? C : never }[ReasonCode];
+
+/** The codes the validator itself answers with. */
+export type ValidatorReason = Exclude<ReasonCode, ReasonWhere<'emitter', 'gateway'>>;
+
+export function isReasonCode(s: string): s is ReasonCode {
+  return Object.hasOwn(REASONS, s);
+}
