@@ -74,7 +74,7 @@ export function createApp(deps: AppDeps): { app: Express; pipeline: Pipeline; li
       metrics.poolConnections.set({ state: 'idle' }, p.idle);
       metrics.poolConnections.set({ state: 'waiting' }, p.waiting);
     }
-    metrics.decisionCacheSize.set(verifier.cacheSize);
+    metrics.verifiedTokenCacheSize.set(verifier.cacheSize);
     res.set('Content-Type', metrics.registry.contentType).send(await metrics.registry.metrics());
   });
   app.use(probe);

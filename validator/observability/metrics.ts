@@ -14,8 +14,9 @@ export interface Metrics {
   readonly storeSeconds: Histogram<'op'>;
   readonly poolConnections: Gauge<'state'>;
   readonly storeUp: Gauge;
-  readonly decisionCache: Counter<'outcome'>;
-  readonly decisionCacheSize: Gauge;
+  /** The verified-token cache (token/cache.ts); its metric names say decision_cache, kept for dashboards. */
+  readonly verifiedTokenCache: Counter<'outcome'>;
+  readonly verifiedTokenCacheSize: Gauge;
 }
 
 /** Creates the registry. `defaults` adds prom-client's process metrics (off in unit tests for speed). */
@@ -25,7 +26,7 @@ export function createMetrics(opts: { defaults?: boolean } = {}): Metrics {
   const r = [registry];
   return {
     registry,
-    decisions: new Counter({ name: 'tollgate_decisions_total', help: 'Decisions of /api/auth/validate by result, reason code and HTTP status.', labelNames: ['result', 'reason', 'status'], registers: r }),
+    decisions: new Counter({ name: 'tollgate_decisions_total', help: 'Decisions of /api/auth/validate by result, reason code (docs/REASONS.md; ok when granted) and HTTP status.', labelNames: ['result', 'reason', 'status'], registers: r }),
     decisionSeconds: new Histogram({
       name: 'tollgate_decision_duration_seconds',
       help: 'Time from request to decision in the validator, seconds.',
@@ -43,7 +44,7 @@ export function createMetrics(opts: { defaults?: boolean } = {}): Metrics {
     storeSeconds: new Histogram({ name: 'tollgate_store_duration_seconds', help: 'Quota store operation latency, seconds.', labelNames: ['op'], buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: r }),
     poolConnections: new Gauge({ name: 'tollgate_db_pool_connections', help: 'Database pool connections by state (total|idle|waiting).', labelNames: ['state'], registers: r }),
     storeUp: new Gauge({ name: 'tollgate_store_up', help: '1 when the last quota store operation or readiness ping succeeded.', registers: r }),
-    decisionCache: new Counter({ name: 'tollgate_decision_cache_total', help: 'Verified-token cache lookups by outcome (hit|miss).', labelNames: ['outcome'], registers: r }),
-    decisionCacheSize: new Gauge({ name: 'tollgate_decision_cache_entries', help: 'Entries in the verified-token cache.', registers: r }),
+    verifiedTokenCache: new Counter({ name: 'tollgate_decision_cache_total', help: 'Verified-token cache lookups by outcome (hit|miss).', labelNames: ['outcome'], registers: r }),
+    verifiedTokenCacheSize: new Gauge({ name: 'tollgate_decision_cache_entries', help: 'Entries in the verified-token cache.', registers: r }),
   };
 }

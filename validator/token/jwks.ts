@@ -1,6 +1,6 @@
 // A JWKS key store per issuer: cached keys, background refresh, kid-miss cooldown, stale-on-failure.
 // jose's createRemoteJWKSet does most of this, but it cannot report staleness to /api/ready and
-// metrics, keep serving stale keys when the IdP is down, or tell the decision cache which keys left.
+// metrics, keep serving stale keys when the IdP is down, or tell the verified-token cache which keys left.
 import { calculateJwkThumbprint, importJWK, type JWK, type CryptoKey } from 'jose';
 import type { Logger } from 'pino';
 import { keyUrlProblem } from '../config/key-url';
@@ -43,7 +43,7 @@ const KTY_FOR_ALG: Record<string, string> = {
 };
 const CRV_FOR_ALG: Record<string, string> = { ES256: 'P-256', ES384: 'P-384' };
 
-/** A published key with the name the decision cache remembers it by. */
+/** A published key with the name the verified-token cache remembers it by. */
 interface PublishedKey {
   readonly jwk: JWK;
   /**

@@ -95,11 +95,11 @@ export class TokenVerifier {
     if (this.cache.enabled) {
       const hit = this.cache.get(cacheKey, nowMs);
       if (hit) {
-        this.deps.metrics.decisionCache.inc({ outcome: 'hit' });
+        this.deps.metrics.verifiedTokenCache.inc({ outcome: 'hit' });
         this.checkTimes(hit.payload, nowMs);
         return hit;
       }
-      this.deps.metrics.decisionCache.inc({ outcome: 'miss' });
+      this.deps.metrics.verifiedTokenCache.inc({ outcome: 'miss' });
     }
     const verified = await this.verifyUncached(token, nowMs);
     // A refresh may have replaced the key while this verification ran: never cache under a key
@@ -107,7 +107,7 @@ export class TokenVerifier {
     const keyGone = verified.keyId !== undefined && !this.storeOf.get(verified.issuer)?.isCurrent(verified.keyId);
     if (this.cache.enabled && !keyGone) {
       this.cache.set(cacheKey, verified, verified.keyId, (verified.payload.exp as number) * 1000 + this.tolerance * 1000, nowMs);
-      this.deps.metrics.decisionCacheSize.set(this.cache.size);
+      this.deps.metrics.verifiedTokenCacheSize.set(this.cache.size);
     }
     return verified;
   }
