@@ -8,14 +8,14 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { cpuMsOf, memoryOf, sampleRss } from '../devkit/proc';
+import { REPO_ROOT as ROOT } from '../devkit/root';
 import { startCases, type Case } from './cases';
 import { runLoad } from './load';
-import { cpuMsOf, memoryOf, sampleRss } from './proc';
 import { addRatios, aggregate, machine, table, targets, targetTable, type CaseResult, type Sample } from './report';
 import { benchDatabase, makeMaterial } from './setup';
 import { chart } from './svg';
 
-const ROOT = path.resolve(__dirname, '..', '..');
 const say = (s = '') => process.stdout.write(s + '\n');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -1,14 +1,44 @@
-// Everything the cases need before the first request: keys, the issuer, token pools, the bench
-// database on the Postgres server (if reachable), and the server processes.
+// Everything the cases need before the first request: keys, the issuers, token pools, and the
+// bench database on the Postgres server (if reachable).
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
-import { startIssuer, type BenchIssuer } from './issuer';
-import { makeKey, mintMany, mintOne, type BenchKey, type TokenSpec } from './tokens';
+import { exportPKCS8 } from 'jose';
+import { makeKey, TestIssuer, type TestKey } from '../devkit/issuer';
+import { freshServerDatabase, redactUrl, type FreshDatabase } from '../devkit/pg';
+import { mintMany, mintOne, type BenchKey, type TokenSpec } from './tokens';
 
 export const AUDIENCE = 'bench-api';
 /** Distinct users behind the token pools (and the confirmed Supabase users seeded). */
 export const USERS = 1000;
 export const RULES = JSON.stringify({ 'POST /api/': ['api:write'], 'GET /api/': ['api:read'] });
+
+export interface BenchIssuer {
+  /** Keycloak-shaped issuer: `http://127.0.0.1:PORT/realms/bench`. */
+  realm: string;
+  realmJwks: string;
+  /** SUPABASE_URL; the Supabase issuer is `${supabaseUrl}/auth/v1`. */
+  supabaseUrl: string;
+  stop(): Promise<void>;
+}
+
+/** A Keycloak-shaped realm (its paths, so the peers' discovery reads what it reads in production) and a Supabase project. */
+async function startIssuers(realmKeys: TestKey[], supabaseKeys: TestKey[]): Promise<BenchIssuer> {
+  const realm = await TestIssuer.start(realmKeys, '/realms/bench', { jwksPath: '/protocol/openid-connect/certs' });
+  const supabase = await TestIssuer.start(supabaseKeys, '/auth/v1');
+  return {
+    realm: realm.issuer,
+    realmJwks: realm.jwksUrl,
+    supabaseUrl: new URL(supabase.issuer).origin,
+    stop: async () => {
+      await realm.stop();
+      await supabase.stop();
+    },
+  };
+}
+
+/** The PEM form the signing workers take: a CryptoKey cannot be posted to a worker thread. */
+async function pem(k: TestKey): Promise<BenchKey> {
+  return { alg: k.alg as BenchKey['alg'], kid: k.kid, private: await exportPKCS8(k.privateKey) };
+}
 
 export interface Material {
   issuer: BenchIssuer;
@@ -24,10 +54,9 @@ export interface Material {
 }
 
 export async function makeMaterial(poolSize: number, say: (s: string) => void): Promise<Material> {
-  const rs = makeKey('RS256', 'bench-rs-1');
-  const es = makeKey('ES256', 'bench-es-1');
-  const sbEs = makeKey('ES256', 'bench-sb-es-1');
-  const issuer = await startIssuer([rs, es], [sbEs]);
+  const [rsKey, esKey, sbEs] = await Promise.all([makeKey('RS256', 'bench-rs-1'), makeKey('ES256', 'bench-es-1'), makeKey('ES256', 'bench-sb-es-1')]);
+  const issuer = await startIssuers([rsKey, esKey], [sbEs]);
+  const [rs, es] = await Promise.all([pem(rsKey), pem(esKey)]);
   const hsSecret = randomBytes(32).toString('base64url');
   const hs: BenchKey = { alg: 'HS256', kid: '', private: hsSecret };
   const claims = { typ: 'Bearer', azp: 'bench-client', scope: 'api:read api:write' };
@@ -42,37 +71,10 @@ export async function makeMaterial(poolSize: number, say: (s: string) => void): 
 }
 
 /** A fresh database on the server for the charged case, or why there is none. */
-export async function benchDatabase(adminUrl: string): Promise<{ url: string; drop(): Promise<void> } | { skip: string }> {
-  const admin = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 3000 });
+export async function benchDatabase(adminUrl: string): Promise<FreshDatabase | { skip: string }> {
   try {
-    await admin.connect();
+    return await freshServerDatabase(adminUrl, { prefix: 'tollgate_bench' });
   } catch (e) {
-    return { skip: `Postgres server at ${redact(adminUrl)} unreachable (${(e as Error).message}); set BENCH_DATABASE_URL` };
+    return { skip: `Postgres server at ${redactUrl(adminUrl)} unreachable (${(e as Error).message}); set BENCH_DATABASE_URL` };
   }
-  const name = `tollgate_bench_${randomBytes(4).toString('hex')}`;
-  try {
-    await admin.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await admin.end();
-  }
-  const u = new URL(adminUrl);
-  u.pathname = `/${name}`;
-  return {
-    url: u.toString(),
-    async drop() {
-      const c = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 3000 });
-      await c.connect();
-      try {
-        await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      } finally {
-        await c.end();
-      }
-    },
-  };
-}
-
-function redact(url: string): string {
-  const u = new URL(url);
-  if (u.password) u.password = '***';
-  return u.toString();
 }

@@ -1,30 +1,20 @@
 // Bench keys and tokens, signed with node:crypto directly (jose's async API would add nothing but
 // time): RS256 and ES256 from one JWKS, HS256 with a Supabase-style secret. A large first-sight
 // pool is signed in worker threads, one per core (an RSA-2048 signature costs ~0.5–1 ms).
-import { createHmac, createPrivateKey, generateKeyPairSync, sign, type JsonWebKey, type KeyObject } from 'node:crypto';
+import { createHmac, createPrivateKey, sign, type KeyObject } from 'node:crypto';
 import os from 'node:os';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { b64 } from '../devkit/issuer';
 import { benchUserId } from './users';
 
 export type Alg = 'RS256' | 'ES256' | 'HS256';
 
+/** A signing key in a form a worker thread can take (setup.ts makes them). */
 export interface BenchKey {
   alg: Alg;
   kid: string;
   /** PKCS#8 PEM (asymmetric) or the secret (HS256). */
   private: string;
-  publicJwk?: JsonWebKey & { kid: string; alg: string; use: string };
-}
-
-export function makeKey(alg: 'RS256' | 'ES256', kid: string): BenchKey {
-  const { privateKey, publicKey } =
-    alg === 'RS256' ? generateKeyPairSync('rsa', { modulusLength: 2048 }) : generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  return {
-    alg,
-    kid,
-    private: privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
-    publicJwk: { ...publicKey.export({ format: 'jwk' }), kid, alg, use: 'sig' },
-  };
 }
 
 export interface TokenSpec {
@@ -38,8 +28,6 @@ export interface TokenSpec {
   /** Lifetime in seconds. */
   ttlS: number;
 }
-
-const b64 = (v: unknown): string => Buffer.from(JSON.stringify(v)).toString('base64url');
 
 function signer(key: BenchKey): (data: string) => string {
   if (key.alg === 'HS256') return (d) => createHmac('sha256', key.private).update(d).digest('base64url');

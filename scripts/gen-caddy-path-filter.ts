@@ -8,7 +8,7 @@
 //   node dist/scripts/gen-caddy-path-filter.js           print the matcher line
 //   node dist/scripts/gen-caddy-path-filter.js --write   write it into deploy/caddy/Caddyfile
 import fs from 'node:fs';
-import { CADDYFILE } from './caddy';
+import { CADDYFILE } from '../devkit/caddy';
 import { templateMap } from './gen-path-filter';
 
 /** One map entry, in map order: when `regex` matches the raw request target, `ambiguous` decides. */

@@ -6,9 +6,9 @@
 //   node dist/scripts/gen-path-filter.js --write   write it into the template
 import fs from 'node:fs';
 import path from 'node:path';
+import { REPO_ROOT as ROOT } from '../devkit/root';
 import { refusedCodePoint } from '../validator/lib/paths';
 
-const ROOT = path.resolve(__dirname, fs.existsSync(path.join(__dirname, '..', 'package.json')) ? '..' : '../..');
 export const TEMPLATE = path.join(ROOT, 'nginx', 'templates', 'tollgate.conf.template');
 
 // Two regexes, written so that PCRE (NGINX) and RE2 (Go: Caddy, Traefik) read them alike: no

@@ -1,5 +1,5 @@
 // The application behind NGINX in the gateway cases: the repository's demo upstream (echoes JSON).
-import { startDemoUpstream } from '../../scripts/demo-upstream';
+import { startDemoUpstream } from '../../devkit/demo-upstream';
 
 startDemoUpstream({ port: 0 }).then((u) => {
   process.send?.({ port: u.port, name: 'upstream' });

@@ -5,8 +5,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { builtinModules } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { REPO_ROOT as ROOT } from '../../devkit/root';
 
-const ROOT = path.resolve(__dirname, '..', '..');
 const dockerfile = readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
 
 /** Instructions of the Dockerfile with continuation lines joined and comments dropped. */
@@ -31,9 +31,9 @@ describe('Dockerfile', () => {
   const all = stages(dockerfile);
   const runtime = all.at(-1)!;
 
-  test('multi-stage: a build stage compiling tsconfig.prod.json, then a node:20-bookworm-slim runtime', () => {
+  test('multi-stage: a build stage compiling tsconfig.prod.json, then a node:24-bookworm-slim runtime', () => {
     expect(all.length).toBeGreaterThanOrEqual(2);
-    expect(dockerfile).toMatch(/^ARG NODE_IMAGE=node:20-bookworm-slim$/m);
+    expect(dockerfile).toMatch(/^ARG NODE_IMAGE=node:24-bookworm-slim$/m);
     expect(all[0].from).toMatch(/^FROM \$\{NODE_IMAGE\} AS build$/);
     expect(runtime.from).toMatch(/^FROM \$\{NODE_IMAGE\} AS runtime$/);
     expect(all[0].lines).toContain('RUN npm ci --no-audit --no-fund');

@@ -4,9 +4,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse } from 'yaml';
-import { spawnValidator, VALIDATOR_JS, type ValidatorProcess } from '../helpers/validator-process';
+import { spawnValidator, VALIDATOR_JS, type ValidatorProcess } from '../../devkit/validator';
+import { REPO_ROOT as ROOT } from '../../devkit/root';
 
-const ROOT = path.resolve(__dirname, '..', '..');
 const BUILT = existsSync(VALIDATOR_JS);
 const RUN = BUILT || Boolean(process.env.CI);
 if (!RUN) console.warn('metric-names.test: dist/validator/server.js missing (run `npm run build`); metric name check SKIPPED');

@@ -2,8 +2,9 @@
 // `prometheus`). Skipped with a warning when promtool is missing; a failure in CI.
 import { execFileSync, spawnSync } from 'node:child_process';
 import path from 'node:path';
+import { REPO_ROOT } from '../../devkit/root';
 
-const DIR = path.resolve(__dirname, '..', '..', 'deploy', 'prometheus');
+const DIR = path.join(REPO_ROOT, 'deploy', 'prometheus');
 const HAVE_PROMTOOL = spawnSync('promtool', ['--version'], { stdio: 'ignore' }).status === 0;
 
 if (!HAVE_PROMTOOL) {

@@ -1,7 +1,7 @@
 // The opt-in edge decision cache (GATEWAY_AUTH_CACHE=on) through the real NGINX and the real
 // validator: a repeated grant is answered by NGINX, but a charged route always reaches the quota,
 // a refusal is never kept, and one token's (or one method's) decision is never served to another.
-import { findNginx, type Gateway } from '../../scripts/nginx';
+import { findNginx, type Gateway } from '../../devkit/nginx';
 import { defaultMode, startStack, type Stack } from '../helpers/stack';
 import { request, type ReqOptions, type Res } from './client';
 

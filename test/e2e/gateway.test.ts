@@ -5,7 +5,9 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import tls from 'node:tls';
-import { findNginx, freePort, type Gateway } from '../../scripts/nginx';
+import { findNginx, type Gateway } from '../../devkit/nginx';
+import { freePort } from '../../devkit/process';
+import { REPO_ROOT } from '../../devkit/root';
 import { defaultMode, startStack, type Stack } from '../helpers/stack';
 import { request, type ReqOptions, type Res } from './client';
 
@@ -432,7 +434,7 @@ d(`gateway (real NGINX, ${defaultMode()} validator)`, () => {
       const { code, out } = await new Promise<{ code: number; out: string }>((resolve) => {
         execFile(
           'bash',
-          [path.join(__dirname, '..', '..', 'scripts', 'smoke.sh')],
+          [path.join(REPO_ROOT, 'scripts', 'smoke.sh')],
           {
             env: {
               PATH: process.env.PATH,

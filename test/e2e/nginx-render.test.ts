@@ -1,9 +1,10 @@
-// The template renderer and variable checks of scripts/nginx.ts (no NGINX needed).
+// The template renderer and variable checks of devkit/nginx.ts (no NGINX needed).
 import fs from 'node:fs';
 import path from 'node:path';
-import { publicPathsRegex, renderTemplate, resolveVars, upstreamServers, GATEWAY_DEFAULTS } from '../../scripts/nginx';
+import { publicPathsRegex, renderTemplate, resolveVars, upstreamServers, GATEWAY_DEFAULTS } from '../../devkit/nginx';
+import { REPO_ROOT } from '../../devkit/root';
 
-const TEMPLATES = path.join(__dirname, '..', '..', 'nginx', 'templates');
+const TEMPLATES = path.join(REPO_ROOT, 'nginx', 'templates');
 
 describe('renderTemplate (envsubst semantics)', () => {
   test('replaces $NAME and ${NAME} of defined variables only; NGINX variables untouched', () => {

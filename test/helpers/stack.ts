@@ -3,15 +3,12 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ensureDevCerts, type CertPair } from '../../scripts/certs';
-import { startDemoUpstream, type DemoUpstream } from '../../scripts/demo-upstream';
-import { startGateway, type Gateway, type GatewayOptions } from '../../scripts/nginx';
+import { ensureDevCerts, type CertPair } from '../../devkit/certs';
+import { startDemoUpstream, type DemoUpstream } from '../../devkit/demo-upstream';
+import { DEV_IDP_JS, startDevIdp } from '../../devkit/dev-idp';
+import { startGateway, type Gateway, type GatewayOptions } from '../../devkit/nginx';
+import { spawnValidator, VALIDATOR_JS } from '../../devkit/validator';
 import { startStubValidator } from '../e2e/stub-validator';
-import { startDevIdp } from './dev-idp';
-import { spawnValidator, VALIDATOR_JS } from './validator-process';
-
-const ROOT = path.resolve(__dirname, '..', '..');
-const DEV_IDP_JS = path.join(ROOT, 'dist', 'keycloak', 'dev-idp', 'main.js');
 
 export const CLIENTS = {
   gateway: { id: 'gateway', secret: 'gateway-dev-secret', scopes: ['api:read', 'api:write'] },

@@ -1,6 +1,6 @@
 // The development IdP over real HTTP: Keycloak-shaped discovery, tokens, clients, key rotation, production refusal.
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify, type JWTPayload } from 'jose';
-import { startDevIdp, type DevIdp } from '../helpers/dev-idp';
+import { startDevIdp, type DevIdp } from '../../devkit/dev-idp';
 
 let idp: DevIdp;
 

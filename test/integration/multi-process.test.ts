@@ -1,9 +1,9 @@
 // Using both cores: two validator processes (`node dist/validator/server.js`, each on its own port,
 // as NGINX's upstream lists them) on one Postgres server database. Both grant, and the daily quota
 // is one quota: charges through either process draw from the same row (docs/PERFORMANCE.md).
-import { freshServerDatabase, serverUrlOrSkip, type FreshDatabase } from '../helpers/pg';
-import { TestIssuer, makeKey, mint, type TestKey } from '../helpers/issuer';
-import { spawnValidator, type ValidatorProcess } from '../helpers/validator-process';
+import { freshServerDatabase, serverUrlOrSkip, type FreshDatabase } from '../../devkit/pg';
+import { TestIssuer, makeKey, mint, type TestKey } from '../../devkit/issuer';
+import { spawnValidator, type ValidatorProcess } from '../../devkit/validator';
 
 const adminUrl = serverUrlOrSkip();
 const describeServer = adminUrl ? describe : describe.skip;

@@ -2,7 +2,7 @@
 // client_credentials tokens, discovery, key rotation without restart, IdP outages.
 import { startValidator, type RunningValidator } from '../../validator/server';
 import { createLogger } from '../../validator/observability/logger';
-import { startDevIdp, type DevIdp } from '../helpers/dev-idp';
+import { startDevIdp, type DevIdp } from '../../devkit/dev-idp';
 
 let idp: DevIdp;
 const running: RunningValidator[] = [];

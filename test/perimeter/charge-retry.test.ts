@@ -7,14 +7,14 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { ensureDevCerts } from '../../scripts/certs';
-import { startDemoUpstream, type DemoUpstream } from '../../scripts/demo-upstream';
-import { startGateway, type Gateway } from '../../scripts/nginx';
+import { ensureDevCerts } from '../../devkit/certs';
+import { startDemoUpstream, type DemoUpstream } from '../../devkit/demo-upstream';
+import { startGateway, type Gateway } from '../../devkit/nginx';
 import { openStore } from '../../validator/store';
 import { request } from '../e2e/client';
-import { TestIssuer, makeKey, mint, type TestKey } from '../helpers/issuer';
-import { freshServerDatabase, serverUrlOrSkip, type FreshDatabase } from '../helpers/pg';
-import { spawnValidator, type ValidatorProcess } from '../helpers/validator-process';
+import { TestIssuer, makeKey, mint, type TestKey } from '../../devkit/issuer';
+import { freshServerDatabase, serverUrlOrSkip, type FreshDatabase } from '../../devkit/pg';
+import { spawnValidator, type ValidatorProcess } from '../../devkit/validator';
 
 /** What the resetting proxy saw: one entry per connection NGINX opened to it. */
 interface Seen {

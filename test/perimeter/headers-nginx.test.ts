@@ -4,12 +4,12 @@
 // HTTP→HTTPS redirect never goes to the client's Host.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { EchoBody } from '../../scripts/demo-upstream';
-import { findNginx, type Gateway } from '../../scripts/nginx';
+import type { EchoBody } from '../../devkit/demo-upstream';
+import { findNginx, type Gateway } from '../../devkit/nginx';
 import { request, type ReqOptions, type Res } from '../e2e/client';
 import { defaultMode, startStack, type Stack } from '../helpers/stack';
+import { REPO_ROOT as ROOT } from '../../devkit/root';
 
-const ROOT = path.resolve(__dirname, '..', '..');
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const njs = (require('../../nginx/njs/tollgate.js') as { default: { STRIPPED_NAMES: string[]; REFUSED_FAMILIES: string[] } }).default;
 

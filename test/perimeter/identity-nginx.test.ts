@@ -6,13 +6,12 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ensureDevCerts } from '../../scripts/certs';
-import { startDemoUpstream, type DemoUpstream, type EchoBody } from '../../scripts/demo-upstream';
-import { startGateway, type Gateway } from '../../scripts/nginx';
+import { ensureDevCerts } from '../../devkit/certs';
+import { startDemoUpstream, type DemoUpstream, type EchoBody } from '../../devkit/demo-upstream';
+import { nginxOrSkip, startGateway, type Gateway } from '../../devkit/nginx';
 import { request, type Res } from '../e2e/client';
-import { TestIssuer, makeKey, mint, type TestKey } from '../helpers/issuer';
-import { spawnValidator, type ValidatorProcess } from '../helpers/validator-process';
-import { nginxOrSkip } from '../reliability/harness';
+import { TestIssuer, makeKey, mint, type TestKey } from '../../devkit/issuer';
+import { spawnValidator, type ValidatorProcess } from '../../devkit/validator';
 
 const d = nginxOrSkip('identity headers through NGINX') ? describe : describe.skip;
 

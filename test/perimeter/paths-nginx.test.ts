@@ -6,9 +6,9 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { ensureDevCerts } from '../../scripts/certs';
+import { ensureDevCerts } from '../../devkit/certs';
 import { canonicalPattern, pathFilterMap, refusePattern, templateMap } from '../../scripts/gen-path-filter';
-import { startGateway, type Gateway } from '../../scripts/nginx';
+import { startGateway, type Gateway } from '../../devkit/nginx';
 import { rawRequest, type Res } from '../e2e/client';
 import { PATH_CORPUS, type PathCase } from './path-corpus';
 

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { PathRefusal, readPath } from '../../validator/lib/paths';
 import { rawRequest, type Res } from '../e2e/client';
 import { buildTestApp, type TestApp } from '../helpers/app';
-import { makeKey, mint, TestIssuer, type TestKey } from '../helpers/issuer';
+import { makeKey, mint, TestIssuer, type TestKey } from '../../devkit/issuer';
 import { PATH_CORPUS, type PathCase } from './path-corpus';
 
 // The rules of the report that found the bypasses.

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { findNginx, type Gateway } from '../../scripts/nginx';
+import { findNginx, type Gateway } from '../../devkit/nginx';
 import { redactUri } from '../../validator/observability/redact-uri';
 import { request, type ReqOptions, type Res } from '../e2e/client';
 import { defaultMode, startStack, type Stack } from '../helpers/stack';

@@ -4,12 +4,12 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ensureDevCerts } from '../../scripts/certs';
-import { startGateway, type Gateway } from '../../scripts/nginx';
+import { ensureDevCerts } from '../../devkit/certs';
+import { startGateway, type Gateway } from '../../devkit/nginx';
 import { rawRequest, type Res } from '../e2e/client';
-import { makeKey, mint, TestIssuer } from '../helpers/issuer';
-import { spawnValidator, type ValidatorProcess } from '../helpers/validator-process';
-import { impliedHandler, replyOf, startUpstreams, type Reading, type StartedUpstreams } from '../upstreams';
+import { makeKey, mint, TestIssuer } from '../../devkit/issuer';
+import { spawnValidator, type ValidatorProcess } from '../../devkit/validator';
+import { impliedHandler, replyOf, startUpstreams, type Reading, type StartedUpstreams } from '../../devkit/upstreams';
 import { PATH_CORPUS, type PathCase } from './path-corpus';
 
 const METHODS = ['GET', 'POST'] as const;

@@ -5,7 +5,7 @@ import { openDb, type Db } from '../../validator/store/db';
 import { migrate } from '../../validator/store/migrate';
 import { createStore } from '../../validator/store';
 import type { QuotaStore, StoreOptions } from '../../validator/store/types';
-import { freshServerDatabase, serverUrlOrSkip, type FreshDatabase } from '../helpers/pg';
+import { freshServerDatabase, serverUrlOrSkip, type FreshDatabase } from '../../devkit/pg';
 
 export type BackendName = 'embedded' | 'server';
 

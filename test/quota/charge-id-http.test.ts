@@ -3,7 +3,7 @@
 // shape is ignored (charged). Without it (the default) the header is never trusted.
 import request from 'supertest';
 import { buildTestApp, type TestApp } from '../helpers/app';
-import { TestIssuer, makeKey, mint, type TestKey } from '../helpers/issuer';
+import { TestIssuer, makeKey, mint, type TestKey } from '../../devkit/issuer';
 
 let iss: TestIssuer;
 let key: TestKey;

@@ -3,7 +3,7 @@
 import net from 'node:net';
 import { CONNECT_TIMEOUT_MS, openDb } from '../../validator/store/db';
 import { openStore } from '../../validator/store';
-import { freshServerDatabase, serverUrlOrSkip } from '../helpers/pg';
+import { freshServerDatabase, serverUrlOrSkip } from '../../devkit/pg';
 import { baseOptions } from './backends';
 
 /** A TCP port that accepts connections and never answers: the worst kind of dead server. */

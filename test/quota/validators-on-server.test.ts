@@ -3,8 +3,8 @@
 import pg from 'pg';
 import { createLogger } from '../../validator/observability/logger';
 import { startValidator, type RunningValidator } from '../../validator/server';
-import { TestIssuer, makeKey, mint, type TestKey } from '../helpers/issuer';
-import { freshServerDatabase, serverUrlOrSkip, type FreshDatabase } from '../helpers/pg';
+import { TestIssuer, makeKey, mint, type TestKey } from '../../devkit/issuer';
+import { freshServerDatabase, serverUrlOrSkip, type FreshDatabase } from '../../devkit/pg';
 
 const SUPABASE_SECRET = 'a-supabase-legacy-secret-of-at-least-32-bytes';
 const serverUrl = serverUrlOrSkip();

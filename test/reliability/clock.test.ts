@@ -8,7 +8,7 @@ import { createLogger } from '../../validator/observability/logger';
 import { createMetrics } from '../../validator/observability/metrics';
 import { TokenVerifier } from '../../validator/token/verify';
 import { buildTestApp, type TestApp } from '../helpers/app';
-import { TestIssuer, makeKey, mint, type TestKey } from '../helpers/issuer';
+import { TestIssuer, makeKey, mint, type TestKey } from '../../devkit/issuer';
 
 let key: TestKey;
 let idp: TestIssuer;

@@ -5,9 +5,10 @@
 // ticks reconcile: Σ X-Ticks-Charged over the 200s == SUM(ticks_used) in the table.
 import pg from 'pg';
 import { CONNECT_TIMEOUT_MS } from '../../validator/store/db';
-import { TestIssuer, makeKey, mint, type TestKey } from '../helpers/issuer';
-import { freshServerDatabase, serverUrlOrSkip, type FreshDatabase } from '../helpers/pg';
-import { sleep, spawnValidator, startLoad, startTcpProxy, tally, type TcpProxy, type ValidatorProcess } from './harness';
+import { TestIssuer, makeKey, mint, type TestKey } from '../../devkit/issuer';
+import { freshServerDatabase, serverUrlOrSkip, type FreshDatabase } from '../../devkit/pg';
+import { spawnValidator, type ValidatorProcess } from '../../devkit/validator';
+import { sleep, startLoad, startTcpProxy, tally, type TcpProxy } from './harness';
 
 const serverUrl = serverUrlOrSkip();
 const d = serverUrl ? describe : describe.skip;

@@ -8,7 +8,7 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import type { QuotaStore } from '../../validator/store/types';
 import { buildTestApp, type TestApp } from '../helpers/app';
-import { TestIssuer, makeKey, mint, type TestKey } from '../helpers/issuer';
+import { TestIssuer, makeKey, mint, type TestKey } from '../../devkit/issuer';
 
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc') as () => void;

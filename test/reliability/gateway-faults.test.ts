@@ -2,14 +2,14 @@
 // The IdP down at start (the client sees 503, then recovery without a restart); one of two
 // validators SIGKILLed under load (no request passes without a decision, 5xx at most the ones in
 // flight); a rolling restart with SIGTERM under load (zero failed requests).
-import { freePort } from '../../scripts/nginx';
-import { TestIssuer, makeKey, mint, type TestKey } from '../helpers/issuer';
-import { freshServerDatabase, type FreshDatabase } from '../helpers/pg';
+import { freePort } from '../../devkit/process';
+import { TestIssuer, makeKey, mint, type TestKey } from '../../devkit/issuer';
+import { nginxOrSkip } from '../../devkit/nginx';
+import { freshServerDatabase, type FreshDatabase } from '../../devkit/pg';
+import { spawnValidator, type ValidatorProcess } from '../../devkit/validator';
 import {
   eventually,
-  nginxOrSkip,
   sleep,
-  spawnValidator,
   startLoad,
   startRecordingUpstream,
   startTestGateway,
@@ -17,7 +17,6 @@ import {
   type GwResponse,
   type RecordingUpstream,
   type TestGateway,
-  type ValidatorProcess,
 } from './harness';
 
 const nginx = nginxOrSkip('reliability tests through the gateway');

@@ -1,15 +1,15 @@
-// Shared machinery of the reliability suite: the compiled validator as a child process (so it can
-// be SIGKILLed), a TCP proxy in front of Postgres that the test cuts and restores, a recording
-// upstream, a keep-alive HTTPS client for load, and the gateway (real NGINX) on free ports.
+// What the reliability suite adds to devkit/: a TCP proxy in front of Postgres that the test cuts
+// and restores, a recording upstream, a keep-alive HTTPS client for load, the gateway (real NGINX)
+// on free ports with its rate limits out of the way, closed-loop load and raw HTTP/1.1 bytes.
 import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { ensureDevCerts } from '../../scripts/certs';
-import { findNginx, startGateway, type Gateway } from '../../scripts/nginx';
-
+import { ensureDevCerts } from '../../devkit/certs';
+import { startDemoUpstream } from '../../devkit/demo-upstream';
+import { startGateway, type Gateway } from '../../devkit/nginx';
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -22,30 +22,6 @@ export async function eventually<T>(fn: () => Promise<T>, ok: (v: T) => boolean,
     last = await fn();
   }
   return last;
-}
-
-// ---------------------------------------------------------------------------------------------
-// The gateway is optional on a laptop and mandatory in CI (the same rule as test/e2e).
-
-/** The nginx binary, or undefined after a loud warning; throws in CI (`CI` set). */
-export function nginxOrSkip(what: string): string | undefined {
-  const bin = findNginx();
-  if (bin) return bin;
-  const msg = `${what}: nginx not found. Install it (apt-get install nginx) or set NGINX_BIN.`;
-  if (process.env.CI) throw new Error(`${msg} (CI is set, so these tests may not be skipped)`);
-  console.warn(`\n*** SKIPPING ${msg} ***\n`);
-  return undefined;
-}
-
-// ---------------------------------------------------------------------------------------------
-// The validator as a process.
-
-export { spawnValidator, VALIDATOR_JS, type ValidatorProcess } from '../helpers/validator-process';
-
-/** Resident set size of a process in bytes (Linux /proc). */
-export function rssOf(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) * 1024 : NaN;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -164,33 +140,13 @@ export interface RecordingUpstream {
   stop(): Promise<void>;
 }
 
+/** The demo upstream, keeping every call's identity. */
 export async function startRecordingUpstream(): Promise<RecordingUpstream> {
   const calls: RecordingUpstream['calls'] = [];
-  const server = http.createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      const one = (h: string) => {
-        const v = req.headers[h];
-        return Array.isArray(v) ? v.join(',') : v;
-      };
-      calls.push({ method: req.method ?? '', path: req.url ?? '', user: one('x-user-id'), ticks: one('x-ticks-charged') });
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end('{"ok":true}');
-    });
+  const u = await startDemoUpstream({
+    onRequest: (e) => calls.push({ method: e.method, path: e.path, user: e.headers['x-user-id'] ?? undefined, ticks: e.headers['x-ticks-charged'] ?? undefined }),
   });
-  server.keepAliveTimeout = 70_000;
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as net.AddressInfo).port;
-  return {
-    port,
-    host: `127.0.0.1:${port}`,
-    calls,
-    stop: () =>
-      new Promise<void>((r) => {
-        server.closeAllConnections();
-        server.close(() => r());
-      }),
-  };
+  return { port: u.port, host: `127.0.0.1:${u.port}`, calls, stop: u.stop };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { buildTestApp, type TestApp } from '../helpers/app';
-import { TestIssuer, makeKey, mint, type JwksMode, type TestKey } from '../helpers/issuer';
+import { TestIssuer, makeKey, mint, type JwksMode, type TestKey } from '../../devkit/issuer';
 import { sleep } from './harness';
 
 const TIMEOUT_MS = 300;

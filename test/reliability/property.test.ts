@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
 import { SignJWT } from 'jose';
 import { buildTestApp, type TestApp } from '../helpers/app';
-import { TestIssuer, b64, makeKey, mint, type TestKey } from '../helpers/issuer';
+import { TestIssuer, b64, makeKey, mint, type TestKey } from '../../devkit/issuer';
 
 let trustedRsa: TestKey, trustedEc: TestKey;
 let strangers: TestKey[];

@@ -3,8 +3,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { nginxOrSkip } from '../../devkit/nginx';
+import { VALIDATOR_JS } from '../../devkit/validator';
 import { runSoak } from '../../scripts/soak';
-import { nginxOrSkip, VALIDATOR_JS } from './harness';
 
 const nginx = nginxOrSkip('the short soak');
 const t = nginx ? test : test.skip;

@@ -1,7 +1,7 @@
 // A key that leaves the JWKS takes its cached verifications with it, whether or not the token
 // named it with a kid (a kid-less token is verified with the issuer's only key).
 import { buildTestApp, type TestApp } from '../helpers/app';
-import { TestIssuer, makeKey, mint, type TestKey } from '../helpers/issuer';
+import { TestIssuer, makeKey, mint, type TestKey } from '../../devkit/issuer';
 
 let idp: TestIssuer;
 let app: TestApp;

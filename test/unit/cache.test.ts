@@ -6,7 +6,7 @@ import { createMetrics } from '../../validator/observability/metrics';
 import { VerifiedTokenCache } from '../../validator/token/cache';
 import { JwksStore } from '../../validator/token/jwks';
 import { TokenVerifier } from '../../validator/token/verify';
-import { TestIssuer, makeKey, mint, type TestKey } from '../helpers/issuer';
+import { TestIssuer, makeKey, mint, type TestKey } from '../../devkit/issuer';
 
 const T0 = 1_700_000_000_000;
 const HOUR = 3_600_000;

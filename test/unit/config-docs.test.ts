@@ -1,12 +1,15 @@
 // The config schema is the single source: parseConfig reads every listed variable and nothing else,
 // and the committed .env.example and docs/CONFIGURATION.md are exactly what the generator prints.
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { parse } from 'dotenv';
 import { join } from 'node:path';
-import { parseConfig } from '../../validator/config';
+import { parseConfig, parseConfigWithWarnings } from '../../validator/config';
+import { loadDotenv } from '../../validator/config/env';
 import { CONFIG_VARIABLES } from '../../validator/config/schema';
 import { GENERATED, renderConfigurationMd, renderEnvExample } from '../../scripts/gen-config-docs';
+import { REPO_ROOT as ROOT } from '../../devkit/root';
 
-const ROOT = join(__dirname, '..', '..');
 const NAMES = CONFIG_VARIABLES.map((v) => v.name);
 
 /** Runs parseConfig on `env` and returns every variable name it looked up. */
@@ -49,16 +52,24 @@ describe('CONFIG_VARIABLES ⇄ parseConfig', () => {
     expect(unlisted).toEqual([]);
   });
 
-  test("every get('NAME') and ConfigError('NAME', …) in config/index.ts names a listed variable", () => {
-    const source = readFileSync(join(ROOT, 'validator/config/index.ts'), 'utf8');
-    const got = [...source.matchAll(/\bget\('([A-Z0-9_]+)'\)/g)].map((m) => m[1]!);
-    const errors = [...source.matchAll(/new ConfigError\('([A-Z0-9_]+)'/g)].map((m) => m[1]!);
-    expect(got.length).toBeGreaterThan(30);
-    expect(errors.length).toBeGreaterThan(5);
-    expect(got.filter((n) => !NAMES.includes(n))).toEqual([]);
-    expect(errors.filter((n) => !NAMES.includes(n))).toEqual([]);
-    // and the other way round: every listed variable is read by name in the source
-    expect(NAMES.filter((n) => !got.includes(n))).toEqual([]);
+  test('the rules name listed variables, and every parsed value is used (SUPABASE_ANON_KEY is only checked)', () => {
+    const source = ['index.ts', 'issuers.ts', 'store.ts'].map((f) => readFileSync(join(ROOT, 'validator/config', f), 'utf8')).join('\n');
+    const named = [...source.matchAll(/\b(?:fail|need|isSet|refused|keyUrl|secretBytes)\('([A-Z0-9_]+)'/g)].map((m) => m[1]!);
+    const used = new Set([...source.matchAll(/\bv\.([A-Z][A-Z0-9_]+)\b/g)].map((m) => m[1]!));
+    expect(named.length).toBeGreaterThan(15);
+    expect(named.filter((n) => !NAMES.includes(n))).toEqual([]);
+    expect(NAMES.filter((n) => !used.has(n))).toEqual(['SUPABASE_ANON_KEY']);
+  });
+
+  test('each variable has a doc line and exactly one of: a default, required (when), optional', () => {
+    for (const v of CONFIG_VARIABLES) {
+      expect({ name: v.name, doc: v.doc.length > 10 && !v.doc.includes('\n') }).toEqual({ name: v.name, doc: true });
+      expect({ name: v.name, kinds: [v.default !== undefined, v.required !== undefined, v.optional === true].filter(Boolean).length }).toEqual({ name: v.name, kinds: 1 });
+    }
+  });
+
+  test('every default parses through its own variable\'s parser', () => {
+    for (const v of CONFIG_VARIABLES) if (v.default !== undefined) expect(() => v.parse(v.default!, v.name)).not.toThrow();
   });
 
   test('the defaults in the schema parse', () => {
@@ -71,31 +82,47 @@ describe('generated .env.example and docs/CONFIGURATION.md', () => {
     expect(readFileSync(join(ROOT, file), 'utf8')).toBe(render());
   });
 
-  test('.env.example lists every variable once, with its default; secrets are empty', () => {
+  test('.env.example lists every variable once: a default commented out, no default as an empty value', () => {
     const text = renderEnvExample();
-    const lines = text.split('\n').filter((l) => /^[A-Z]/.test(l));
-    expect(lines.map((l) => l.split('=')[0])).toEqual(
+    const lines = text.split('\n').filter((l) => /^(# )?[A-Z][A-Z0-9_]*=/.test(l));
+    expect(lines.map((l) => l.replace(/^# /, '').split('=')[0])).toEqual(
       ['server', 'auth', 'jwks', 'supabase', 'routes', 'cache', 'quota', 'database'].flatMap((g) => CONFIG_VARIABLES.filter((v) => v.group === g).map((v) => v.name)),
     );
     for (const v of CONFIG_VARIABLES) {
-      expect(lines).toContain(`${v.name}=${v.secret ? '' : (v.default ?? '')}`);
+      expect(lines).toContain(v.default === undefined ? `${v.name}=` : `# ${v.name}=${v.default}`);
       expect(text).toContain(`# ${v.doc}`);
     }
+    // nothing but comments, blank lines and empty values: copying it as .env sets nothing
+    expect(text.split('\n').filter((l) => l !== '' && !l.startsWith('#') && !/^[A-Z][A-Z0-9_]*=$/.test(l))).toEqual([]);
   });
 
-  test('.env.example read back through dotenv and parseConfig gives the defaults', () => {
-    // dotenv's own parser, the one loadDotenv uses
-    const { parse } = require('dotenv') as typeof import('dotenv');
-    const env = parse(renderEnvExample());
-    const c = parseConfig({ ...env, AUTH_MODE: 'jwks', AUTH_ISSUER: 'https://idp.example.com', AUTH_AUDIENCE: 'a' });
-    expect(c).toMatchObject({ port: 3000, host: '127.0.0.1' });
-    expect(c.auth.routeRules).toEqual([]);
-    expect(c.quota.routes).toEqual([{ method: 'POST', path: '/api/tasks' }]);
+  test('`cp .env.example .env` then what `npm start` adds parses in development, with no warning', () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'tollgate-envexample-'));
+    try {
+      writeFileSync(join(cwd, '.env'), renderEnvExample());
+      const env = loadDotenv({ PATH: '/bin' }, cwd);
+      expect(Object.keys(env)).toEqual(['PATH']); // every line is a comment or empty: nothing is set
+      // scripts/start.ts: AUTH_MODE unset → its development IdP, these three and route rules
+      const { config, warnings } = parseConfigWithWarnings({ ...env, NODE_ENV: 'development', AUTH_MODE: 'jwks', AUTH_ISSUER: 'http://127.0.0.1:8180', AUTH_AUDIENCE: 'wavestack' });
+      expect(warnings).toEqual([]);
+      expect(config).toMatchObject({ env: 'development', port: 3000, host: '127.0.0.1' });
+      expect(config.auth.routeRules).toEqual([]);
+      expect(config.quota.routes).toEqual([{ method: 'POST', path: '/api/tasks' }]);
+      // and an .env.example with every default uncommented gives the same configuration
+      const uncommented = parse(renderEnvExample().replace(/^# ([A-Z][A-Z0-9_]*=)/gm, '$1'));
+      expect(parseConfig({ ...uncommented, AUTH_MODE: 'jwks', AUTH_ISSUER: 'http://127.0.0.1:8180', AUTH_AUDIENCE: 'wavestack' })).toEqual(config);
+    } finally {
+      rmSync(cwd, { recursive: true, force: true });
+    }
   });
 
   test('CONFIGURATION.md has a row per variable, the _FILE note and the production refusals', () => {
     const md = renderConfigurationMd();
-    for (const v of CONFIG_VARIABLES) expect(md).toContain(`| \`${v.name}\` | ${v.default === undefined ? '—' : `\`${v.default}\``} |`);
+    for (const v of CONFIG_VARIABLES) {
+      const def = v.default !== undefined ? `\`${v.default}\`` : v.optional ? 'optional' : v.required === 'always' ? 'required' : `required ${v.required}`;
+      expect(md).toContain(`| \`${v.name}\` | ${def} |`);
+    }
+    expect(md).toMatch(/## Unknown variables[\s\S]*`AUTH_`[\s\S]*did you mean/);
     expect(md).toContain('`<NAME>_FILE`');
     expect(md).toMatch(/## Start-up refusals[\s\S]*NODE_ENV=production[\s\S]*32 bytes[\s\S]*SUPABASE_ALLOW_UNCONFIRMED=true[\s\S]*http:\/\//);
   });

@@ -7,7 +7,7 @@ import { createMetrics } from '../../validator/observability/metrics';
 import { createPipeline, type Decision } from '../../validator/pipeline';
 import type { QuotaStore } from '../../validator/store/types';
 import { TokenVerifier } from '../../validator/token/verify';
-import { mint } from '../helpers/issuer';
+import { mint } from '../../devkit/issuer';
 
 const ISS = 'https://idp.example.com/realms/wavestack';
 const SECRET = 'an-hs256-test-secret-of-at-least-32-bytes';

@@ -6,7 +6,7 @@ import { parseConfig } from '../../validator/config';
 import { createMetrics } from '../../validator/observability/metrics';
 import { JwksStore, keyRefOf } from '../../validator/token/jwks';
 import { TokenVerifier } from '../../validator/token/verify';
-import { makeKey, type TestKey } from '../helpers/issuer';
+import { makeKey, type TestKey } from '../../devkit/issuer';
 
 const ISSUER = 'https://idp.example.com/realms/wavestack';
 const log = pino({ level: 'silent' });

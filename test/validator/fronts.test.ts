@@ -8,7 +8,7 @@ import request from 'supertest';
 import { parseConfig } from '../../validator/config';
 import { ConfigError } from '../../validator/errors';
 import { buildTestApp, type TestApp } from '../helpers/app';
-import { TestIssuer, makeKey, mint, type TestKey } from '../helpers/issuer';
+import { TestIssuer, makeKey, mint, type TestKey } from '../../devkit/issuer';
 
 let iss: TestIssuer;
 let key: TestKey;

@@ -5,7 +5,7 @@ import net from 'node:net';
 import request from 'supertest';
 import { exportSPKI, generateKeyPair, SignJWT, exportJWK } from 'jose';
 import { buildTestApp, type TestApp } from '../helpers/app';
-import { TestIssuer, b64, makeKey, mint, type MintOptions, type TestKey } from '../helpers/issuer';
+import { TestIssuer, b64, makeKey, mint, type MintOptions, type TestKey } from '../../devkit/issuer';
 
 const SUPABASE_SECRET = 'super-secret-jwt-token-with-at-least-32-characters-long';
 

@@ -2,7 +2,7 @@
 // routes end to end on the embedded store, and failing closed when the database is unreachable.
 import request from 'supertest';
 import { buildTestApp, type TestApp } from '../helpers/app';
-import { TestIssuer, makeKey, mint, type TestKey } from '../helpers/issuer';
+import { TestIssuer, makeKey, mint, type TestKey } from '../../devkit/issuer';
 
 let iss: TestIssuer;
 let key: TestKey;

@@ -4,8 +4,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { TestIssuer, makeKey, mint } from '../helpers/issuer';
-import { spawnValidator, VALIDATOR_JS } from '../helpers/validator-process';
+import { TestIssuer, makeKey, mint } from '../../devkit/issuer';
+import { spawnValidator, VALIDATOR_JS } from '../../devkit/validator';
 
 const cwd = mkdtempSync(path.join(tmpdir(), 'tollgate-proc-')); // no .env / keys.env here
 const base = { PATH: process.env.PATH ?? '', DATA_DIR: 'memory://' };
@@ -25,6 +25,26 @@ test.each([
   expect(r.status).toBe(2);
   expect(r.stderr).toContain(`configuration error: ${variable}:`);
   expect(r.stdout).not.toContain('listening');
+});
+
+test('three mistakes at once: every one is printed, one per line, and the exit code is 2', () => {
+  const r = run({ NODE_ENV: 'production', AUTH_MODE: 'jwks', AUTH_ISSUER: 'http://idp.example/realms/x', AUTH_AUDIENCE: 'api', PORT: 'eighty', AUTH_ALLOWED_CLIENT: 'gateway' });
+  expect(r.status).toBe(2);
+  const lines = r.stderr.trim().split('\n');
+  expect(lines.map((l) => /^tollgate: configuration error: ([A-Z_]+):/.exec(l)?.[1])).toEqual(['PORT', 'AUTH_ISSUER', 'AUTH_ALLOWED_CLIENT', undefined]);
+  expect(lines[2]).toMatch(/did you mean AUTH_ALLOWED_CLIENTS\?/);
+  expect(lines[3]).toBe('tollgate: 3 configuration errors; fix them all, then start again');
+  expect(r.stdout).not.toContain('listening');
+});
+
+test('outside production an unknown variable is a warning in the start-up log, and the validator runs', async () => {
+  const v = await spawnValidator({ AUTH_MODE: 'jwks', AUTH_ISSUER: 'http://127.0.0.1:1/x', AUTH_AUDIENCE: 'api', AUTH_ALLOWED_CLIENT: 'gateway' });
+  try {
+    const warning = v.logs().split('\n').find((l) => l.includes('UNKNOWN VARIABLE'));
+    expect(JSON.parse(warning!)).toMatchObject({ level: 40, variable: 'AUTH_ALLOWED_CLIENT', msg: expect.stringMatching(/did you mean AUTH_ALLOWED_CLIENTS\?/) });
+  } finally {
+    await v.stop();
+  }
 });
 
 test('SIGTERM lets an in-flight decision finish, then exits 0', async () => {

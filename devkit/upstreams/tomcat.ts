@@ -1,13 +1,12 @@
 // Apache Tomcat 10.1 (Debian's tomcat10) as an upstream: its own CATALINA_BASE in a temp dir, one
-// connector on a free 127.0.0.1 port, the ROOT webapp in test/upstreams/tomcat (JSPs, compiled by
+// connector on a free 127.0.0.1 port, the ROOT webapp in devkit/upstreams/tomcat (JSPs, compiled by
 // Tomcat's Jasper while it starts). The connector keeps Tomcat's defaults: it cuts ";params" from
 // every segment and resolves dot segments after that, so /api/x/..;/admin/y routes to /api/admin/y.
 import fs from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort } from '../../scripts/nginx';
-import { request } from '../e2e/client';
-import { spawnTracked, waitUntil } from './child';
+import { freePort, startChild } from '../process';
 import { UPSTREAMS_DIR, type Upstream } from './routes';
 
 export interface TomcatInstall {
@@ -54,6 +53,20 @@ const serverXml = (port: number): string => `<?xml version="1.0" encoding="UTF-8
 </Server>
 `;
 
+/** The body of a 200 answer to a GET on its own connection; '' for anything else. */
+function getText(url: string): Promise<string> {
+  return new Promise((resolve) => {
+    http
+      .get(url, { agent: false }, (res) => {
+        let body = '';
+        res.setEncoding('utf8').on('data', (s: string) => (body += s));
+        res.on('end', () => resolve(res.statusCode === 200 ? body : ''));
+        res.on('error', () => resolve(''));
+      })
+      .on('error', () => resolve(''));
+  });
+}
+
 // Start-up time: the C1 compiler only and the serial collector suit a short-lived test JVM.
 const JVM_FLAGS = ['-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC', '-Xmx256m', '-Djava.awt.headless=true'];
 
@@ -72,18 +85,25 @@ async function startOnce(t: TomcatInstall, timeoutMs: number): Promise<Upstream>
   const port = await freePort();
   fs.writeFileSync(path.join(base, 'conf', 'server.xml'), serverXml(port));
   const cp = ['bootstrap.jar', 'tomcat-juli.jar'].map((j) => path.join(t.home, 'bin', j)).join(path.delimiter);
-  const c = spawnTracked(
+  const url = `http://127.0.0.1:${port}`;
+  const c = await startChild(
     t.java,
     [...JVM_FLAGS, `-Dcatalina.home=${t.home}`, `-Dcatalina.base=${base}`, `-Djava.io.tmpdir=${path.join(base, 'temp')}`, '-cp', cp, 'org.apache.catalina.startup.Bootstrap', 'start'],
-    { cwd: base, tmpDir: base, env: { PATH: process.env.PATH ?? '', LANG: 'C.UTF-8' } },
+    {
+      name: 'tomcat upstream',
+      cwd: base,
+      tmpDir: base,
+      env: { PATH: process.env.PATH ?? '', LANG: 'C.UTF-8' },
+      timeoutMs,
+      ready: {
+        poll: async (child) => {
+          // a port taken between freePort() and the bind: Tomcat logs it and keeps running without a connector
+          if (/BindException|Address already in use/.test(child.logs())) throw Object.assign(new Error('port taken'), { portTaken: true });
+          return (await getText(`${url}/api/ready`)).includes('"server":"tomcat"') ? true : undefined;
+        },
+      },
+    },
   );
-  const url = `http://127.0.0.1:${port}`;
-  await waitUntil(c, 'tomcat upstream', timeoutMs, async () => {
-    // a port taken between freePort() and the bind: Tomcat logs it and keeps running without a connector
-    if (/BindException|Address already in use/.test(c.logs())) throw Object.assign(new Error('port taken'), { portTaken: true });
-    const r = await request(url, '/api/ready').catch(() => undefined);
-    return r?.status === 200 && r.body.includes('"server":"tomcat"');
-  });
   return {
     name: 'tomcat',
     url,

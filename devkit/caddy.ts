@@ -1,13 +1,14 @@
 // Run the Caddy front (deploy/caddy/Caddyfile) unprivileged: the shipped file as is, its {$VAR}
 // placeholders filled from the child's environment, checked with `caddy validate`, started with
 // `caddy run` as a child process with HOME and XDG directories in a temporary directory, stopped by PID.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { canConnect, freePort, GATEWAY_DEFAULTS, waitExit } from './nginx';
-
-const ROOT = path.resolve(__dirname, fs.existsSync(path.join(__dirname, '..', 'package.json')) ? '..' : '../..');
+import type { CaddyVariable, GatewayVariable } from '../validator/config/front-variables';
+import { GATEWAY_DEFAULTS } from './nginx';
+import { canConnect, freePort, startChild } from './process';
+import { REPO_ROOT as ROOT } from './root';
 
 /** The shipped configuration. */
 export const CADDYFILE = path.join(ROOT, 'deploy', 'caddy', 'Caddyfile');
@@ -32,7 +33,7 @@ export const CADDY_DEFAULTS = {
   CADDY_VALIDATORS: '127.0.0.1:3000',
   /** Application instances, `host:port` separated by spaces. */
   CADDY_APPS: '127.0.0.1:3002',
-};
+} satisfies Record<CaddyVariable, string> & Partial<Record<GatewayVariable, string>>;
 export type CaddyVar = keyof typeof CADDY_DEFAULTS;
 
 export interface CaddyOptions {
@@ -51,7 +52,7 @@ export interface CaddyOptions {
   /** Ports; 0 picks a free one. */
   httpsPort?: number;
   httpPort?: number;
-  /** Milliseconds to wait for the listeners. Default 5000. */
+  /** Milliseconds to wait for the listeners, before load scaling (startupTimeout). Default 5000. */
   startTimeoutMs?: number;
 }
 
@@ -91,7 +92,8 @@ const HOST_PORT = /^[A-Za-z0-9.[\]:-]+:\d{1,5}$/;
 export function resolveCaddyVars(opts: CaddyOptions = {}): Record<CaddyVar, string> {
   const env = opts.env ?? process.env;
   const vars = { ...CADDY_DEFAULTS };
-  for (const k of Object.keys(vars) as CaddyVar[]) if (env[k] !== undefined) vars[k] = env[k] as string;
+  // empty means unset, as for the validator's variables
+  for (const k of Object.keys(vars) as CaddyVar[]) if (env[k]) vars[k] = env[k];
   if (opts.validators) vars.CADDY_VALIDATORS = opts.validators.join(' ');
   if (opts.apps) vars.CADDY_APPS = opts.apps.join(' ');
   if (opts.httpsPort !== undefined) vars.GATEWAY_HTTPS_PORT = String(opts.httpsPort);
@@ -152,41 +154,17 @@ export async function startCaddy(opts: CaddyOptions = {}): Promise<CaddyGateway>
     throw new Error(`caddy adapt/validate failed:\n${e.stderr?.toString() || e.message}`);
   }
 
-  let stderr = '';
-  const child = spawn(caddyPath, ['run', ...config], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout?.on('data', (b: Buffer) => (stderr += b.toString()));
-  child.stderr?.on('data', (b: Buffer) => {
-    if (stderr.length < 2_000_000) stderr += b.toString();
-  });
-
-  const stop = async (): Promise<void> => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      if (!(await waitExit(child, 3000))) {
-        child.kill('SIGKILL');
-        await waitExit(child, 1000);
-      }
-    }
-    fs.rmSync(dir, { recursive: true, force: true });
-  };
-
   const httpsPort = Number(vars.GATEWAY_HTTPS_PORT);
   const httpPort = Number(vars.GATEWAY_HTTP_PORT);
   const host = vars.GATEWAY_LISTEN_ADDR === '0.0.0.0' ? '127.0.0.1' : vars.GATEWAY_LISTEN_ADDR;
-  const timeout = opts.startTimeoutMs ?? 5000;
-  const deadline = Date.now() + timeout;
-  for (;;) {
-    if (child.exitCode !== null || child.signalCode !== null) {
-      await stop();
-      throw new Error(`caddy exited during start-up (${child.exitCode ?? child.signalCode}):\n${stderr}`);
-    }
-    if ((await canConnect(host, httpsPort)) && (await canConnect(host, httpPort))) break;
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`caddy did not listen on ${host}:${httpsPort}/${httpPort} within ${timeout} ms:\n${stderr}`);
-    }
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  const child = await startChild(caddyPath, ['run', ...config], {
+    name: 'caddy',
+    cwd: dir,
+    env,
+    tmpDir: dir,
+    timeoutMs: opts.startTimeoutMs ?? 5000,
+    ready: { poll: async () => ((await canConnect(host, httpsPort)) && (await canConnect(host, httpPort)) ? true : undefined) },
+  });
 
   return {
     httpsUrl: `https://${host}:${httpsPort}`,
@@ -194,14 +172,14 @@ export async function startCaddy(opts: CaddyOptions = {}): Promise<CaddyGateway>
     httpsPort,
     httpPort,
     dir,
-    pid: child.pid as number,
+    pid: child.pid,
     vars,
-    logs: () => stderr,
-    stop,
+    logs: child.logs,
+    stop: () => child.stop(3000),
   };
 }
 
-// CLI (`node dist/scripts/caddy.js`): the Caddyfile with GATEWAY_* / CADDY_* from the environment
+// CLI (`node dist/devkit/caddy.js`): the Caddyfile with GATEWAY_* / CADDY_* from the environment
 // (defaults above) until SIGINT/SIGTERM. Production runs `caddy run --config deploy/caddy/Caddyfile`.
 if (require.main === module) {
   startCaddy().then(

@@ -1,6 +1,6 @@
-// A throw-away token issuer for tests: real keys, a real JWKS over HTTP on 127.0.0.1, and a minter.
-// The hostile-token suite needs to forge tokens, which a real IdP will not do; the happy path is
-// also covered against the development IdP (oidc-provider) in test/integration.
+// A throw-away token issuer for tests, the bench and the soak: real keys, discovery and a JWKS over
+// HTTP on 127.0.0.1, and a minter. The hostile-token suite needs to forge tokens, which a real IdP
+// will not do; the happy path is also covered against the development IdP (oidc-provider).
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose';
@@ -18,11 +18,25 @@ export async function makeKey(alg: 'RS256' | 'ES256' | 'PS256' | 'EdDSA' | 'RS38
   return { kid, alg, privateKey, publicJwk };
 }
 
+/** What the JWKS publishes of a key (a TestKey, or the bench's PEM-backed keys). */
+export interface PublishedKey {
+  publicJwk: JWK;
+}
+
 export type JwksMode = 'ok' | 'error500' | 'garbage' | 'hang' | 'empty';
 
-/** Serves `/.well-known/openid-configuration` and `/jwks` for `issuer = http://127.0.0.1:PORT`. */
+export interface IssuerOptions {
+  /** Where the JWKS is also served, under the issuer path; Keycloak's is `/protocol/openid-connect/certs`. Default `/jwks`. */
+  jwksPath?: string;
+}
+
+/**
+ * Serves, under `issuer = http://127.0.0.1:PORT<path>`, the discovery document (both the OpenID and
+ * the RFC 8414 well-known names) and the JWKS at `/jwks`, `/.well-known/jwks.json` (Supabase's
+ * name) and `jwksPath`.
+ */
 export class TestIssuer {
-  keys: TestKey[] = [];
+  keys: PublishedKey[] = [];
   /** Extra raw JWKs published as-is (encryption keys, private parts…). */
   extraJwks: JWK[] = [];
   mode: JwksMode = 'ok';
@@ -31,17 +45,19 @@ export class TestIssuer {
   issuer = '';
   jwksUrl = '';
 
-  static async start(keys: TestKey[], path = ''): Promise<TestIssuer> {
+  static async start(keys: PublishedKey[], path = '', opts: IssuerOptions = {}): Promise<TestIssuer> {
     const t = new TestIssuer();
     t.keys = keys;
+    const jwksPath = opts.jwksPath ?? '/jwks';
     t.server = createServer((req, res) => {
       const url = req.url ?? '';
-      if (url === `${path}/.well-known/openid-configuration`) {
+      if (url === `${path}/.well-known/openid-configuration` || url === `${path}/.well-known/oauth-authorization-server`) {
+        const algs = [...new Set(t.keys.map((k) => k.publicJwk.alg).filter(Boolean))];
         res.setHeader('content-type', 'application/json');
-        res.end(JSON.stringify({ issuer: t.issuer, jwks_uri: t.jwksUrl }));
+        res.end(JSON.stringify({ issuer: t.issuer, jwks_uri: t.jwksUrl, ...(algs.length ? { id_token_signing_alg_values_supported: algs } : {}) }));
         return;
       }
-      if (url === `${path}/jwks` || url === `${path}/.well-known/jwks.json`) {
+      if (url === `${path}/jwks` || url === `${path}/.well-known/jwks.json` || url === `${path}${jwksPath}`) {
         t.jwksHits++;
         if (t.mode === 'hang') return; // never answers
         if (t.mode === 'error500') {
@@ -63,7 +79,7 @@ export class TestIssuer {
     await new Promise<void>((r) => t.server!.listen(0, '127.0.0.1', r));
     const port = (t.server.address() as AddressInfo).port;
     t.issuer = `http://127.0.0.1:${port}${path}`;
-    t.jwksUrl = `${t.issuer}/jwks`;
+    t.jwksUrl = `${t.issuer}${jwksPath}`;
     return t;
   }
 

@@ -1,15 +1,18 @@
 // Run the gateway's NGINX unprivileged: render nginx/templates into a temporary prefix with
 // the official image's envsubst rules, check it with `nginx -t`, start it as a child process.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { GATEWAY_VARIABLES, type GatewayVariable } from '../validator/config/front-variables';
+import { canConnect, freePort, startChild } from './process';
+import { REPO_ROOT as ROOT } from './root';
 
-const ROOT = path.resolve(__dirname, fs.existsSync(path.join(__dirname, '..', 'package.json')) ? '..' : '../..');
-
-/** Every variable the templates use. The defaults suit a laptop; production sets them all. */
-export const GATEWAY_DEFAULTS = {
+/**
+ * Every variable the templates use (the names are GATEWAY_VARIABLES, which the validator also knows).
+ * The defaults suit a laptop; production sets them all.
+ */
+export const GATEWAY_DEFAULTS: Record<GatewayVariable, string> = {
   GATEWAY_LISTEN_ADDR: '127.0.0.1',
   GATEWAY_HTTPS_PORT: '8443',
   GATEWAY_HTTP_PORT: '8080',
@@ -62,7 +65,7 @@ export interface GatewayOptions {
   corsOrigins?: string[];
   /** Extra public paths: exact, or ending in `*` for a prefix (→ GATEWAY_PUBLIC_PATHS). */
   publicPaths?: string[];
-  /** Milliseconds to wait for the listeners. Default 5000. */
+  /** Milliseconds to wait for the listeners, before load scaling (startupTimeout). Default 5000. */
   startTimeoutMs?: number;
 }
 
@@ -95,6 +98,19 @@ export function findNginx(env: NodeJS.ProcessEnv = process.env): string | undefi
       return false;
     }
   });
+}
+
+/**
+ * The nginx binary, or undefined after a loud warning so that the caller skips its tests; throws
+ * when `CI` is set: CI must run every gateway test, so a missing NGINX is a broken pipeline there.
+ */
+export function nginxOrSkip(what: string): string | undefined {
+  const bin = findNginx();
+  if (bin) return bin;
+  const msg = `${what}: nginx not found. Install it (apt-get install nginx) or set NGINX_BIN.`;
+  if (process.env.CI) throw new Error(`${msg} (CI is set, so these tests may not be skipped)`);
+  console.warn(`\n*** SKIPPING ${msg} ***\n`);
+  return undefined;
 }
 
 /**
@@ -138,7 +154,8 @@ export function publicPathsRegex(paths: string[]): string {
 export function resolveVars(opts: GatewayOptions = {}): Record<GatewayVar, string> {
   const env = opts.env ?? process.env;
   const vars = { ...GATEWAY_DEFAULTS };
-  for (const k of Object.keys(vars) as GatewayVar[]) if (env[k] !== undefined) vars[k] = env[k] as string;
+  // empty means unset, as for the validator's variables (compose passes `${NAME:-}`)
+  for (const k of GATEWAY_VARIABLES) if (env[k]) vars[k] = env[k];
   if (opts.validators) vars.GATEWAY_VALIDATOR_SERVERS = upstreamServers(opts.validators, VALIDATOR_SERVER_PARAMS);
   if (opts.apps) vars.GATEWAY_APP_SERVERS = upstreamServers(opts.apps);
   if (opts.corsOrigins) vars.CORS_ORIGINS = opts.corsOrigins.join(',');
@@ -238,42 +255,6 @@ export function renderConfig(prefix: string, vars: Record<string, string>, nginx
   }
 }
 
-/** A port nobody listens on right now (127.0.0.1). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** True when a TCP connection to host:port opens (it is closed again at once). */
-export function canConnect(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const sock = net.connect({ host, port });
-    sock.once('connect', () => {
-      sock.destroy();
-      resolve(true);
-    });
-    sock.once('error', () => resolve(false));
-  });
-}
-
-/** Resolves true once `child` has exited (at once if it already has), false after `ms`. */
-export function waitExit(child: ChildProcess, ms: number): Promise<boolean> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const t = setTimeout(() => resolve(false), ms);
-    child.once('exit', () => {
-      clearTimeout(t);
-      resolve(true);
-    });
-  });
-}
-
 /** Render, `nginx -t`, start NGINX in the foreground as a child, and wait for both ports. */
 export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> {
   const nginxPath = opts.nginxPath ?? findNginx(opts.env);
@@ -297,51 +278,20 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> 
     throw new Error(`nginx -t failed (config in ${prefix}):\n${e.stderr?.toString() || e.message}`);
   }
 
-  const errorLogPath = path.join(prefix, 'logs', 'error.log');
-  const errorFile = fs.openSync(errorLogPath, 'a');
-  let stderr = '';
-  const child = spawn(nginxPath, [...args, '-g', 'daemon off;'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const collect = (b: Buffer): void => {
-    stderr += b.toString();
-    fs.writeSync(errorFile, b);
-  };
-  child.stdout?.on('data', collect);
-  child.stderr?.on('data', collect);
-
   const httpsPort = Number(vars.GATEWAY_HTTPS_PORT);
   const httpPort = Number(vars.GATEWAY_HTTP_PORT);
   const host = vars.GATEWAY_LISTEN_ADDR === '0.0.0.0' ? '127.0.0.1' : vars.GATEWAY_LISTEN_ADDR;
   const accessLogPath = path.resolve(prefix, vars.GATEWAY_ACCESS_LOG);
-
-  const stop = async (): Promise<void> => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM'); // fast shutdown (SIGQUIT would wait for open keepalive connections)
-      if (!(await waitExit(child, 3000))) {
-        child.kill('SIGKILL');
-        await waitExit(child, 1000);
-      }
-    }
-    try {
-      fs.closeSync(errorFile);
-    } catch {
-      /* already closed */
-    }
-    if (ownPrefix) fs.rmSync(prefix, { recursive: true, force: true });
-  };
-
-  const deadline = Date.now() + (opts.startTimeoutMs ?? 5000);
-  for (;;) {
-    if (child.exitCode !== null || child.signalCode !== null) {
-      await stop();
-      throw new Error(`nginx exited during start-up (${child.exitCode ?? child.signalCode}):\n${stderr}`);
-    }
-    if ((await canConnect(host, httpsPort)) && (await canConnect(host, httpPort))) break;
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`nginx did not listen on ${host}:${httpsPort}/${httpPort} within ${opts.startTimeoutMs ?? 5000} ms:\n${stderr}`);
-    }
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  const child = await startChild(nginxPath, [...args, '-g', 'daemon off;'], {
+    name: 'nginx',
+    // SIGTERM is NGINX's fast shutdown: the master stops its workers (a SIGKILLed master leaves
+    // them serving; SIGQUIT would wait for open keep-alive connections).
+    deathSignal: 'TERM',
+    tmpDir: ownPrefix ? prefix : undefined,
+    tee: path.join(prefix, 'logs', 'error.log'),
+    timeoutMs: opts.startTimeoutMs ?? 5000,
+    ready: { poll: async () => ((await canConnect(host, httpsPort)) && (await canConnect(host, httpPort)) ? true : undefined) },
+  });
 
   return {
     httpsUrl: `https://${host}:${httpsPort}`,
@@ -349,10 +299,10 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> 
     httpsPort,
     httpPort,
     prefix,
-    pid: child.pid as number,
+    pid: child.pid,
     vars,
     accessLogPath,
-    errorLog: () => stderr,
+    errorLog: child.logs,
     accessLog: () => {
       try {
         return fs
@@ -364,6 +314,6 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> 
         return [];
       }
     },
-    stop,
+    stop: () => child.stop(3000),
   };
 }

@@ -1,5 +1,5 @@
-// Test access to a real Postgres server: decide at collection time whether server cases run,
-// and give each test file its own throwaway database on the shared server.
+// Scratch databases on a real Postgres server: decide at collection time whether the server cases
+// of a test file run, and give each test file, bench or soak run its own throw-away database.
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
@@ -34,13 +34,18 @@ function probe(): { url?: string; why?: string } {
       () => process.exit(0), (e) => { console.error(e.message); process.exit(1); });`;
   const r = spawnSync(process.execPath, ['-e', script, url], { encoding: 'utf8', timeout: 8000 });
   if (r.status === 0) return { url };
-  return { why: `TEST_DATABASE_URL (${redact(url)}) is unreachable: ${(r.stderr || r.error?.message || 'timeout').trim()}` };
+  return { why: `TEST_DATABASE_URL (${redactUrl(url)}) is unreachable: ${(r.stderr || r.error?.message || 'timeout').trim()}` };
 }
 
-function redact(url: string): string {
-  const u = new URL(url);
-  if (u.password) u.password = '***';
-  return u.toString();
+/** A database URL fit for a message: the password replaced by `***`. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '<not a URL>';
+  }
 }
 
 export interface FreshDatabase {
@@ -51,12 +56,13 @@ export interface FreshDatabase {
 }
 
 /**
- * CREATE DATABASE tollgate_t_<random> through the admin URL, so parallel test files on the
- * shared server never see each other's rows. Call `drop()` in afterAll.
+ * CREATE DATABASE <prefix>_<random> through the admin URL, so parallel test files (and a bench
+ * beside them) on the shared server never see each other's rows. Call `drop()` in afterAll.
+ * Throws when the server cannot be reached.
  */
-export async function freshServerDatabase(adminUrl = serverUrlOrSkip()): Promise<FreshDatabase> {
+export async function freshServerDatabase(adminUrl = serverUrlOrSkip(), opts: { prefix?: string } = {}): Promise<FreshDatabase> {
   if (!adminUrl) throw new Error(`freshServerDatabase: no server. ${HOW_TO}`);
-  const name = `tollgate_t_${randomBytes(6).toString('hex')}`;
+  const name = `${opts.prefix ?? 'tollgate_t'}_${randomBytes(6).toString('hex')}`;
   await adminQuery(adminUrl, `CREATE DATABASE ${name}`);
   const u = new URL(adminUrl);
   u.pathname = `/${name}`;

@@ -1,18 +1,21 @@
-// Runs the development IdP (dist/keycloak/dev-idp/main.js) as a child process for tests.
-import { spawn, type ChildProcess } from 'node:child_process';
+// Runs the development IdP (dist/keycloak/dev-idp/main.js) as a child process, for tests and `npm start`.
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { startChild, type Started } from './process';
+import { distPath } from './root';
 
+/** The dev IdP's entry point in the build. */
+export const DEV_IDP_JS = distPath('keycloak', 'dev-idp', 'main.js');
+/** Before load scaling (startupTimeout). */
 const READY_TIMEOUT_MS = 15_000;
 const STOP_TIMEOUT_MS = 5_000;
 /** Secrets the dev IdP registers by default (keycloak/dev-idp/provider.ts). */
 const DEFAULT_SECRETS: Record<string, string> = { gateway: 'gateway-dev-secret', reader: 'reader-dev-secret' };
 
 export interface StartDevIdpOptions {
-  /** Port to listen on; default 0 (any free port). */
-  port?: number;
-  /** Extra environment for the child, over the test's own (e.g. `DEV_IDP_CLIENT_SECRET`, `NODE_ENV`). */
-  env?: Record<string, string>;
+  /** Port to listen on (DEV_IDP_PORT; a string is passed as written); default 0 (any free port). */
+  port?: number | string;
+  /** Extra environment for the child, over this process's own (e.g. `DEV_IDP_CLIENT_SECRET`, `NODE_ENV`). */
+  env?: Record<string, string | undefined>;
 }
 
 export interface DevIdp {
@@ -43,7 +46,7 @@ interface ReadyLine {
   discoveryUrl: string;
 }
 
-/** Starts the dev IdP from the build (run `npx tsc -p tsconfig.json` first) and waits for its ready line (15 s). */
+/** Starts the dev IdP from the build (run `npx tsc -p tsconfig.json` first) and waits for its ready line (15 s, scaled by load). */
 export async function startDevIdp(opts: StartDevIdpOptions = {}): Promise<DevIdp> {
   const env = opts.env ?? {};
   const secrets: Record<string, string> = { ...DEFAULT_SECRETS, ...(env.DEV_IDP_CLIENT_SECRET ? { gateway: env.DEV_IDP_CLIENT_SECRET } : {}) };
@@ -84,15 +87,15 @@ export async function startDevIdp(opts: StartDevIdpOptions = {}): Promise<DevIdp
       return (JSON.parse(text) as { kids: string[] }).kids;
     },
     async stop() {
-      await run.stop();
+      await run.stop(STOP_TIMEOUT_MS);
     },
     async restart() {
       const { port } = run.ready;
-      await run.stop();
-      log += run.output();
+      await run.stop(STOP_TIMEOUT_MS);
+      log += output(run);
       run = await spawnDevIdp(port, env);
     },
-    logs: () => log + run.output(),
+    logs: () => log + output(run),
   };
   return idp;
 }
@@ -103,69 +106,26 @@ function basicAuth(clientId: string, secret: string): string {
   return `Basic ${Buffer.from(`${enc(clientId)}:${enc(secret)}`).toString('base64')}`;
 }
 
-interface Run {
-  ready: ReadyLine;
-  output(): string;
-  stop(): Promise<void>;
-}
+type Run = Started<ReadyLine>;
 
-function spawnDevIdp(port: number, env: Record<string, string>): Promise<Run> {
-  const root = repoRoot();
-  const main = join(root, 'dist/keycloak/dev-idp/main.js');
-  if (!existsSync(main)) throw new Error(`${main} is missing: build first (npx tsc -p tsconfig.json)`);
+const output = (run: Run): string => `--- dev IdP output\n${run.logs()}`;
 
-  const child = spawn(process.execPath, [main], {
-    cwd: root,
+function spawnDevIdp(port: number | string, env: Record<string, string | undefined>): Promise<Run> {
+  if (!existsSync(DEV_IDP_JS)) throw new Error(`${DEV_IDP_JS} is missing: build first (npx tsc -p tsconfig.json)`);
+  return startChild(process.execPath, [DEV_IDP_JS], {
+    name: 'dev IdP',
     env: { ...process.env, DEV_IDP_HOST: '127.0.0.1', ...env, DEV_IDP_PORT: String(port) },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    timeoutMs: READY_TIMEOUT_MS,
+    ready: {
+      line: (line) => {
+        if (!line.startsWith('{') || !line.includes('"ready"')) return undefined;
+        try {
+          const j = JSON.parse(line) as ReadyLine;
+          return j.event === 'ready' ? j : undefined;
+        } catch {
+          return undefined;
+        }
+      },
+    },
   });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const output = () => `--- dev IdP stdout\n${stdout}--- dev IdP stderr\n${stderr}`;
-
-  return new Promise<Run>((resolve, reject) => {
-    const fail = (why: string) => {
-      cleanup();
-      child.kill('SIGKILL');
-      reject(new Error(`dev IdP did not start: ${why}\n${output()}`));
-    };
-    const timer = setTimeout(() => fail(`no ready line within ${READY_TIMEOUT_MS} ms`), READY_TIMEOUT_MS);
-    const onExit = (code: number | null, signal: string | null) => fail(`exited with code ${code}${signal ? ` (${signal})` : ''}`);
-    const onError = (err: Error) => fail(err.message);
-    const onData = () => {
-      const line = stdout.split('\n').find((l) => l.startsWith('{') && l.includes('"ready"'));
-      if (!line) return;
-      cleanup();
-      resolve({ ready: JSON.parse(line) as ReadyLine, output, stop: () => stopChild(child, exited) });
-    };
-    const cleanup = () => {
-      clearTimeout(timer);
-      child.off('exit', onExit).off('error', onError);
-      child.stdout!.off('data', onData);
-    };
-    child.once('exit', onExit).once('error', onError);
-    child.stdout!.on('data', onData);
-  });
-}
-
-async function stopChild(child: ChildProcess, exited: Promise<void>): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
-  await exited;
-  clearTimeout(timer);
-}
-
-/** The nearest folder above this file with a package.json: the same from sources and from dist/. */
-function repoRoot(): string {
-  let dir = __dirname;
-  while (!existsSync(join(dir, 'package.json'))) {
-    const up = dirname(dir);
-    if (up === dir) throw new Error(`no package.json above ${__dirname}`);
-    dir = up;
-  }
-  return dir;
 }

@@ -1,7 +1,7 @@
 // The route set every upstream serves, and how a test reads an upstream's answer.
-import fs from 'node:fs';
+import type { IncomingHttpHeaders } from 'node:http';
 import path from 'node:path';
-import type { Res } from '../e2e/client';
+import { REPO_ROOT } from '../root';
 
 /** The handlers of the route set: `/api/admin/*` any method (protected), `POST /api/tasks` (charged), other `/api/*`. */
 export type Handler = 'admin' | 'tasks' | 'other';
@@ -38,12 +38,18 @@ export interface Upstream {
   stop(): Promise<void>;
 }
 
-const ROOT = path.resolve(__dirname, fs.existsSync(path.join(__dirname, '..', '..', 'package.json')) ? '../..' : '../../..');
-/** test/upstreams in the source tree (the .py and webapp files are not compiled to dist/). */
-export const UPSTREAMS_DIR = path.join(ROOT, 'test', 'upstreams');
+/** devkit/upstreams in the source tree (the .py and webapp files are not compiled to dist/). */
+export const UPSTREAMS_DIR = path.join(REPO_ROOT, 'devkit', 'upstreams');
+
+/** The part of an HTTP response replyOf reads (test/e2e/client's Res has it). */
+export interface JsonResponse {
+  status: number;
+  headers: IncomingHttpHeaders;
+  json<T>(): T;
+}
 
 /** The upstream's reply when `res` came from one of its handlers, else undefined. */
-export function replyOf(res: Res): UpstreamReply | undefined {
+export function replyOf(res: JsonResponse): UpstreamReply | undefined {
   if (res.status !== 200 || !String(res.headers['content-type'] ?? '').includes('json')) return undefined;
   try {
     const j = res.json<UpstreamReply>();

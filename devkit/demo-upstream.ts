@@ -32,6 +32,8 @@ export interface DemoUpstream {
   port: number;
   /** Requests served so far, the admin path excluded. */
   calls(): number;
+  /** Of those, the ones that arrived without X-User-Id: through the gateway, there must be none. */
+  anonymous(): number;
   /** The last echoed request, if any. */
   last(): EchoBody | undefined;
   reset(): void;
@@ -43,6 +45,8 @@ export interface DemoUpstreamOptions {
   port?: number;
   /** Default 127.0.0.1. */
   host?: string;
+  /** Called with every echoed request (a test that records what reached the application). */
+  onRequest?: (echo: EchoBody) => void;
 }
 
 function echo(req: http.IncomingMessage): EchoBody {
@@ -64,6 +68,7 @@ function echo(req: http.IncomingMessage): EchoBody {
 /** Start the echo server. */
 export async function startDemoUpstream(opts: DemoUpstreamOptions = {}): Promise<DemoUpstream> {
   let calls = 0;
+  let anonymous = 0;
   let last: EchoBody | undefined;
   const server = http.createServer((req, res) => {
     if (req.method === 'GET' && req.url === CALLS_PATH) {
@@ -75,6 +80,8 @@ export async function startDemoUpstream(opts: DemoUpstreamOptions = {}): Promise
     req.on('end', () => {
       calls += 1;
       last = echo(req);
+      if (last.headers['x-user-id'] === null) anonymous += 1;
+      opts.onRequest?.(last);
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify(last));
     });
@@ -89,9 +96,11 @@ export async function startDemoUpstream(opts: DemoUpstreamOptions = {}): Promise
     url: `http://${address}:${port}`,
     port,
     calls: () => calls,
+    anonymous: () => anonymous,
     last: () => last,
     reset: () => {
       calls = 0;
+      anonymous = 0;
       last = undefined;
     },
     stop: () =>
@@ -102,8 +111,9 @@ export async function startDemoUpstream(opts: DemoUpstreamOptions = {}): Promise
   };
 }
 
-// CLI: DEMO_UPSTREAM_PORT, else PORT (default 3002); DEMO_UPSTREAM_HOST, else HOST (default
-// 127.0.0.1). PORT/HOST are what compose.yaml sets for the container.
+// CLI (`node dist/devkit/demo-upstream.js`, compose's upstream): DEMO_UPSTREAM_PORT, else PORT
+// (default 3002); DEMO_UPSTREAM_HOST, else HOST (default 127.0.0.1). PORT/HOST are what compose.yaml
+// sets for the container.
 if (require.main === module) {
   const env = process.env;
   startDemoUpstream({

@@ -1,0 +1,63 @@
+// Runs the built validator (`node dist/validator/server.js`) as a child process, as an operator
+// would, and waits for its `listening` log line. Shared by the process, e2e, perimeter, deploy and
+// reliability tests and by the soak.
+import type { ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startChild } from './process';
+import { distPath } from './root';
+
+export const VALIDATOR_JS = distPath('validator', 'server.js');
+
+export interface ValidatorProcess {
+  pid: number;
+  port: number;
+  url: string;
+  child: ChildProcess;
+  /** stdout + stderr so far (JSON log lines; the first 2 MB). */
+  logs(): string;
+  /** Resolves with the exit code or signal once the process ended. */
+  exited: Promise<number | string>;
+  /** SIGTERM (drain), SIGKILL after `graceMs` (default 5 s); returns at once if it already exited. Idempotent. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+/** The port of pino's `listening` line, or undefined for any other line. */
+function listeningPort(line: string): number | undefined {
+  if (!line.includes('"listening"')) return undefined;
+  try {
+    const j = JSON.parse(line) as { msg?: string; port?: number };
+    return j.msg === 'listening' && j.port ? j.port : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Starts `dist/validator/server.js` (build first) with `env` on 127.0.0.1 (PORT 0 unless given),
+ * in an empty working directory so that no stray .env is read; resolves on its `listening` line.
+ * `timeoutMs` is scaled by the machine's load (startupTimeout).
+ */
+export async function spawnValidator(env: Record<string, string>, timeoutMs = 20_000): Promise<ValidatorProcess> {
+  if (!fs.existsSync(VALIDATOR_JS)) throw new Error(`${VALIDATOR_JS} is missing: run \`npx tsc -p tsconfig.json\` first`);
+  const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'tollgate-rel-'));
+  const c = await startChild(process.execPath, [VALIDATOR_JS], {
+    name: 'validator',
+    cwd,
+    tmpDir: cwd,
+    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', DATA_DIR: 'memory://', ...env },
+    timeoutMs,
+    ready: { line: listeningPort },
+  });
+  const port = c.ready;
+  return {
+    pid: c.pid,
+    port,
+    url: `http://127.0.0.1:${port}`,
+    child: c.child,
+    logs: c.logs,
+    exited: c.exited,
+    stop: (graceMs = 5000) => c.stop(graceMs),
+  };
+}
