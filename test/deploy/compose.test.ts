@@ -57,7 +57,8 @@ describe('compose.yaml', () => {
       ['gateway', 'keycloak', 'keycloak-dev', 'migrate', 'postgres', 'upstream', 'validator', 'validator-dev', 'validator-supabase'].sort(),
     );
     expect(services.postgres.image).toBe('postgres:16');
-    expect(services.keycloak.image).toBe('quay.io/keycloak/keycloak:24.0');
+    expect(services.keycloak.image).toMatch(/^quay\.io\/keycloak\/keycloak:26\.\d+$/);
+    expect(services['keycloak-dev'].image).toBe(services.keycloak.image);
     expect(services.gateway.image).toBe('nginx:1.27');
   });
 
@@ -191,15 +192,89 @@ describe('compose.yaml', () => {
       // The realm's ${GATEWAY_CLIENT_SECRET} placeholder is filled from the secret by the wrapper.
       expect(JSON.stringify(svc.entrypoint)).toContain('export GATEWAY_CLIENT_SECRET=');
     }
-    expect((services['keycloak-dev'].command as string[])[0]).toBe('start-dev');
-    const prod = services.keycloak.command as string[];
-    expect(prod[0]).toBe('start');
-    expect(prod).toContain('--proxy-headers=xforwarded');
-    expect(prod.some((a) => a.startsWith('--hostname='))).toBe(true);
+    expect(services['keycloak-dev'].command).toEqual(['start-dev', '--import-realm']);
+    expect(services.keycloak.command).toEqual(['start', '--import-realm']);
+    expect(services.keycloak.environment).toMatchObject({ KC_PROXY_HEADERS: 'xforwarded', KC_HTTP_ENABLED: 'true' });
     expect(services.keycloak.environment).toMatchObject({ KC_DB: 'postgres', KC_DB_URL: 'jdbc:postgresql://postgres:5432/keycloak' });
     // Its own database on the postgres service, created by the init script.
     const init = readFileSync(path.join(ROOT, 'deploy/compose/postgres-init/10-keycloak-db.sh'), 'utf8');
     expect(init).toMatch(/CREATE DATABASE keycloak OWNER keycloak/);
+  });
+
+  describe('Keycloak 26', () => {
+    const KEYCLOAKS = ['keycloak', 'keycloak-dev'];
+    /** Everything a Keycloak service hands kc.sh: arguments, environment names and the wrapper script. */
+    const settings = (name: string) => {
+      const svc = services[name];
+      const args = (svc.command as string[]).join(' ');
+      const env = Object.keys(svc.environment ?? {});
+      const exported = [...JSON.stringify(svc.entrypoint).matchAll(/export ([A-Z_]+)=/g)].map((m) => m[1]!);
+      return { args, env, exported, all: [args, ...env, ...exported].join(' ') };
+    };
+
+    test('no option or variable that Keycloak 26 removed (hostname v1, proxy, legacy admin variables)', () => {
+      // Removed in 26: the hostname v1 options (hostname v2 replaced them in 25), `proxy`
+      // (replaced by proxy-headers) and the pre-26 admin variables (bootstrap-admin-* replaced them).
+      const removed = [
+        /--hostname-url\b/, /\bKC_HOSTNAME_URL\b/, /--hostname-admin-url\b/, /\bKC_HOSTNAME_ADMIN_URL\b/,
+        /--hostname-path\b/, /\bKC_HOSTNAME_PATH\b/, /--hostname-port\b/, /\bKC_HOSTNAME_PORT\b/,
+        /--hostname-strict-https\b/, /\bKC_HOSTNAME_STRICT_HTTPS\b/, /--hostname-strict-backchannel\b/, /\bKC_HOSTNAME_STRICT_BACKCHANNEL\b/,
+        /--proxy[= ]/, /\bKC_PROXY\b(?!_)/, /hostname:v1/, /\bKEYCLOAK_ADMIN\b/, /\bKEYCLOAK_ADMIN_PASSWORD\b/,
+      ];
+      for (const name of KEYCLOAKS) {
+        const { all } = settings(name);
+        for (const pattern of removed) expect({ name, removed: String(pattern), found: pattern.test(all) }).toEqual({ name, removed: String(pattern), found: false });
+      }
+    });
+
+    test('every KC_ variable is a Keycloak 26 server option this file means to use', () => {
+      // Spelled as in keycloak.org/server/all-config (26.x); a typo would be ignored silently by Keycloak.
+      const KNOWN = new Set([
+        'KC_BOOTSTRAP_ADMIN_USERNAME', 'KC_BOOTSTRAP_ADMIN_PASSWORD', 'KC_HEALTH_ENABLED', 'KC_HOSTNAME', 'KC_HTTP_ENABLED',
+        'KC_PROXY_HEADERS', 'KC_DB', 'KC_DB_URL', 'KC_DB_USERNAME', 'KC_DB_PASSWORD',
+      ]);
+      for (const name of KEYCLOAKS) {
+        for (const v of [...settings(name).env, ...settings(name).exported].filter((v) => v.startsWith('KC_'))) {
+          expect({ name, variable: v, known: KNOWN.has(v) }).toEqual({ name, variable: v, known: true });
+        }
+      }
+    });
+
+    test('the bootstrap admin: username set, password read from the Docker secret', () => {
+      for (const name of KEYCLOAKS) {
+        const svc = services[name];
+        expect(svc.environment?.KC_BOOTSTRAP_ADMIN_USERNAME).toBe('admin');
+        expect(JSON.stringify(svc.entrypoint)).toContain('export KC_BOOTSTRAP_ADMIN_PASSWORD=\\"$$(cat /run/secrets/keycloak_admin_password)\\"');
+        expect(svc.secrets).toContain('keycloak_admin_password');
+        expect(svc.environment).not.toHaveProperty('KC_BOOTSTRAP_ADMIN_PASSWORD');
+      }
+    });
+
+    test('health is enabled and checked on the management port 9000, which is never published', () => {
+      for (const name of KEYCLOAKS) {
+        const svc = services[name] as Service & { ports?: string[] };
+        expect(svc.environment?.KC_HEALTH_ENABLED).toBe('true');
+        const check = svc.healthcheck!.test!.join(' ');
+        expect(check).toContain('/dev/tcp/127.0.0.1/9000');
+        expect(check).toContain('GET /health/ready ');
+        expect(check).not.toMatch(/\/8080\b/);
+        for (const p of svc.ports ?? []) expect(p.endsWith(':9000')).toBe(false);
+      }
+    });
+
+    test("hostname v2: KC_HOSTNAME is a full URL, and the issuer the validator expects is that URL's realm", () => {
+      const pairs: Array<[string, string]> = [
+        ['keycloak-dev', 'validator-dev'],
+        ['keycloak', 'validator'],
+      ];
+      for (const [kc, validator] of pairs) {
+        const hostname = interpolateDefaults(String(services[kc].environment!.KC_HOSTNAME));
+        expect(hostname).toMatch(/^https?:\/\/[^/]+$/);
+        expect(interpolateDefaults(String(services[validator].environment!.AUTH_ISSUER))).toBe(`${hostname}/realms/wavestack`);
+      }
+      // Production issues https URLs even though the proxy hop inside is plain http.
+      expect(interpolateDefaults(String(services.keycloak.environment!.KC_HOSTNAME)).startsWith('https://')).toBe(true);
+    });
   });
 
   test('start order: postgres healthy -> migrate completed -> validator healthy -> gateway', () => {

@@ -6,6 +6,7 @@ import { decodeJwt } from 'jose';
 import { startDevIdp, type DevIdp } from '../helpers/dev-idp';
 
 const ROOT = path.resolve(__dirname, '..', '..');
+
 const DEV_IDP_BUILT = existsSync(path.join(ROOT, 'dist/keycloak/dev-idp/main.js'));
 // Needs `npm run build`; skipped (loudly) when not built, never in CI (`npm test` builds first).
 const COMPARE = DEV_IDP_BUILT || Boolean(process.env.CI);
@@ -115,7 +116,7 @@ describe('keycloak/wavestack-realm.json', () => {
     for (const name of ['profile', 'email', 'roles', 'web-origins', 'acr', 'basic', 'offline_access', 'address', 'phone', 'microprofile-jwt', 'role_list']) {
       expect({ name, present: scopes.has(name) }).toEqual({ name, present: true });
     }
-    // basic carries `sub` on Keycloak 25+ (a no-op mapper type on 24, where sub is always set).
+    // Since Keycloak 25 `sub` reaches access tokens only through basic's oidc-sub-mapper.
     expect(scopes.get('basic')!.protocolMappers!.map((m) => m.protocolMapper)).toContain('oidc-sub-mapper');
     expect(scopes.get('email')!.protocolMappers!.map((m) => m.config['claim.name'])).toEqual(expect.arrayContaining(['email', 'email_verified']));
     expect(realm.defaultDefaultClientScopes).toEqual(expect.arrayContaining(['basic', 'profile', 'email', 'roles', 'web-origins', 'acr']));
@@ -129,6 +130,63 @@ describe('keycloak/wavestack-realm.json', () => {
       ...realm.clients.flatMap((c) => [...c.defaultClientScopes, ...c.optionalClientScopes]),
     ];
     for (const name of referenced) expect({ name, defined: scopes.has(name) }).toEqual({ name, defined: true });
+  });
+});
+
+/**
+ * Protocol mapper types of Keycloak 26, each read from its class's PROVIDER_ID in Keycloak's source
+ * (services/src/main/java/org/keycloak/protocol/{oidc,saml}/mappers/*.java, registered in
+ * META-INF/services/org.keycloak.protocol.ProtocolMapper). Only the types this realm uses are listed:
+ * a type Keycloak lacks makes the import fail or the mapper do nothing, so a new one is checked first.
+ */
+const KEYCLOAK_26_MAPPERS: Record<string, 'openid-connect' | 'saml'> = {
+  'oidc-sub-mapper': 'openid-connect', // SubMapper (added in 25; `sub` depends on it)
+  'oidc-usersessionmodel-note-mapper': 'openid-connect', // UserSessionNoteMapper
+  'oidc-full-name-mapper': 'openid-connect', // FullNameMapper
+  'oidc-usermodel-property-mapper': 'openid-connect', // UserPropertyMapper
+  'oidc-usermodel-attribute-mapper': 'openid-connect', // UserAttributeMapper
+  'oidc-address-mapper': 'openid-connect', // AddressMapper
+  'oidc-usermodel-realm-role-mapper': 'openid-connect', // UserRealmRoleMappingMapper
+  'oidc-usermodel-client-role-mapper': 'openid-connect', // UserClientRoleMappingMapper
+  'oidc-audience-resolve-mapper': 'openid-connect', // AudienceResolveProtocolMapper
+  'oidc-audience-mapper': 'openid-connect', // AudienceProtocolMapper
+  'oidc-allowed-origins-mapper': 'openid-connect', // AllowedWebOriginsProtocolMapper
+  'oidc-acr-mapper': 'openid-connect', // AcrProtocolMapper
+  'saml-role-list-mapper': 'saml', // saml.mappers.RoleListMapper
+};
+
+describe("keycloak/wavestack-realm.json in Keycloak 26's import format", () => {
+  const mappers = [
+    ...realm.clientScopes.flatMap((s) => (s.protocolMappers ?? []).map((m) => ({ owner: `scope ${s.name}`, ownerProtocol: s.protocol, m }))),
+    ...(realm.clients as Array<Client & { protocol?: string; protocolMappers?: Mapper[] }>).flatMap((c) =>
+      (c.protocolMappers ?? []).map((m) => ({ owner: `client ${c.clientId}`, ownerProtocol: c.protocol ?? 'openid-connect', m })),
+    ),
+  ];
+
+  test('every protocol mapper is a type Keycloak 26 has, for the protocol of its scope', () => {
+    expect(mappers.length).toBeGreaterThan(0);
+    for (const { owner, ownerProtocol, m } of mappers) {
+      const known = KEYCLOAK_26_MAPPERS[m.protocolMapper];
+      expect({ owner, mapper: m.name, type: m.protocolMapper, known: Boolean(known) }).toEqual({ owner, mapper: m.name, type: m.protocolMapper, known: true });
+      expect({ owner, mapper: m.name, protocol: m.protocol }).toEqual({ owner, mapper: m.name, protocol: known });
+      expect({ owner, mapper: m.name, protocol: m.protocol }).toEqual({ owner, mapper: m.name, protocol: ownerProtocol });
+    }
+  });
+
+  test('mapper names are unique within each scope (Keycloak refuses a duplicate on import)', () => {
+    for (const s of realm.clientScopes) {
+      const names = (s.protocolMappers ?? []).map((m) => m.name);
+      expect({ scope: s.name, names: [...new Set(names)] }).toEqual({ scope: s.name, names });
+    }
+  });
+
+  test('boolean mapper and scope settings are the strings Keycloak stores ("true"/"false")', () => {
+    for (const { owner, m } of mappers) {
+      for (const [key, value] of Object.entries(m.config)) expect({ owner, key, type: typeof value }).toEqual({ owner, key, type: 'string' });
+    }
+    for (const s of realm.clientScopes) {
+      for (const [key, value] of Object.entries(s.attributes)) expect({ scope: s.name, key, type: typeof value }).toEqual({ scope: s.name, key, type: 'string' });
+    }
   });
 });
 
