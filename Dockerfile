@@ -4,7 +4,9 @@
 # The dev IdP (keycloak/dev-idp), scripts/, tests and dev dependencies never enter the runtime stage;
 # test/deploy/prod-build.test.ts proves the compiled output holds no token-minting code or key material.
 
-ARG NODE_IMAGE=node:20-bookworm-slim
+# Node 24 LTS: the runtime the tests run on (package.json `engines` and the `node` devDependency;
+# test/deploy/runtime.test.ts keeps the three in step).
+ARG NODE_IMAGE=node:24-bookworm-slim
 
 # ---- build: full dependency tree, compile validator/ only (tsconfig.prod.json) ----
 FROM ${NODE_IMAGE} AS build

@@ -5,7 +5,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { builtinModules } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { REPO_ROOT as ROOT } from '../../devkit/root';
+
+const ROOT = path.resolve(__dirname, '..', '..');
 
 const dockerfile = readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
 
