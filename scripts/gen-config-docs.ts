@@ -4,9 +4,10 @@
 //   node dist/scripts/gen-config-docs.js --write   write both
 import fs from 'node:fs';
 import path from 'node:path';
+import { REPO_ROOT as ROOT } from '../devkit/root';
 import { CONFIG_VARIABLES, type VariableDef } from '../validator/config/schema';
-
-const ROOT = path.resolve(__dirname, fs.existsSync(path.join(__dirname, '..', 'package.json')) ? '..' : '../..');
+import { TOOL_VARIABLES } from '../validator/config/front-variables';
+import { CHECKED_PREFIXES } from '../validator/config/unknown';
 
 /** Group order and titles, following the decision pipeline. */
 const GROUPS: ReadonlyArray<[VariableDef['group'], string]> = [
@@ -20,11 +21,12 @@ const GROUPS: ReadonlyArray<[VariableDef['group'], string]> = [
   ['database', 'Database'],
 ];
 
-/** Start-up refusals with NODE_ENV=production (validator/config/index.ts; tested in config.test.ts). */
+/** Start-up refusals with NODE_ENV=production (validator/config/issuers.ts and unknown.ts; tested in config.test.ts). */
 const PRODUCTION_REFUSALS = [
   '`AUTH_JWT_SECRET` or `SUPABASE_JWT_SECRET` shorter than 32 bytes.',
   '`SUPABASE_ALLOW_UNCONFIRMED=true`.',
   '`AUTH_ISSUER`, `AUTH_JWKS_URL` or `SUPABASE_URL` with plain `http://` to a host other than `localhost`, `127.0.0.1` or `[::1]`.',
+  'A variable under one of tollgate\'s prefixes that no part of tollgate reads (see [Unknown variables](#unknown-variables)).',
 ];
 
 /** Refused in every environment. */
@@ -34,27 +36,37 @@ const ALWAYS_REFUSED = [
   '`AUTH_JWT_SECRET` with `AUTH_MODE=jwks`, or `AUTH_JWKS_URL` with `AUTH_MODE=hs256`: an HMAC secret is never accepted for an asymmetric issuer and vice versa.',
   '`AUTH_ALGORITHMS` naming anything but an asymmetric algorithm (`HS256`, `none`, …).',
   '`SUPABASE_ANON_KEY` that is a service-role key (its JWT payload says `role: service_role`).',
-  'Both `<NAME>` and `<NAME>_FILE` set, or a `<NAME>_FILE` that cannot be read.',
+  'Both `<NAME>` and `<NAME>_FILE` set, or a `<NAME>_FILE` that cannot be read or names an empty file.',
   'Any value that does not parse: integers out of range, booleans other than `true`/`false`/`1`/`0`/`yes`/`no`/`on`/`off`, an unknown time zone, a `DATABASE_URL` that is not `postgres://`, an `AUTH_AUDIENCE` list with no audience, route rules that are not valid JSON, a route path not in normal form (`/api//x`, `/api/x/../y`, `%61`, a query).',
 ];
 
 const byGroup = (group: VariableDef['group']) => CONFIG_VARIABLES.filter((v) => v.group === group);
 
-/** `.env.example`: every variable with its doc as a comment and its default; secrets left empty. */
+/** What unset means for a variable without a default (the Default column, the .env.example comment). */
+function unsetMeaning(v: VariableDef): string {
+  return v.required === undefined ? 'optional' : v.required === 'always' ? 'required' : `required ${v.required}`;
+}
+
+/**
+ * `.env.example`: every variable with its doc as a comment. A variable with a default is written
+ * commented out with that default (uncomment to change it); one without is written empty, which
+ * means unset. So `cp .env.example .env` changes nothing, and `npm start` runs with it.
+ */
 export function renderEnvExample(): string {
   const out = [
     '# tollgate validator configuration: every variable, its default and meaning.',
     '# Generated from validator/config/schema.ts by scripts/gen-config-docs.ts; do not edit by hand.',
     '# Copy to .env (settings) and keys.env (secrets) in the working directory; the real environment',
-    '# wins over both. An empty value means "unset" (the default applies).',
+    '# wins over both. An empty value means "unset" (the default applies); `# NAME=value` shows a default.',
     '# Every variable also accepts <NAME>_FILE: a path whose content is the value (Docker/Kubernetes secrets).',
     '# See docs/CONFIGURATION.md for what production refuses at start-up.',
   ];
   for (const [group, title] of GROUPS) {
     out.push('', `# --- ${title} ---`);
     for (const v of byGroup(group)) {
-      out.push(`# ${v.doc}${v.secret ? ' Secret: put it in keys.env or use ' + v.name + '_FILE.' : ''}`);
-      out.push(`${v.name}=${v.secret ? '' : (v.default ?? '')}`);
+      const note = v.default === undefined ? ` (${unsetMeaning(v)})` : '';
+      out.push(`# ${v.doc}${note}${v.secret ? ' Secret: put it in keys.env or use ' + v.name + '_FILE.' : ''}`);
+      out.push(v.default === undefined ? `${v.name}=` : `# ${v.name}=${v.default}`);
     }
   }
   return out.join('\n') + '\n';
@@ -69,14 +81,14 @@ export function renderConfigurationMd(): string {
     '',
     '<!-- Generated from validator/config/schema.ts by scripts/gen-config-docs.ts (`npm run build && node dist/scripts/gen-config-docs.js --write`); do not edit by hand. -->',
     '',
-    'The validator reads its configuration once, at start-up, from the environment plus `.env` and `keys.env` in the working directory (the real environment wins). A bad value stops it with a message that names the variable and the fix; nothing here is checked per request. An empty value counts as unset. [`.env.example`](../.env.example) lists every variable with its default.',
+    'The validator reads its configuration once, at start-up, from the environment plus `.env` and `keys.env` in the working directory (the real environment wins). Bad values stop it (exit code 2) with every problem listed at once, each naming the variable and the fix; nothing here is checked per request. An empty value counts as unset, everywhere: in the environment, in `.env` and `keys.env` (an empty line there does not hide a value from the other file), and for `<NAME>_FILE`. [`.env.example`](../.env.example) lists every variable with its default; `cp .env.example .env` changes nothing until you edit it.',
     '',
-    '**Every variable also accepts `<NAME>_FILE`**: a path whose content is the value, one trailing newline trimmed (Docker and Kubernetes secrets). Setting both `<NAME>` and `<NAME>_FILE` is an error.',
+    '**Every variable also accepts `<NAME>_FILE`**: a path whose content is the value, one trailing newline trimmed (Docker and Kubernetes secrets). Setting both `<NAME>` and `<NAME>_FILE` is an error, and so is a file that is empty: that is a mounting mistake, and taking the default instead could silently drop every route rule or move the quotas to the embedded database.',
   ];
   for (const [group, title] of GROUPS) {
     out.push('', `## ${title}`, '', '| Variable | Default | Meaning |', '| --- | --- | --- |');
     for (const v of byGroup(group)) {
-      const def = v.default === undefined ? '—' : v.default === '' ? '(empty)' : `\`${v.default}\``;
+      const def = v.default === undefined ? unsetMeaning(v) : v.default === '' ? '(empty)' : `\`${v.default}\``;
       out.push(`| \`${v.name}\` | ${cell(def)} | ${cell(v.doc)}${v.secret ? ' **Secret.**' : ''} |`);
     }
   }
@@ -84,6 +96,14 @@ export function renderConfigurationMd(): string {
   for (const r of PRODUCTION_REFUSALS) out.push(`- ${r}`);
   out.push('', 'In every environment it refuses:', '');
   for (const r of ALWAYS_REFUSED) out.push(`- ${r}`);
+  out.push(
+    '',
+    '## Unknown variables',
+    '',
+    `A variable whose name starts with ${CHECKED_PREFIXES.map((p) => `\`${p}\``).join(', ')} and that no part of tollgate reads is most likely a typo (\`AUTH_ALLOWED_CLIENT=gateway\` would otherwise leave every client allowed). With \`NODE_ENV=production\` the validator refuses to start; otherwise it logs a warning at start-up. Either way the message suggests the closest known name ("did you mean \`AUTH_ALLOWED_CLIENTS\`?"). An empty variable is unset and never reported.`,
+    '',
+    `Known are the variables above and their \`<NAME>_FILE\`, the gateway variables of the NGINX templates and the Caddyfile (\`GATEWAY_*\`, \`CORS_ORIGINS\`, \`CADDY_*\`, listed in validator/config/front-variables.ts), and the few that deployment files and the test harness read (${TOOL_VARIABLES.map((n) => `\`${n}\``).join(', ')}). Generic names (\`NODE_ENV\`, \`HOST\`, \`PORT\`, \`LOG_LEVEL\`) belong to every program and are not checked, nor is Caddy's \`CADDY_\` namespace. The variables Kubernetes injects for each Service (\`<SERVICE>_SERVICE_HOST\`, \`<SERVICE>_SERVICE_PORT…\`, \`<SERVICE>_PORT=tcp://…\`, \`<SERVICE>_PORT_<n>_TCP…\`: the Service \`tollgate-validator\` yields \`TOLLGATE_VALIDATOR_*\`) are recognised and left alone.`,
+  );
   return out.join('\n') + '\n';
 }
 

@@ -24,7 +24,7 @@ interface DevIdpProcess {
 /** Runs the development IdP as its own process (it is not part of the validator) and waits for its ready line. */
 function startDevIdp(env: NodeJS.ProcessEnv): Promise<DevIdpProcess> {
   const child = spawn(process.execPath, [path.join(ROOT, 'dist', 'keycloak', 'dev-idp', 'main.js')], {
-    env: { ...env, DEV_IDP_PORT: env.DEV_IDP_PORT ?? '8180' },
+    env: { ...env, DEV_IDP_PORT: env.DEV_IDP_PORT || '8180' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   return new Promise((resolve, reject) => {
@@ -37,7 +37,7 @@ function startDevIdp(env: NodeJS.ProcessEnv): Promise<DevIdpProcess> {
         /* not the ready line */
       }
     });
-    child.once('exit', (code) => reject(new Error(`the development IdP exited with code ${code} (is DEV_IDP_PORT=${env.DEV_IDP_PORT ?? 8180} free?)`)));
+    child.once('exit', (code) => reject(new Error(`the development IdP exited with code ${code} (is DEV_IDP_PORT=${env.DEV_IDP_PORT || 8180} free?)`)));
   });
 }
 
@@ -46,7 +46,8 @@ async function main(): Promise<void> {
   if (env.NODE_ENV === 'production') {
     throw new ConfigError('NODE_ENV', 'npm start runs the development stack; in production run `npm run validator` behind your NGINX');
   }
-  env.NODE_ENV ??= 'development';
+  // empty means unset, as for every variable (`cp .env.example .env` leaves many empty)
+  env.NODE_ENV ||= 'development';
   const stops: Array<() => Promise<unknown> | void> = [];
   const stopAll = async () => {
     for (const stop of stops.reverse()) await Promise.resolve(stop()).catch(() => undefined);
@@ -56,13 +57,13 @@ async function main(): Promise<void> {
 
   try {
     let tokenUrl: string | undefined;
-    if (env.AUTH_MODE === undefined) {
+    if (!env.AUTH_MODE) {
       const idp = await startDevIdp(env);
       stops.push(() => void idp.child.kill('SIGTERM'));
       Object.assign(env, { AUTH_MODE: 'jwks', AUTH_ISSUER: idp.issuer, AUTH_AUDIENCE: 'wavestack' });
-      env.AUTH_ROUTE_RULES ??= JSON.stringify({ 'POST /api/': ['api:write'], 'GET /api/': ['api:read'] });
+      env.AUTH_ROUTE_RULES ||= JSON.stringify({ 'POST /api/': ['api:write'], 'GET /api/': ['api:read'] });
       tokenUrl = idp.tokenUrl;
-      say(`development IdP  ${idp.issuer}  (client gateway / ${env.DEV_IDP_CLIENT_SECRET ?? 'gateway-dev-secret'})`);
+      say(`development IdP  ${idp.issuer}  (client gateway / ${env.DEV_IDP_CLIENT_SECRET || 'gateway-dev-secret'})`);
     } else {
       say(`using AUTH_MODE=${env.AUTH_MODE} from the environment (no development IdP)`);
     }
@@ -72,7 +73,7 @@ async function main(): Promise<void> {
     const vUrl = `http://127.0.0.1:${validator.port}`;
     say(`validator        ${vUrl}  (store: ${validator.store.kind}, ${validator.config.database.url ? 'DATABASE_URL' : validator.config.database.dataDir})`);
 
-    const upstream: DemoUpstream = await startDemoUpstream({ port: Number(env.DEMO_UPSTREAM_PORT ?? 3002) });
+    const upstream: DemoUpstream = await startDemoUpstream({ port: Number(env.DEMO_UPSTREAM_PORT || 3002) });
     stops.push(() => upstream.stop());
     say(`demo upstream    ${upstream.url}`);
 
@@ -93,7 +94,7 @@ async function main(): Promise<void> {
 
     say('\nTry it:');
     const tokenCmd = tokenUrl
-      ? `TOKEN=$(curl -s ${tokenUrl} -d grant_type=client_credentials -d client_id=gateway -d client_secret=${env.DEV_IDP_CLIENT_SECRET ?? 'gateway-dev-secret'} | sed -E 's/.*"access_token":"([^"]+)".*/\\1/')`
+      ? `TOKEN=$(curl -s ${tokenUrl} -d grant_type=client_credentials -d client_id=gateway -d client_secret=${env.DEV_IDP_CLIENT_SECRET || 'gateway-dev-secret'} | sed -E 's/.*"access_token":"([^"]+)".*/\\1/')`
       : 'TOKEN=<an access token from your IdP>';
     say(`  ${tokenCmd}`);
     if (gateway) {

@@ -2,7 +2,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import { parseConfig, type Config } from './config';
+import { configProblems, parseConfigWithWarnings, type Config } from './config';
 import { loadDotenv, type RawEnv } from './config/env';
 import { ConfigError } from './errors';
 import { createApp } from './http/app';
@@ -34,8 +34,10 @@ export const MAX_HEADER_BYTES = 64 * 1024;
 
 /** Starts a validator from an environment (already merged with .env / keys.env). */
 export async function startValidator(env: RawEnv, opts: { logger?: Logger; now?: () => Date } = {}): Promise<RunningValidator> {
-  const config = parseConfig(env);
+  const { config, warnings } = parseConfigWithWarnings(env);
   const logger = opts.logger ?? createLogger(config.logLevel);
+  // Outside production an unknown variable only warns; say it loudly, it is most likely a typo.
+  for (const w of warnings) logger.warn({ variable: w.variable }, `UNKNOWN VARIABLE ${w.message}`);
   const metrics = createMetrics();
   if (config.quota.failOpen) logger.warn('QUOTA_FAIL_OPEN=true: charged routes pass uncharged while the database is unavailable');
   if (config.supabase?.allowUnconfirmed) logger.warn('SUPABASE_ALLOW_UNCONFIRMED=true: unconfirmed Supabase users pass (development only)');
@@ -80,7 +82,10 @@ async function main(): Promise<void> {
     running = await startValidator(env);
   } catch (e) {
     if (e instanceof ConfigError) {
-      process.stderr.write(`tollgate: configuration error: ${e.message}\n`);
+      // every problem on its own line, so one restart fixes them all
+      const problems = configProblems(e);
+      for (const p of problems) process.stderr.write(`tollgate: configuration error: ${p.message}\n`);
+      if (problems.length > 1) process.stderr.write(`tollgate: ${problems.length} configuration errors; fix them all, then start again\n`);
       process.exit(2);
     }
     process.stderr.write(`tollgate: cannot start: ${(e as Error).message}\n`);

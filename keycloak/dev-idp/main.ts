@@ -24,7 +24,8 @@ function readConfig(env: NodeJS.ProcessEnv): DevIdpConfig {
         'point AUTH_ISSUER at the real Keycloak realm (see keycloak/README.md)',
     );
   }
-  const rawPort = env.DEV_IDP_PORT ?? '8180';
+  // empty means unset, as for every tollgate variable
+  const rawPort = env.DEV_IDP_PORT || '8180';
   const port = Number(rawPort);
   if (!/^\d+$/.test(rawPort) || port > 65535) {
     throw new StartupError(`DEV_IDP_PORT must be an integer from 0 to 65535 (0 = any free port), got "${rawPort}"`);
@@ -33,8 +34,7 @@ function readConfig(env: NodeJS.ProcessEnv): DevIdpConfig {
   if (issuerBase !== undefined && !/^https?:\/\/[^/?#]+(\/[^?#]*)?$/.test(issuerBase)) {
     throw new StartupError(`DEV_IDP_ISSUER_BASE must be an http(s) URL without query or fragment, got "${issuerBase}"`);
   }
-  const gatewaySecret = env.DEV_IDP_CLIENT_SECRET ?? 'gateway-dev-secret';
-  if (gatewaySecret === '') throw new StartupError('DEV_IDP_CLIENT_SECRET must not be empty (unset it for the default)');
+  const gatewaySecret = env.DEV_IDP_CLIENT_SECRET || 'gateway-dev-secret';
   return { port, host: env.DEV_IDP_HOST || '127.0.0.1', gatewaySecret, issuerBase };
 }
 

@@ -1,7 +1,7 @@
 // Claim rules stage: scopes, subject, token type, allowed clients, Supabase role and anonymous users → Principal.
 import { parseConfig, type Config } from '../../validator/config';
 import { AuthError } from '../../validator/errors';
-import { parseRouteRules } from '../../validator/policy/routes';
+import { parseRouteRules } from '../../validator/config/routes';
 import { authorizeRoute } from '../../validator/policy/scopes';
 import { MAX_SUBJECT_BYTES } from '../../validator/lib/subject';
 import { checkClaims, scopesOf } from '../../validator/token/claims';

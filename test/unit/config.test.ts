@@ -1,11 +1,13 @@
 // Config stage: every start-up refusal names the variable; the defaults and derived values are right.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SignJWT } from 'jose';
-import { parseConfig, type Config } from '../../validator/config';
+import { ConfigErrors, parseConfig, parseConfigWithWarnings, parseStoreConfig, type Config } from '../../validator/config';
+import { CHECKED_PREFIXES, editDistance, KNOWN_NAMES } from '../../validator/config/unknown';
 import { loadDotenv, readVar, type RawEnv } from '../../validator/config/env';
 import { ConfigError } from '../../validator/errors';
+import { MAX_DAILY_LIMIT } from '../../validator/lib/daily-limit';
 
 const ISSUER = 'https://idp.example.com/realms/wavestack';
 const SECRET_32 = 'x'.repeat(32);
@@ -23,12 +25,14 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-function thrown(env: RawEnv): ConfigError {
+/** The ConfigErrors (a ConfigError) that parseConfig throws for `env`. */
+function thrown(env: RawEnv): ConfigErrors {
   try {
     parseConfig(env);
   } catch (e) {
     expect(e).toBeInstanceOf(ConfigError);
-    return e as ConfigError;
+    expect(e).toBeInstanceOf(ConfigErrors);
+    return e as ConfigErrors;
   }
   throw new Error(`parseConfig accepted ${JSON.stringify(env)}`);
 }
@@ -137,6 +141,8 @@ describe('start-up refusals name the variable', () => {
 
   test.each(cases.map(([title, env, variable, message]) => [title, variable, env, message] as const))('%s → %s', (_title, variable, env, message) => {
     const e = thrown(env);
+    // one mistake, one problem: a refused value is not reported a second time by a rule
+    expect(e.errors.map((p) => p.variable)).toEqual([variable]);
     expect(e.variable).toBe(variable);
     expect(e.message.startsWith(`${variable}: `)).toBe(true);
     if (message) expect(e.message).toMatch(message);
@@ -150,9 +156,11 @@ describe('start-up refusals name the variable', () => {
     expect(e.message).not.toContain(key); // the secret itself is never echoed
   });
 
-  test('SUPABASE_ANON_KEY that is an anon JWT is accepted', async () => {
+  test('SUPABASE_ANON_KEY that is an anon JWT is accepted, and not kept: the validator does not use it', async () => {
     const key = await new SignJWT({ role: 'anon', iss: 'supabase' }).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).sign(new TextEncoder().encode(SECRET_32));
-    expect(parseConfig({ ...PROD_SB, SUPABASE_ANON_KEY: key }).supabase?.anonKey).toBe(key);
+    const c = parseConfig({ ...PROD_SB, SUPABASE_ANON_KEY: key });
+    expect(JSON.stringify(c)).not.toContain(key);
+    expect(c.supabase).toEqual(parseConfig(PROD_SB).supabase);
   });
 });
 
@@ -253,7 +261,7 @@ describe('happy paths', () => {
       decisionCache: { ttlS: 60, max: 10000 },
     });
     expect(c.auth.issuers).toEqual([
-      { kind: 'jwks', issuer: ISSUER, audiences: ['wavestack'], jwksAlgorithms: ['RS256', 'ES256'], jwksUrl: undefined, usesJwks: true, supabase: false },
+      { kind: 'jwks', issuer: ISSUER, audiences: ['wavestack'], jwksAlgorithms: ['RS256', 'ES256'], jwksUrl: undefined },
     ]);
     expect(c.quota).toEqual({ routes: [{ method: 'POST', path: '/api/tasks' }], defaultTicks: 1, defaultDailyTicks: 32, timezone: 'UTC', failOpen: false, trustChargeId: false });
     expect(c.supabase).toBeNull();
@@ -298,10 +306,8 @@ describe('happy paths', () => {
       issuer: 'https://abc.supabase.co/auth/v1',
       audiences: ['authenticated'],
       jwksUrl: 'https://abc.supabase.co/auth/v1/.well-known/jwks.json',
-      usesJwks: true,
-      supabase: true,
     });
-    expect(c.supabase).toEqual({ url: 'https://abc.supabase.co', anonKey: undefined, allowAnonymous: true, allowUnconfirmed: false });
+    expect(c.supabase).toEqual({ url: 'https://abc.supabase.co', allowAnonymous: true, allowUnconfirmed: false });
   });
 
   test('Supabase without a legacy secret has no HMAC key', () => {
@@ -315,7 +321,7 @@ describe('happy paths', () => {
   });
 
   test('hs256 issuer has no JWKS', () => {
-    expect(parseConfig(PROD_HS).auth.issuers[0]).toMatchObject({ kind: 'hs256', usesJwks: false, jwksAlgorithms: [], issuer: ISSUER });
+    expect(parseConfig(PROD_HS).auth.issuers[0]).toEqual({ kind: 'hs256', jwksAlgorithms: [], issuer: ISSUER, audiences: ['wavestack'], hmacSecret: new TextEncoder().encode(SECRET_32) });
   });
 
   test('explicit values', () => {
@@ -397,5 +403,148 @@ describe('later refusals', () => {
   test('duplicate route rules are refused', () => {
     const rules = JSON.stringify([{ method: 'POST', path: '/api/', scopes: ['a'] }, { method: 'post', path: '/api/', scopes: ['b'] }]);
     expect(() => parseConfig({ ...sb, AUTH_ROUTE_RULES: rules })).toThrow(/AUTH_ROUTE_RULES: two rules for "POST \/api\/"/);
+  });
+});
+
+describe('every problem at once', () => {
+  test('several mistakes are reported together, each naming its variable, parse errors before the rules', () => {
+    const e = thrown({ ...PROD_HS, AUTH_JWT_SECRET: SECRET_31, PORT: 'eighty', LOG_LEVEL: 'loud', QUOTA_TIMEZONE: 'Mars/Olympus', AUTH_ROUTE_RULES: '{POST', AUTH_ISSUER: 'http://idp.example.com/' });
+    expect(e.errors.map((p) => p.variable)).toEqual(['PORT', 'LOG_LEVEL', 'AUTH_ROUTE_RULES', 'QUOTA_TIMEZONE', 'AUTH_ISSUER', 'AUTH_JWT_SECRET']);
+    expect(e.message.split('\n')[0]).toBe('6 problems:');
+    for (const p of e.errors) {
+      expect(p).toBeInstanceOf(ConfigError);
+      expect(p.message.startsWith(`${p.variable}: `)).toBe(true);
+      expect(e.message).toContain(`  - ${p.message}`);
+    }
+    expect(e.variable).toBe('PORT'); // the first, for code that reads one
+    expect(e.message).not.toContain(SECRET_31);
+  });
+
+  test('a refused value is not reported again by a rule that needs it', () => {
+    // AUTH_ISSUER is refused as a URL: no second "is required when AUTH_MODE includes jwks"
+    expect(thrown({ ...PROD_JWKS, AUTH_ISSUER: 'not a url', AUTH_AUDIENCE: ',' }).errors.map((p) => p.message)).toEqual([
+      'AUTH_ISSUER: must be an absolute URL, got "not a url"',
+      'AUTH_AUDIENCE: must list at least one audience (an empty list would refuse every token)',
+    ]);
+  });
+
+  test('every mode is checked even when another is broken', () => {
+    const e = thrown({ NODE_ENV: 'production', AUTH_MODE: 'hs256,supabase', AUTH_ISSUER: ISSUER, AUTH_AUDIENCE: 'a', SUPABASE_ALLOW_UNCONFIRMED: 'true' });
+    expect(e.errors.map((p) => p.variable)).toEqual(['AUTH_JWT_SECRET', 'SUPABASE_URL', 'SUPABASE_ALLOW_UNCONFIRMED']);
+  });
+
+  test('a value is checked even where its mode does not use it (a typo is a typo)', () => {
+    expect(thrown({ ...PROD_HS, AUTH_ALGORITHMS: 'HS256', SUPABASE_ALLOW_ANONYMOUS: 'maybe' }).errors.map((p) => p.variable)).toEqual(['AUTH_ALGORITHMS', 'SUPABASE_ALLOW_ANONYMOUS']);
+  });
+
+  test('parseStoreConfig (the CLIs) collects its problems too, and needs no issuer', () => {
+    expect(parseStoreConfig({ QUOTA_DEFAULT_DAILY_TICKS: '100' }).database).toMatchObject({ defaultDailyTicks: 100, migrateOnStart: true, ssl: false });
+    let e: unknown;
+    try {
+      parseStoreConfig({ DATABASE_SSL: 'yes', DATABASE_POOL_MAX: '0', PORT: 'ignored-here' });
+    } catch (err) {
+      e = err;
+    }
+    expect((e as ConfigErrors).errors.map((p) => p.variable)).toEqual(['DATABASE_POOL_MAX', 'DATABASE_SSL']);
+  });
+
+  test('QUOTA_DEFAULT_DAILY_TICKS is parsed once and feeds both the quota stage and the store', () => {
+    const c = parseConfig({ ...DEV_JWKS, QUOTA_DEFAULT_DAILY_TICKS: '77' });
+    expect([c.quota.defaultDailyTicks, c.database.defaultDailyTicks]).toEqual([77, 77]);
+    expect(thrown({ ...DEV_JWKS, QUOTA_DEFAULT_DAILY_TICKS: String(MAX_DAILY_LIMIT + 1) }).errors.map((p) => p.message)).toEqual([
+      `QUOTA_DEFAULT_DAILY_TICKS: must be a whole number from 1 to ${MAX_DAILY_LIMIT}, got "${MAX_DAILY_LIMIT + 1}"`,
+    ]);
+  });
+});
+
+describe('unknown variables under tollgate prefixes', () => {
+  const warnings = (env: RawEnv) => parseConfigWithWarnings(env).warnings;
+
+  test('outside production: a warning with the closest name; the config still parses', () => {
+    const { config, warnings: w } = parseConfigWithWarnings({ ...DEV_JWKS, AUTH_ALLOWED_CLIENT: 'gateway' });
+    expect(config.auth.allowedClients).toBeNull(); // the typo allowed every client, silently, before
+    expect(w).toEqual([{ variable: 'AUTH_ALLOWED_CLIENT', message: expect.stringMatching(/^AUTH_ALLOWED_CLIENT: no part of tollgate reads this variable; did you mean AUTH_ALLOWED_CLIENTS\? .*production refuses/) }]);
+    expect(warnings({ ...DEV_JWKS, NODE_ENV: 'test', QUOTA_TIMEZONES: 'UTC' })[0]!.message).toMatch(/did you mean QUOTA_TIMEZONE\?/);
+  });
+
+  test('in production: one more start-up error, with the suggestion', () => {
+    const e = thrown({ ...PROD_JWKS, AUTH_ALLOWED_CLIENT: 'gateway', AUTH_JWKS_CACHE_TTL: '60', PORT: 'x' });
+    expect(e.errors.map((p) => p.variable)).toEqual(['PORT', 'AUTH_ALLOWED_CLIENT', 'AUTH_JWKS_CACHE_TTL']);
+    expect(e.errors[1]!.message).toMatch(/^AUTH_ALLOWED_CLIENT: no part of tollgate reads this variable; did you mean AUTH_ALLOWED_CLIENTS\? correct or remove it/);
+    expect(e.errors[2]!.message).toMatch(/did you mean AUTH_JWKS_CACHE_TTL_S\?/);
+  });
+
+  test('a far-off name gets no suggestion; *_FILE typos suggest the _FILE name', () => {
+    expect(warnings({ ...DEV_JWKS, SUPABASE_SERVICE_ROLE_KEY: 'k' })[0]!.message).not.toMatch(/did you mean/);
+    expect(warnings({ ...DEV_JWKS, AUTH_JWT_SECRT_FILE: '/run/x' })[0]!.message).toMatch(/did you mean AUTH_JWT_SECRET_FILE\?/);
+    expect(warnings({ ...DEV_JWKS, DATA_DIRECTORY: '/x' })[0]!.message).toMatch(/^DATA_DIRECTORY: .*did you mean DATA_DIR\?/);
+  });
+
+  test.each([
+    ['<NAME>_FILE of a known name', { AUTH_ROUTE_RULES_FILE: '' , DATABASE_URL_FILE: '' }],
+    ['the NGINX template variables', { GATEWAY_HTTPS_PORT: '8443', GATEWAY_AUTH_CACHE: 'on', CORS_ORIGINS: 'https://a.example' }],
+    ['the Caddyfile variables', { CADDY_VALIDATORS: '127.0.0.1:3000', CADDY_APPS: '127.0.0.1:3002' }],
+    ['deployment and test harness variables', { GATEWAY_CLIENT_SECRET: 's', GATEWAY_URL: 'https://x', TOLLGATE_TAG: 'local', TOLLGATE_E2E_STUB: '1' }],
+    ['Kubernetes service links (Service tollgate-validator, port http)', {
+      TOLLGATE_VALIDATOR_SERVICE_HOST: '10.0.0.11',
+      TOLLGATE_VALIDATOR_SERVICE_PORT: '3000',
+      TOLLGATE_VALIDATOR_SERVICE_PORT_HTTP: '3000',
+      TOLLGATE_VALIDATOR_PORT: 'tcp://10.0.0.11:3000',
+      TOLLGATE_VALIDATOR_PORT_3000_TCP: 'tcp://10.0.0.11:3000',
+      TOLLGATE_VALIDATOR_PORT_3000_TCP_PROTO: 'tcp',
+      TOLLGATE_VALIDATOR_PORT_3000_TCP_PORT: '3000',
+      TOLLGATE_VALIDATOR_PORT_3000_TCP_ADDR: '10.0.0.11',
+      DATABASE_PORT: 'tcp://10.0.0.12:5432',
+    }],
+    ['names outside the prefixes', { PATH: '/bin', HOME: '/root', NODE_OPTIONS: '', KEYCLOAK_ADMIN_PASSWORD: 'x', POSTGRES_PASSWORD: 'x', CADDY_VERSION: '2.6' }],
+    ['an empty unknown variable (empty means unset)', { AUTH_ALLOWED_CLIENT: '' }],
+  ])('not reported: %s', (_title, extra) => {
+    expect(() => parseConfig({ ...PROD_JWKS, ...extra })).not.toThrow();
+    expect(warnings({ ...DEV_JWKS, ...extra })).toEqual([]);
+  });
+
+  test('a _PORT that is not a service link is still a typo', () => {
+    expect(warnings({ ...DEV_JWKS, GATEWAY_HTTPS_PORTT: '8443' })[0]!.message).toMatch(/did you mean GATEWAY_HTTPS_PORT\?/);
+    expect(warnings({ ...DEV_JWKS, AUTH_PORT: '3000' }).map((w) => w.variable)).toEqual(['AUTH_PORT']);
+  });
+
+  test('every name that the templates, the Caddyfile and compose.yaml read under a checked prefix is known', () => {
+    const read = (rel: string) => readFileSync(join(__dirname, '..', '..', rel), 'utf8');
+    const templates = ['tollgate.conf.template', ...readdirSync(join(__dirname, '../../nginx/templates/snippets')).map((f) => `snippets/${f}`)];
+    const names = new Set<string>();
+    for (const t of templates) for (const m of read(`nginx/templates/${t}`).matchAll(/\$\{([A-Z][A-Z0-9_]*)\}/g)) names.add(m[1]!);
+    for (const m of read('deploy/caddy/Caddyfile').matchAll(/\{\$([A-Z][A-Z0-9_]*)/g)) names.add(m[1]!);
+    for (const m of read('compose.yaml').matchAll(/\$\{([A-Z][A-Z0-9_]*)(:-|\})/g)) names.add(m[1]!);
+    const checked = [...names].filter((n) => CHECKED_PREFIXES.some((p) => n.startsWith(p)));
+    expect(checked.length).toBeGreaterThan(15);
+    expect(checked.filter((n) => !KNOWN_NAMES.has(n))).toEqual([]);
+  });
+
+  test('editDistance counts a swap of neighbours as one edit', () => {
+    expect(editDistance('AUTH_MODE', 'AUTH_MDOE')).toBe(1);
+    expect(editDistance('QUOTA_ROUTES', 'QUOTA_ROUTE')).toBe(1);
+    expect(editDistance('', 'ABC')).toBe(3);
+  });
+});
+
+describe('empty means unset, everywhere', () => {
+  test('an empty <NAME>_FILE is unset: the default applies, and it is not "both"', () => {
+    const file = join(tmp, 'rules-both.json');
+    writeFileSync(file, '{"POST /api/": ["api:write"]}');
+    expect(parseConfig({ ...DEV_JWKS, PORT_FILE: '', AUTH_ROUTE_RULES_FILE: '' })).toMatchObject({ port: 3000, auth: { routeRules: [] } });
+    expect(parseConfig({ ...DEV_JWKS, AUTH_ROUTE_RULES: '', AUTH_ROUTE_RULES_FILE: file }).auth.routeRules).toHaveLength(1);
+    expect(parseConfig({ ...PROD_HS, AUTH_JWT_SECRET_FILE: '' }).auth.issuers[0]!.hmacSecret).toHaveLength(32);
+  });
+
+  test('a <NAME>_FILE naming an empty file is an error (a mounting mistake), not a silent default', () => {
+    const file = join(tmp, 'empty-rules.json');
+    writeFileSync(file, '\n');
+    const e = thrown({ ...DEV_JWKS, AUTH_ROUTE_RULES_FILE: file });
+    expect(e.errors.map((p) => p.message)).toEqual([`AUTH_ROUTE_RULES_FILE: ${file} is empty; put the value in it, or unset AUTH_ROUTE_RULES_FILE to take the default`]);
+  });
+
+  test('a required variable given as empty is missing', () => {
+    expect(thrown({ ...PROD_HS, AUTH_JWT_SECRET: '' }).errors.map((p) => p.message)).toEqual(['AUTH_JWT_SECRET: is required when AUTH_MODE includes hs256']);
+    expect(thrown({ ...PROD_JWKS, AUTH_MODE: '' }).errors.map((p) => p.variable)).toEqual(['AUTH_MODE']);
   });
 });

@@ -1,8 +1,8 @@
 // Route stage: canonical path reading, case-insensitive rule matching, rule parsing and the 403 insufficient_scope refusal.
 import { AuthError, ConfigError } from '../../validator/errors';
 import { PathRefusal, readPath } from '../../validator/lib/paths';
-import { matchRoute } from '../../validator/lib/routes';
-import { parseRouteList, parseRouteRules, splitScopes, type RouteRule } from '../../validator/policy/routes';
+import { matchRoute, type RouteRule } from '../../validator/lib/routes';
+import { parseRouteList, parseRouteRules, splitScopes } from '../../validator/config/routes';
 import { authorizeRoute } from '../../validator/policy/scopes';
 import type { Principal } from '../../validator/token/claims';
 

@@ -1,5 +1,6 @@
 // The store's contract: what the pipeline, /api/ready and the operator CLI need from Postgres.
-// A leaf: types only, no imports, so the stages can name these shapes without loading the store.
+// Types only (the one import is a type from config, below every stage), so the stages can name
+// these shapes without loading the store.
 
 /** Outcome of one atomic charge. `exhausted` and `exceeds_limit` charge nothing. */
 export type ChargeStatus = 'charged' | 'exhausted' | 'exceeds_limit';
@@ -28,23 +29,8 @@ export interface UsageRow {
   limit: number;
 }
 
-/** Options to open a store. `url` absent → embedded PGlite in `dataDir`. */
-export interface StoreOptions {
-  /** postgres:// URL of a server; undefined → embedded PGlite. */
-  url?: string;
-  /** Embedded data directory (default ./.data); 'memory://' for an in-memory database. */
-  dataDir: string;
-  /** Max pooled connections to a server (DATABASE_POOL_MAX, default 10). */
-  poolMax: number;
-  /** Per-statement timeout in ms (DATABASE_STATEMENT_TIMEOUT_MS, default 2000). */
-  statementTimeoutMs: number;
-  /** TLS for managed Postgres: false, or 'require' (encrypt, no CA check) / 'verify-full'. */
-  ssl: false | 'require' | 'verify-full';
-  /** Daily limit for a profile created on first charge (QUOTA_DEFAULT_DAILY_TICKS, default 32). */
-  defaultDailyTicks: number;
-  /** Apply pending migrations (migrations/) when opening (MIGRATE_ON_START). Default false. */
-  migrate?: boolean;
-}
+/** Options to open a store: the DATABASE_* settings, declared once with the rest of the configuration. */
+export type { StoreOptions } from '../config/store';
 
 /** Daily tick quotas (public.profiles, public.user_daily_usage): store/ticks.ts. */
 export interface TickRepository {

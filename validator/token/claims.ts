@@ -65,7 +65,8 @@ export function checkClaims(v: VerifiedToken, config: Config): Principal {
     throw forbidden('client_not_allowed', 'this client is not allowed here');
   }
   const email = typeof p.email === 'string' && p.email !== '' ? p.email : undefined;
-  if (v.issuer.supabase) {
+  const supabase = v.issuer.kind === 'supabase';
+  if (supabase) {
     if (p.role !== 'authenticated') throw invalidToken('token_type_invalid', 'only authenticated Supabase user tokens are accepted');
     if (p.is_anonymous === true && !config.supabase?.allowAnonymous) throw forbidden('anonymous_user', 'anonymous users are not allowed');
   }
@@ -74,8 +75,8 @@ export function checkClaims(v: VerifiedToken, config: Config): Principal {
     clientId,
     email,
     scopes: Object.freeze(scopesOf(p)),
-    isPerson: v.issuer.supabase ? p.is_anonymous !== true : email !== undefined,
-    supabase: v.issuer.supabase,
+    isPerson: supabase ? p.is_anonymous !== true : email !== undefined,
+    supabase,
     emailVerifiedClaim: typeof p.email_verified === 'boolean' ? p.email_verified : undefined,
     issuer: v.issuer.issuer,
   });

@@ -47,7 +47,7 @@ export class TokenVerifier {
     this.cache = new VerifiedTokenCache(config.auth.decisionCache.max, config.auth.decisionCache.ttlS * 1000);
     for (const issuer of config.auth.issuers) {
       let store: JwksStore | undefined;
-      if (issuer.usesJwks) {
+      if (issuer.kind !== 'hs256') { // jwks and supabase issuers publish keys; hs256 has one shared secret
         const production = config.env === 'production';
         store = new JwksStore({ issuer: issuer.issuer, jwksUrl: issuer.jwksUrl, production, algorithms: issuer.jwksAlgorithms, ...config.auth.jwks, metrics, log, fetch: deps.fetch, now: deps.now });
         // A key leaves when its kid goes or when its kid now names other material (rotation in

@@ -1,10 +1,8 @@
-// Parsing of the route configuration (AUTH_ROUTE_RULES, QUOTA_ROUTES); matching lives in lib/routes.
+// Parsing of the route configuration (AUTH_ROUTE_RULES, QUOTA_ROUTES) with lib's pure readers; matching lives in lib/routes.
 import { ConfigError } from '../errors';
 import { readPath } from '../lib/paths';
 import { asciiLower, type RouteMatch, type RouteRule } from '../lib/routes';
 import { SCOPE_TOKEN } from '../lib/scopes';
-
-export type { RouteMatch, RouteRule } from '../lib/routes';
 
 const METHOD = /^(\*|[A-Z]+)$/;
 
