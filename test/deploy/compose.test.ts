@@ -6,8 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { CONFIG_VARIABLES } from '../../validator/config/schema';
-
-const ROOT = path.resolve(__dirname, '..', '..');
+import { REPO_ROOT as ROOT } from '../../devkit/root';
 
 interface DependsOn {
   condition?: string;

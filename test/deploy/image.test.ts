@@ -5,8 +5,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { builtinModules } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-
-const ROOT = path.resolve(__dirname, '..', '..');
+import { REPO_ROOT as ROOT } from '../../devkit/root';
 
 const dockerfile = readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
 

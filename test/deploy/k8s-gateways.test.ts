@@ -4,9 +4,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
+import { REPO_ROOT as ROOT } from '../../devkit/root';
 import { KUBECTL, one, render, type Obj } from './k8s-render';
-
-const ROOT = path.resolve(__dirname, '..', '..');
 
 const njs = (require('../../nginx/njs/tollgate.js') as { default: { STRIPPED_NAMES: string[] } }).default;
 const IDENTITY = ['x-user-id', 'x-scopes', 'x-client-id', 'x-user-email', 'x-ticks-charged', 'x-ticks-remaining'];

@@ -8,9 +8,8 @@ import path from 'node:path';
 import { parse as parseEnv } from 'dotenv';
 import { parse } from 'yaml';
 import { CONFIG_VARIABLES } from '../../validator/config/schema';
+import { REPO_ROOT as ROOT } from '../../devkit/root';
 import { ENVOY_GATEWAY_SCHEMAS, KUBECTL, OVERLAYS, byKind, miniValidate, one, render, validateWithModels, type Obj } from './k8s-render';
-
-const ROOT = path.resolve(__dirname, '..', '..');
 
 const BASE = path.join(ROOT, 'deploy/k8s/base');
 const baseKustomization = parse(readFileSync(path.join(BASE, 'kustomization.yaml'), 'utf8')) as Obj;

@@ -3,9 +3,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { decodeJwt } from 'jose';
-import { startDevIdp, type DevIdp } from '../helpers/dev-idp';
-
-const ROOT = path.resolve(__dirname, '..', '..');
+import { startDevIdp, type DevIdp } from '../../devkit/dev-idp';
+import { REPO_ROOT as ROOT } from '../../devkit/root';
 
 const DEV_IDP_BUILT = existsSync(path.join(ROOT, 'dist/keycloak/dev-idp/main.js'));
 // Needs `npm run build`; skipped (loudly) when not built, never in CI (`npm test` builds first).
