@@ -17,14 +17,20 @@ export function renderReasonsMd(): string {
   const out = [
     '# Reason codes',
     '',
-    '<!-- Generated from validator/reasons.ts by scripts/gen-reasons-doc.ts (`npm run build && node dist/scripts/gen-reasons-doc.js --write`); do not edit by hand. -->',
+    '<!-- Generated from validator/reasons.ts by scripts/gen-reasons-doc.ts ' +
+      '(`npm run build && node dist/scripts/gen-reasons-doc.js --write`); do not edit by hand. -->',
     '',
-    'Every refusal names one stable code. The validator sends it in the `X-Auth-Reason` header, as `reason` in its JSON body and its log line, and as the `reason` label of `tollgate_decisions_total`. The gateways (the NGINX template and the Caddyfile) pass it on in `X-Auth-Reason` and in their JSON body `{"error":"<code>"}`, and answer codes of their own for what they refuse before or instead of asking the validator (the gateway\'s access log has it as `auth_reason`).',
+    'Every refusal names one stable code. The validator sends it in the `X-Auth-Reason` header, as `reason` in its JSON body ' +
+      'and its log line, and as the `reason` label of `tollgate_decisions_total`. The gateways (the NGINX template and the ' +
+      'Caddyfile) pass it on in `X-Auth-Reason` and in their JSON body `{"error":"<code>"}`, and answer codes of their own for ' +
+      "what they refuse before or instead of asking the validator (the gateway's access log has it as `auth_reason`).",
     '',
-    `A granted decision's \`reason\` (log field and metric label) is \`${GRANTED}\`. Adding a code is fine; renaming one breaks the dashboards, the alerts and every client that switches on it.`,
+    `A granted decision's \`reason\` (log field and metric label) is \`${GRANTED}\`. ` +
+      'Adding a code is fine; renaming one breaks the dashboards, the alerts and every client that switches on it.',
     '',
-    '- **Status**: the HTTP status of every refusal with that code.',
-    '- **RFC 6750 error**: the `error` attribute of the validator\'s `WWW-Authenticate` challenge (sent on 401 and 403; RFC 6750 §3.1) and the `error` field of its JSON body. — means none: a 401 or 403 then carries a bare `Bearer realm="api"` challenge.',
+    "- **Status**: the HTTP status of every refusal with that code (the validator's 503s and its 429 carry `Retry-After`).",
+    "- **RFC 6750 error**: the `error` attribute of the validator's `WWW-Authenticate` challenge (sent on 401 and 403; " +
+      'RFC 6750 §3.1) and the `error` field of its JSON body. — means none: a 401 or 403 then carries a bare `Bearer realm="api"` challenge.',
     '- **Emitted by**: `validator`, `gateway` (nginx/templates, nginx/njs, deploy/caddy), or `both`.',
     '',
     '| Code | Status | RFC 6750 error | Emitted by | Meaning |',

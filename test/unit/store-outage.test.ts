@@ -33,7 +33,8 @@ async function refusalOf(p: Promise<unknown>): Promise<AuthError> {
 test('a charge with the database down: 503 quota_unavailable, Retry-After', async () => {
   const charge = createQuotaStage({ config, ledger: { charge: down }, metrics: createMetrics({ defaults: false }), log: pino({ level: 'silent' }) });
   const e = await refusalOf(charge(person, 'POST', '/api/tasks', '/api/tasks', undefined));
-  expect({ status: e.status, code: e.code, retryAfter: e.headers['Retry-After'] }).toEqual({ status: 503, code: 'quota_unavailable', retryAfter: expect.any(String) });
+  const got = { status: e.status, code: e.code, retryAfter: e.headers['Retry-After'] };
+  expect(got).toEqual({ status: 503, code: 'quota_unavailable', retryAfter: expect.any(String) });
 });
 
 test('an e-mail confirmation check with the database down: the same code', async () => {
