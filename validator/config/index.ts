@@ -11,7 +11,7 @@ import { unknownMessage, unknownVariables } from './unknown';
 
 export { ConfigErrors, configProblems, type ConfigWarning } from './read';
 export type { IssuerConfig, IssuerKind, SupabaseConfig } from './issuers';
-export { FRONTS, type Front } from './schema';
+export type { Front } from './schema';
 export { parseStoreConfig, type DatabaseConfig, type StoreOptions } from './store';
 
 /** The headers that carry the original request for each front (named in refusals and docs). */
@@ -37,7 +37,8 @@ export interface Config {
     readonly allowedClients: readonly string[] | null;
     readonly requireEmailVerified: boolean;
     readonly routeRules: readonly RouteRule[];
-    readonly decisionCache: { readonly ttlS: number; readonly max: number };
+    /** AUTH_DECISION_CACHE_*: the verified-token cache; `ttlS` also caps how long the edge decision cache keeps a grant. */
+    readonly verifiedTokenCache: { readonly ttlS: number; readonly max: number };
   };
   readonly supabase: SupabaseConfig | null;
   readonly quota: {
@@ -94,7 +95,7 @@ export function parseConfigWithWarnings(env: RawEnv): { config: Config; warnings
       allowedClients: v.AUTH_ALLOWED_CLIENTS?.length ? v.AUTH_ALLOWED_CLIENTS : null,
       requireEmailVerified: v.AUTH_REQUIRE_EMAIL_VERIFIED!,
       routeRules: v.AUTH_ROUTE_RULES!,
-      decisionCache: { ttlS: v.AUTH_DECISION_CACHE_TTL_S!, max: v.AUTH_DECISION_CACHE_MAX! },
+      verifiedTokenCache: { ttlS: v.AUTH_DECISION_CACHE_TTL_S!, max: v.AUTH_DECISION_CACHE_MAX! },
     },
     supabase,
     quota: {

@@ -9,7 +9,7 @@ export type Parser<T> = (raw: string, name: string) => T;
 const quoted = (raw: string) => JSON.stringify(raw);
 
 /** `a, b or c` */
-export function orList(values: readonly string[]): string {
+function orList(values: readonly string[]): string {
   return values.length < 2 ? values.join('') : `${values.slice(0, -1).join(', ')} or ${values.at(-1)}`;
 }
 

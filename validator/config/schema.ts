@@ -23,13 +23,13 @@ export interface VariableDef<T = unknown> {
   readonly secret?: boolean;
 }
 
-export const NODE_ENVS = ['development', 'test', 'production'] as const;
-export const AUTH_MODES = ['jwks', 'supabase', 'hs256'] as const;
+const NODE_ENVS = ['development', 'test', 'production'] as const;
+const AUTH_MODES = ['jwks', 'supabase', 'hs256'] as const;
 /** The fronts tollgate can sit behind (AUTH_FRONT); validator/http/front.ts reads each one's headers. */
 export type Front = 'nginx' | 'forwarded' | 'envoy';
-export const FRONTS: readonly Front[] = ['nginx', 'forwarded', 'envoy'];
+const FRONTS: readonly Front[] = ['nginx', 'forwarded', 'envoy'];
 /** Asymmetric JWS algorithms: an HMAC secret is never accepted for a JWKS issuer (RFC 8725 §2.1). */
-export const ASYMMETRIC = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'EdDSA'] as const;
+const ASYMMETRIC = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'EdDSA'] as const;
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /** Declares one variable (keeps each entry's value type for `Values`). */
@@ -83,7 +83,7 @@ export const VARIABLES = Object.freeze({
     default: '[]',
     doc: 'Scopes required per route, JSON: `{"POST /api/": ["api:write"], "GET /api/": ["api:read"]}` or `[{"method":"POST","path":"/api/","scopes":["api:write"]}]`. Longest matching path prefix wins, compared case-insensitively; method `*` matches any. Scopes are RFC 6749 scope-tokens (no comma); a token scope containing a comma is dropped and never meets a rule. Default: no scope required.',
   }),
-  AUTH_DECISION_CACHE_TTL_S: v({ group: 'cache', parse: int(0, 3600), default: '60', doc: 'A verified token is not verified again for at most this long (and never past its `exp`); 0 disables the cache (seconds).' }),
+  AUTH_DECISION_CACHE_TTL_S: v({ group: 'cache', parse: int(0, 3600), default: '60', doc: 'A verified token is not verified again for at most this long (and never past its `exp`); also caps how long the NGINX edge decision cache keeps a grant; 0 disables both (seconds).' }),
   AUTH_DECISION_CACHE_MAX: v({ group: 'cache', parse: int(1, 1_000_000), default: '10000', doc: 'Entries in the verified-token cache (LRU).' }),
 
   SUPABASE_URL: v({
@@ -140,7 +140,7 @@ export const VARIABLES = Object.freeze({
 
 export type VariableName = keyof typeof VARIABLES;
 /** The parsed type of one variable. */
-export type ValueOf<K extends VariableName> = (typeof VARIABLES)[K] extends VariableDef<infer T> ? T : never;
+type ValueOf<K extends VariableName> = (typeof VARIABLES)[K] extends VariableDef<infer T> ? T : never;
 /** Parsed values; undefined when unset without a default, or when the value was refused. */
 export type Values = { [K in VariableName]: ValueOf<K> | undefined };
 

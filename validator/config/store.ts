@@ -25,7 +25,7 @@ export interface StoreOptions {
 export type DatabaseConfig = StoreOptions & { readonly migrateOnStart: boolean };
 
 /** The variables the store settings are made of (NODE_ENV decides MIGRATE_ON_START's default). */
-export const STORE_VARIABLES: readonly VariableName[] = [
+const STORE_VARIABLES: readonly VariableName[] = [
   'NODE_ENV',
   'DATABASE_URL',
   'DATA_DIR',
