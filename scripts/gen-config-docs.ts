@@ -16,7 +16,7 @@ const GROUPS: ReadonlyArray<[VariableDef['group'], string]> = [
   ['jwks', 'JWKS key fetching'],
   ['supabase', 'Supabase'],
   ['routes', 'Route scopes'],
-  ['cache', 'Verified-token cache'],
+  ['cache', 'Verified-token cache (the `AUTH_DECISION_CACHE_*` names are kept for compatibility)'],
   ['quota', 'Quota'],
   ['database', 'Database'],
 ];

@@ -121,7 +121,7 @@ export function createPipeline(deps: PipelineDeps) {
   const { config, verifier, store, log } = deps;
   const charge = createQuotaStage({ config, ledger: store, metrics: deps.metrics, log, now: deps.now });
   const { maxTokenBytes, routeRules } = config.auth;
-  const edgeTtlS = config.auth.decisionCache.ttlS;
+  const edgeTtlS = config.auth.verifiedTokenCache.ttlS;
   const nowMs = deps.now ? () => deps.now!().getTime() : Date.now;
   // Everything derived from the token alone (claims rules, identity headers) depends only on it and
   // the config, and a cache hit returns the same frozen VerifiedToken: derive it once per token

@@ -258,7 +258,7 @@ describe('happy paths', () => {
       allowedClients: null,
       requireEmailVerified: false,
       routeRules: [],
-      decisionCache: { ttlS: 60, max: 10000 },
+      verifiedTokenCache: { ttlS: 60, max: 10000 },
     });
     expect(c.auth.issuers).toEqual([
       { kind: 'jwks', issuer: ISSUER, audiences: ['wavestack'], jwksAlgorithms: ['RS256', 'ES256'], jwksUrl: undefined },
@@ -338,7 +338,7 @@ describe('happy paths', () => {
       AUTH_DECISION_CACHE_TTL_S: '0',
     });
     expect(c).toMatchObject({ port: 0, host: '0.0.0.0' });
-    expect(c.auth).toMatchObject({ clockToleranceS: 0, allowedClients: ['gateway', 'cli'], decisionCache: { ttlS: 0 } });
+    expect(c.auth).toMatchObject({ clockToleranceS: 0, allowedClients: ['gateway', 'cli'], verifiedTokenCache: { ttlS: 0 } });
     expect(c.database).toMatchObject({ url: 'postgresql://u@db:5432/tollgate', ssl: 'verify-full' });
     expect(c.quota).toMatchObject({ timezone: 'Europe/Berlin', failOpen: true });
   });

@@ -44,7 +44,7 @@ export class TokenVerifier {
     const { config, metrics, log } = deps;
     this.now = deps.now ?? Date.now;
     this.tolerance = config.auth.clockToleranceS;
-    this.cache = new VerifiedTokenCache(config.auth.decisionCache.max, config.auth.decisionCache.ttlS * 1000);
+    this.cache = new VerifiedTokenCache(config.auth.verifiedTokenCache.max, config.auth.verifiedTokenCache.ttlS * 1000);
     for (const issuer of config.auth.issuers) {
       let store: JwksStore | undefined;
       if (issuer.kind !== 'hs256') { // jwks and supabase issuers publish keys; hs256 has one shared secret
