@@ -174,9 +174,9 @@ describe('compose.yaml', () => {
         expect({ name, source, exists: existsSync(path.join(ROOT, source)) }).toEqual({ name, source, exists: true });
       }
     }
-    // The demo upstream runs dist/scripts/demo-upstream.js: its source must exist.
-    expect(services.upstream.command).toEqual(['node', 'dist/scripts/demo-upstream.js']);
-    expect(existsSync(path.join(ROOT, 'scripts/demo-upstream.ts'))).toBe(true);
+    // The demo upstream runs dist/devkit/demo-upstream.js: its source must exist.
+    expect(services.upstream.command).toEqual(['node', 'dist/devkit/demo-upstream.js']);
+    expect(existsSync(path.join(ROOT, 'devkit/demo-upstream.ts'))).toBe(true);
     // The migration job runs the compiled migrate CLI that the image contains.
     expect(existsSync(path.join(ROOT, 'validator/cli/migrate.ts'))).toBe(true);
     expect(JSON.stringify(services.migrate.command)).toContain('dist/validator/cli/migrate.js');
