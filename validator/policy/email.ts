@@ -18,8 +18,8 @@ export interface EmailConfirmations {
  *
  * Supabase users: the only trustworthy signal is `auth.users.email_confirmed_at`, read through
  * `confirmations`. The access token's `user_metadata.email_verified` is not: users can edit their own
- * user_metadata with `updateUser`. The store caches confirmed users (confirmation never reverts),
- * so a confirmed user costs one Map lookup. Unknown user → refused (fail closed). With
+ * user_metadata with `updateUser`. The store keeps confirmed users in its e-mail confirmation cache
+ * (confirmation never reverts), so a confirmed user costs one Map lookup. Unknown user → refused (fail closed). With
  * SUPABASE_ALLOW_UNCONFIRMED the user passes, and the address is forwarded only when the store,
  * asked anyway, confirms it (a store failure then just means "not forwarded").
  * Other issuers: the address is verified when the token says `email_verified: true` (the IdP

@@ -4,8 +4,8 @@ import type pg from 'pg';
 import { checkUser } from './checks';
 import type { UserRepository } from './types';
 
-/** Positive email-confirmation answers kept in memory (confirmation never reverts). */
-const CONFIRMED_CACHE_MAX = 10_000;
+/** Entries of the e-mail confirmation cache: positive answers only (confirmation never reverts). */
+const EMAIL_CONFIRMATION_CACHE_MAX = 10_000;
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
@@ -23,13 +23,14 @@ async function authUsersIdType(pool: pg.Pool): Promise<'uuid' | 'text' | undefin
 }
 
 export function createUsers(pool: pg.Pool): UserRepository {
-  const confirmed = new Map<string, true>();
+  // The e-mail confirmation cache (users known to be confirmed), oldest first.
+  const emailConfirmationCache = new Map<string, true>();
   let usersIdType: 'uuid' | 'text' | undefined;
 
   return {
     async emailConfirmed(userId: string): Promise<boolean | undefined> {
       checkUser(userId);
-      if (confirmed.has(userId)) return true;
+      if (emailConfirmationCache.has(userId)) return true;
       usersIdType ??= await authUsersIdType(pool);
       if (!usersIdType) return undefined;
       // A non-uuid subject cannot be a Supabase user; casting it would raise 22P02.
@@ -43,8 +44,8 @@ export function createUsers(pool: pg.Pool): UserRepository {
       if (!rows.length) return undefined;
       if (rows[0].confirmed) {
         // Bounded: drop the oldest entry (Map keeps insertion order) instead of growing forever.
-        if (confirmed.size >= CONFIRMED_CACHE_MAX) confirmed.delete(confirmed.keys().next().value as string);
-        confirmed.set(userId, true);
+        if (emailConfirmationCache.size >= EMAIL_CONFIRMATION_CACHE_MAX) emailConfirmationCache.delete(emailConfirmationCache.keys().next().value as string);
+        emailConfirmationCache.set(userId, true);
       }
       return rows[0].confirmed;
     },
