@@ -3,13 +3,37 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { MAX_DAILY_LIMIT } from '../validator/lib/daily-limit';
-import { ensureDevCerts } from '../scripts/certs';
-import { findNginx, startGateway, type Gateway } from '../scripts/nginx';
-import { childrenOf, startServer, type ServerProc } from './proc';
+import { ensureDevCerts } from '../devkit/certs';
+import { findNginx, startGateway, type Gateway } from '../devkit/nginx';
+import { childrenOf } from '../devkit/proc';
+import { startChild, type Child } from '../devkit/process';
+import { REPO_ROOT as ROOT } from '../devkit/root';
 import { AUDIENCE, RULES, USERS, type Material } from './setup';
 import type { LoadSpec } from './load';
 
-const ROOT = path.resolve(__dirname, '..', '..');
+/** A bench server: one process, so that its memory is its own. */
+interface ServerProc extends Child {
+  port: number;
+  url: string;
+}
+
+/**
+ * Runs `dist/bench/servers/<script>.js` with `env`, stdout/stderr into `<logDir>/<name>.log` (tollgate
+ * logs a line per decision: a pipe to this process would cost the load generator CPU), and waits for
+ * the `{ port }` it sends over IPC once listening.
+ */
+async function startServer(name: string, script: string, env: Record<string, string | undefined>, logDir: string): Promise<ServerProc> {
+  const execArgv = (env.BENCH_EXEC_ARGV ?? '').split(' ').filter(Boolean);
+  const c = await startChild(process.execPath, [...execArgv, path.join(__dirname, 'servers', `${script}.js`)], {
+    name,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+    logFile: path.join(logDir, `${name}.log`),
+    ipc: true,
+    timeoutMs: 30_000,
+    ready: { message: (m) => (typeof (m as { port?: unknown })?.port === 'number' ? (m as { port: number }).port : undefined) },
+  });
+  return Object.assign(c, { port: c.ready, url: `http://127.0.0.1:${c.ready}` });
+}
 
 export interface Case {
   id: string;

@@ -10,21 +10,22 @@
 // SOAK_WINDOW_S (latency window, default max(5, SOAK_SECONDS/20)), SOAK_SVG (docs/soak.svg),
 // SOAK_DATABASE_URL or TEST_DATABASE_URL (admin URL of a Postgres server: a fresh database is made
 // and dropped; unset → the embedded Postgres in a temporary directory). NGINX is required.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
+import { generateKeyPair } from 'jose';
 import pg from 'pg';
+import { ensureDevCerts } from '../devkit/certs';
+import { startDemoUpstream } from '../devkit/demo-upstream';
+import { makeKey, mint, TestIssuer, type TestKey } from '../devkit/issuer';
+import { findNginx, startGateway } from '../devkit/nginx';
+import { freshServerDatabase } from '../devkit/pg';
+import { rssOf } from '../devkit/proc';
+import { REPO_ROOT as ROOT } from '../devkit/root';
+import { spawnValidator } from '../devkit/validator';
 import { MAX_DAILY_LIMIT } from '../validator/lib/daily-limit';
-import { ensureDevCerts } from './certs';
-import { findNginx, startGateway } from './nginx';
-
-const ROOT = path.resolve(__dirname, fs.existsSync(path.join(__dirname, '..', 'package.json')) ? '..' : '../..');
 
 export interface SoakOptions {
   seconds: number;
@@ -90,87 +91,6 @@ interface CannonResult {
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const autocannon = require('autocannon') as (opts: Record<string, unknown>, cb: (err: Error | null, r: CannonResult) => void) => unknown;
 
-async function startIssuer() {
-  const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
-  const jwk = { ...(await exportJWK(publicKey)), kid: 'soak-1', alg: 'ES256', use: 'sig' };
-  let hits = 0;
-  const server = http.createServer((req, res) => {
-    if (req.url === '/jwks') hits++;
-    res.setHeader('content-type', 'application/json');
-    res.end(JSON.stringify(req.url === '/jwks' ? { keys: [jwk] } : {}));
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const mint = (claims: Record<string, unknown>, key: CryptoKey = privateKey, kid = 'soak-1') =>
-    new SignJWT({ iss: issuer, aud: 'api', iat: Math.floor(Date.now() / 1000), ...claims }).setProtectedHeader({ alg: 'ES256', kid, typ: 'JWT' }).sign(key);
-  return { issuer, jwksUrl: `${issuer}/jwks`, mint, hits: () => hits, stop: () => new Promise<void>((r) => (server.closeAllConnections(), server.close(() => r()))) };
-}
-
-async function startUpstream() {
-  let calls = 0;
-  let anonymous = 0;
-  const server = http.createServer((req, res) => {
-    calls++;
-    if (!req.headers['x-user-id']) anonymous++;
-    req.resume();
-    res.setHeader('content-type', 'application/json');
-    res.end('{"ok":true}');
-  });
-  server.keepAliveTimeout = 70_000;
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { host: `127.0.0.1:${(server.address() as AddressInfo).port}`, calls: () => calls, anonymous: () => anonymous, stop: () => new Promise<void>((r) => (server.closeAllConnections(), server.close(() => r()))) };
-}
-
-async function startValidatorProcess(env: Record<string, string>, cwd: string): Promise<{ child: ChildProcess; port: number; logs: () => string; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, [path.join(ROOT, 'dist', 'validator', 'server.js')], {
-    cwd,
-    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', NODE_ENV: 'production', LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => (child.kill('SIGKILL'), reject(new Error(`validator did not start within 30 s:\n${out}`))), 30_000);
-    let found = false;
-    // production logs one line per decision: read them all (a full pipe would block the validator),
-    // keep the first 1 MB for diagnostics
-    const onData = (b: Buffer) => {
-      if (out.length < 1_000_000) out += b.toString();
-      if (found) return;
-      const m = /"port":(\d+)[^\n]*"msg":"listening"|"msg":"listening"[^\n]*"port":(\d+)/.exec(out);
-      if (m) {
-        found = true;
-        clearTimeout(timer);
-        resolve(Number(m[1] ?? m[2]));
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code) => (clearTimeout(timer), reject(new Error(`validator exited (${code}):\n${out}`))));
-  });
-  return {
-    child,
-    port,
-    logs: () => out,
-    stop: async () => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(t);
-    },
-  };
-}
-
-function rssOf(pid: number): number {
-  try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) * 1024 : NaN;
-  } catch {
-    return NaN;
-  }
-}
-
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 
 /** Runs the soak and returns its figures and verdict. Throws when something cannot start. */
@@ -186,36 +106,29 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     fs.rmSync(work, { recursive: true, force: true });
   };
   try {
-    const idp = await startIssuer();
-    stops.push(idp.stop);
-    const upstream = await startUpstream();
+    const key = await makeKey('ES256', 'soak-1');
+    const idp = await TestIssuer.start([key]);
+    stops.push(() => idp.stop());
+    /** A token of the soak's issuer (iss, aud `api`, iat now) with `claims`, signed by `k`. */
+    const token = (claims: Record<string, unknown>, k: TestKey = key) => mint({ iss: idp.issuer, aud: 'api' }, { key: k, claims });
+    const upstream = await startDemoUpstream();
     stops.push(upstream.stop);
 
     // the quota table: a fresh server database, or the embedded one on disk (read after the stop)
     let dbEnv: Record<string, string>;
     let dbUrl: string | undefined;
     if (o.adminDatabaseUrl) {
-      const name = `tollgate_soak_${randomBytes(5).toString('hex')}`;
-      const admin = new pg.Client({ connectionString: o.adminDatabaseUrl });
-      await admin.connect();
-      await admin.query(`CREATE DATABASE ${name}`);
-      await admin.end();
-      const u = new URL(o.adminDatabaseUrl);
-      u.pathname = `/${name}`;
-      dbUrl = u.toString();
+      const db = await freshServerDatabase(o.adminDatabaseUrl, { prefix: 'tollgate_soak' });
+      stops.push(db.drop);
+      dbUrl = db.url;
       dbEnv = { DATABASE_URL: dbUrl, DATABASE_POOL_MAX: '8' };
-      stops.push(async () => {
-        const c = new pg.Client({ connectionString: o.adminDatabaseUrl });
-        await c.connect();
-        await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-        await c.end();
-      });
     } else {
       dbEnv = { DATA_DIR: path.join(work, 'data') };
     }
 
-    const v = await startValidatorProcess(
+    const v = await spawnValidator(
       {
+        NODE_ENV: 'production',
         AUTH_MODE: 'jwks',
         AUTH_ISSUER: idp.issuer,
         AUTH_AUDIENCE: 'api',
@@ -226,7 +139,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
         MIGRATE_ON_START: 'true',
         ...dbEnv,
       },
-      work,
+      30_000,
     );
     let validatorStopped = false;
     stops.push(() => (validatorStopped ? Promise.resolve() : v.stop()));
@@ -238,7 +151,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
       httpsPort: 0,
       httpPort: 0,
       validators: [`127.0.0.1:${v.port}`],
-      apps: [upstream.host],
+      apps: [`127.0.0.1:${upstream.port}`],
       vars: {
         GATEWAY_TLS_CERT: tls.certFile,
         GATEWAY_TLS_KEY: tls.keyFile,
@@ -254,11 +167,11 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
 
     // the mix: per cycle of 12 requests, 4 valid, 3 charged, 5 hostile
     const life = o.seconds + 3600;
-    const users = await Promise.all(Array.from({ length: 8 }, (_, i) => idp.mint({ sub: `soak-user-${i}`, exp: Math.floor(Date.now() / 1000) + life, scope: 'api:read' })));
+    const users = await Promise.all(Array.from({ length: 8 }, (_, i) => token({ sub: `soak-user-${i}`, exp: Math.floor(Date.now() / 1000) + life, scope: 'api:read' })));
     const stranger = (await generateKeyPair('ES256')).privateKey;
-    const forged = await idp.mint({ sub: 'intruder', exp: Math.floor(Date.now() / 1000) + life }, stranger);
-    const expired = await idp.mint({ sub: 'late', exp: Math.floor(Date.now() / 1000) - 3600, iat: Math.floor(Date.now() / 1000) - 7200 });
-    const unknownKid = await idp.mint({ sub: 'nokid', exp: Math.floor(Date.now() / 1000) + life }, stranger, 'soak-unknown');
+    const forged = await token({ sub: 'intruder', exp: Math.floor(Date.now() / 1000) + life }, { ...key, privateKey: stranger });
+    const expired = await token({ sub: 'late', exp: Math.floor(Date.now() / 1000) - 3600, iat: Math.floor(Date.now() / 1000) - 7200 });
+    const unknownKid = await token({ sub: 'nokid', exp: Math.floor(Date.now() / 1000) + life }, { ...key, kid: 'soak-unknown', privateKey: stranger });
     const bearer = (t: string) => ({ authorization: `Bearer ${t}` });
     const kinds: Kind[] = [
       { name: 'valid GET', method: 'GET', path: '/api/things', headers: bearer(users[0]!), expect: [200] },
@@ -310,7 +223,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
 
     log(`soak: ${o.seconds} s at ${o.rate} req/s over ${o.connections} connections through NGINX ${gw.httpsUrl} → validator :${v.port} (${dbUrl ? 'server Postgres' : 'embedded Postgres'}), windows of ${o.windowS} s`);
     const t0 = Date.now();
-    const rss: Array<[number, number]> = [[0, rssOf(v.child.pid!)]];
+    const rss: Array<[number, number]> = [[0, rssOf(v.pid)]];
     const nWindows = Math.max(3, Math.round(o.seconds / o.windowS));
     o = { ...o, windowS: o.seconds / nWindows };
     let sideRunning = true;
@@ -348,7 +261,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
       log(`  ${win.t.toFixed(0).padStart(5)} s  ${String(win.requests).padStart(7)} req  p50 ${win.p50.toFixed(1)} ms  p99 ${win.p99.toFixed(1)} ms  max ${win.max.toFixed(1)} ms  RSS ${(rss[rss.length - 1]![1] / 1e6).toFixed(1)} MB`);
     };
     const sampler = setInterval(() => {
-      rss.push([(Date.now() - t0) / 1000, rssOf(v.child.pid!)]);
+      rss.push([(Date.now() - t0) / 1000, rssOf(v.pid)]);
       const w = windowOf();
       while (reported < w) closeWindow(reported++);
     }, 1000);
@@ -375,11 +288,11 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     sideRunning = false;
     await side;
     if (process.env.SOAK_DEBUG) log(`autocannon's own latency: ${JSON.stringify(result.latency)}`);
-    rss.push([(Date.now() - t0) / 1000, rssOf(v.child.pid!)]);
+    rss.push([(Date.now() - t0) / 1000, rssOf(v.pid)]);
     while (reported < nWindows) closeWindow(reported++);
     windows[windows.length - 1]!.errors = result.errors;
     windows[windows.length - 1]!.timeouts = result.timeouts;
-    const jwksHits = idp.hits();
+    const jwksHits = idp.jwksHits;
     const upstreamCalls = upstream.calls();
     const anonymousUpstream = upstream.anonymous();
 

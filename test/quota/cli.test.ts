@@ -5,9 +5,9 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { MAX_DAILY_LIMIT } from '../../validator/lib/daily-limit';
-import { freshServerDatabase, serverUrlOrSkip, type FreshDatabase } from '../helpers/pg';
+import { freshServerDatabase, serverUrlOrSkip, type FreshDatabase } from '../../devkit/pg';
+import { REPO_ROOT as root } from '../../devkit/root';
 
-const root = path.resolve(__dirname, '../..');
 const dist = (f: string) => path.join(root, 'dist/validator/cli', f);
 
 beforeAll(() => {
