@@ -1,44 +1,64 @@
 // `npm start`: the whole gateway on one machine with nothing else installed: the development IdP,
 // the validator on the embedded Postgres, a demo upstream, and NGINX in front when it is installed.
 // Honours the production variables, so AUTH_MODE/AUTH_ISSUER can point at a real Keycloak or Supabase.
-import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
+import { ensureDevCerts } from '../devkit/certs';
+import { startDemoUpstream, type DemoUpstream } from '../devkit/demo-upstream';
+import { startDevIdp } from '../devkit/dev-idp';
+import { findNginx, startGateway, type Gateway } from '../devkit/nginx';
+import { REPO_ROOT as ROOT } from '../devkit/root';
 import { loadDotenv } from '../validator/config/env';
 import { ConfigError } from '../validator/errors';
 import { startValidator, type RunningValidator } from '../validator/server';
-import { ensureDevCerts } from './certs';
-import { startDemoUpstream, type DemoUpstream } from './demo-upstream';
-import { findNginx, startGateway, type Gateway } from './nginx';
 
-const ROOT = path.resolve(__dirname, '..', '..');
 const say = (s = '') => process.stdout.write(s + '\n');
 const loud = (s: string) => process.stderr.write(`\n\x1b[33m*** ${s}\x1b[0m\n\n`);
 
-interface DevIdpProcess {
-  issuer: string;
-  tokenUrl: string;
-  child: ChildProcess;
+/** How long one step of the stop sequence may take before the next one starts. */
+const STOP_STEP_MS = 5_000;
+/** How long the whole stop sequence may take; then the process exits anyway (its children die with it). */
+const STOP_DEADLINE_MS = 15_000;
+/** A signal this soon after the first is the same Ctrl-C delivered twice (a wrapper forwarding it), not a second one. */
+const SAME_SIGNAL_MS = 250;
+
+type Stop = [what: string, stop: () => Promise<unknown>];
+
+/** Runs the stops in reverse order of start, none for longer than STOP_STEP_MS. */
+async function stopAll(stops: Stop[]): Promise<void> {
+  for (const [what, stop] of stops.splice(0).reverse()) {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), STOP_STEP_MS)));
+    const outcome = await Promise.race([stop().catch(() => undefined), late]);
+    clearTimeout(timer);
+    if (outcome === 'late') process.stderr.write(`stopping the ${what} took over ${STOP_STEP_MS} ms; going on\n`);
+  }
 }
 
-/** Runs the development IdP as its own process (it is not part of the validator) and waits for its ready line. */
-function startDevIdp(env: NodeJS.ProcessEnv): Promise<DevIdpProcess> {
-  const child = spawn(process.execPath, [path.join(ROOT, 'dist', 'keycloak', 'dev-idp', 'main.js')], {
-    env: { ...env, DEV_IDP_PORT: env.DEV_IDP_PORT || '8180' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise((resolve, reject) => {
-    const lines = createInterface({ input: child.stdout! });
-    lines.on('line', (line) => {
-      try {
-        const ready = JSON.parse(line);
-        if (ready.event === 'ready') resolve({ issuer: ready.issuer, tokenUrl: ready.tokenUrl, child });
-      } catch {
-        /* not the ready line */
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`the development IdP exited with code ${code} (is DEV_IDP_PORT=${env.DEV_IDP_PORT || 8180} free?)`)));
-  });
+/**
+ * Ctrl-C in a terminal signals its whole foreground process group at once: npm, this process, the
+ * dev IdP and NGINX. The children may be gone before the stop sequence reaches them; their stops
+ * then return at once (devkit's stop never waits for an exit that already happened). The sequence
+ * is bounded; a second Ctrl-C exits at once, and the children die with this process (their death
+ * signal) or are swept on exit.
+ */
+function stopOnSignals(stops: Stop[]): void {
+  let first = 0;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (first) {
+      if (Date.now() - first < SAME_SIGNAL_MS) return;
+      process.stderr.write(`\n${signal} again: exiting now\n`);
+      process.exit(130);
+    }
+    first = Date.now();
+    say(`\n${signal}: stopping (Ctrl-C again exits at once)`);
+    setTimeout(() => {
+      process.stderr.write(`the stop sequence took over ${STOP_DEADLINE_MS} ms: exiting\n`);
+      process.exit(1);
+    }, STOP_DEADLINE_MS).unref();
+    void stopAll(stops).then(() => process.exit(0));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
 }
 
 async function main(): Promise<void> {
@@ -48,18 +68,17 @@ async function main(): Promise<void> {
   }
   // empty means unset, as for every variable (`cp .env.example .env` leaves many empty)
   env.NODE_ENV ||= 'development';
-  const stops: Array<() => Promise<unknown> | void> = [];
-  const stopAll = async () => {
-    for (const stop of stops.reverse()) await Promise.resolve(stop()).catch(() => undefined);
-  };
-  process.once('SIGINT', () => void stopAll().then(() => process.exit(0)));
-  process.once('SIGTERM', () => void stopAll().then(() => process.exit(0)));
+  const stops: Stop[] = [];
+  stopOnSignals(stops);
 
   try {
     let tokenUrl: string | undefined;
     if (!env.AUTH_MODE) {
-      const idp = await startDevIdp(env);
-      stops.push(() => void idp.child.kill('SIGTERM'));
+      const port = env.DEV_IDP_PORT || '8180';
+      const idp = await startDevIdp({ port, env }).catch((e: Error) => {
+        throw new Error(`${e.message}\n(is DEV_IDP_PORT=${port} free?)`);
+      });
+      stops.push(['development IdP', () => idp.stop()]);
       Object.assign(env, { AUTH_MODE: 'jwks', AUTH_ISSUER: idp.issuer, AUTH_AUDIENCE: 'wavestack' });
       env.AUTH_ROUTE_RULES ||= JSON.stringify({ 'POST /api/': ['api:write'], 'GET /api/': ['api:read'] });
       tokenUrl = idp.tokenUrl;
@@ -69,12 +88,12 @@ async function main(): Promise<void> {
     }
 
     const validator: RunningValidator = await startValidator(env);
-    stops.push(() => validator.close());
+    stops.push(['validator', () => validator.close()]);
     const vUrl = `http://127.0.0.1:${validator.port}`;
     say(`validator        ${vUrl}  (store: ${validator.store.kind}, ${validator.config.database.url ? 'DATABASE_URL' : validator.config.database.dataDir})`);
 
     const upstream: DemoUpstream = await startDemoUpstream({ port: Number(env.DEMO_UPSTREAM_PORT || 3002) });
-    stops.push(() => upstream.stop());
+    stops.push(['demo upstream', () => upstream.stop()]);
     say(`demo upstream    ${upstream.url}`);
 
     let gateway: Gateway | undefined;
@@ -86,7 +105,7 @@ async function main(): Promise<void> {
         apps: [`127.0.0.1:${upstream.port}`],
         vars: { GATEWAY_TLS_CERT: certs.certFile, GATEWAY_TLS_KEY: certs.keyFile },
       });
-      stops.push(() => gateway!.stop());
+      stops.push(['gateway', () => gateway!.stop()]);
       say(`gateway (NGINX)  ${gateway.httpsUrl}  and ${gateway.httpUrl} → HTTPS`);
     } else {
       loud('NGINX is not installed: the gateway part is OFF. Install it with `sudo apt-get install nginx` (Debian/Ubuntu) and run npm start again. The validator, IdP and upstream run without it.');
@@ -108,7 +127,7 @@ async function main(): Promise<void> {
     say(`  curl -s ${vUrl}/api/ready ; curl -s ${vUrl}/metrics | grep tollgate_`);
     say('\nCtrl-C stops everything.');
   } catch (e) {
-    await stopAll();
+    await stopAll(stops);
     throw e;
   }
 }
