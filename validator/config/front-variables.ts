@@ -1,9 +1,9 @@
 // Names of the variables that tollgate's fronts and deployment files read, not the validator: one
-// list that scripts/nginx.ts and scripts/caddy.ts type their defaults against, and that the
+// list that devkit/nginx.ts and devkit/caddy.ts type their defaults against, and that the
 // validator's unknown-variable check (unknown.ts) accepts when a shared environment carries them.
 // A leaf: no imports.
 
-/** Read by nginx/templates (rendered by scripts/nginx.ts and the official NGINX image's envsubst). */
+/** Read by nginx/templates (rendered by devkit/nginx.ts and the official NGINX image's envsubst). */
 export const GATEWAY_VARIABLES = [
   'GATEWAY_LISTEN_ADDR',
   'GATEWAY_HTTPS_PORT',
@@ -27,7 +27,7 @@ export const GATEWAY_VARIABLES = [
 ] as const;
 export type GatewayVariable = (typeof GATEWAY_VARIABLES)[number];
 
-/** Read by deploy/caddy/Caddyfile besides some GATEWAY_* ones (rendered by scripts/caddy.ts). */
+/** Read by deploy/caddy/Caddyfile besides some GATEWAY_* ones (rendered by devkit/caddy.ts). */
 export const CADDY_VARIABLES = ['CADDY_VALIDATORS', 'CADDY_APPS'] as const;
 export type CaddyVariable = (typeof CADDY_VARIABLES)[number];
 
