@@ -4,9 +4,8 @@
 //   node dist/scripts/gen-reasons-doc.js --write   write it
 import fs from 'node:fs';
 import path from 'node:path';
+import { REPO_ROOT as ROOT } from '../devkit/root';
 import { GRANTED, REASON_CODES, REASONS, type ReasonDef } from '../validator/reasons';
-
-const ROOT = path.resolve(__dirname, fs.existsSync(path.join(__dirname, '..', 'package.json')) ? '..' : '../..');
 
 export const REASONS_MD = 'docs/REASONS.md';
 

@@ -3,11 +3,12 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
+import { REPO_ROOT } from '../../devkit/root';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Obj = Record<string, any>;
 
-export const K8S_DIR = path.resolve(__dirname, '..', '..', 'deploy', 'k8s');
+export const K8S_DIR = path.join(REPO_ROOT, 'deploy', 'k8s');
 export const OVERLAYS = ['nginx-gateway', 'envoy-gateway', 'ingress-nginx-legacy'] as const;
 
 /** kubectl is on the machine image (Google Cloud CLI's kubectl, kustomize v5); CI must render. */

@@ -5,8 +5,8 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
+import { REPO_ROOT as ROOT } from '../../devkit/root';
 
-const ROOT = path.resolve(__dirname, '..', '..');
 const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
   engines: { node: string };
   devDependencies: Record<string, string>;

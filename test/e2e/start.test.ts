@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { childrenOf } from '../../devkit/proc';
+import { childrenOf, commandOf, groupMembers } from '../../devkit/proc';
 import { freePort } from '../../devkit/process';
 import { distPath } from '../../devkit/root';
 
@@ -14,20 +14,8 @@ const built = fs.existsSync(START_JS) && fs.existsSync(distPath('keycloak', 'dev
 const d = built || process.env.CI ? describe : describe.skip;
 if (!built) console.warn('start.test: dist/scripts/start.js missing (run `npx tsc -p tsconfig.json`); SKIPPED');
 
-/** True while any process of the group is alive (zombies left to init do not count). */
-function groupAlive(pgid: number): boolean {
-  for (const pid of fs.readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
-    try {
-      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      // after the ")": state, ppid, pgrp
-      if (Number(f[2]) === pgid && f[0] !== 'Z') return true;
-    } catch {
-      /* gone meanwhile */
-    }
-  }
-  return false;
-}
+/** True while any process of the group runs (zombies left to init do not count). */
+const groupAlive = (pgid: number): boolean => groupMembers(pgid).length > 0;
 
 async function until(ok: () => boolean, ms: number): Promise<boolean> {
   const end = Date.now() + ms;
@@ -99,7 +87,7 @@ d('npm start and Ctrl-C', () => {
 
   test('a stop sequence that hangs (the dev IdP frozen): a second SIGINT exits at once and takes the children along', async () => {
     running = await startStack(dir);
-    const idp = childrenOf(running.child.pid!).find((pid) => fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('dev-idp'));
+    const idp = childrenOf(running.child.pid!).find((pid) => commandOf(pid).includes('dev-idp'));
     expect(idp).toBeDefined();
     process.kill(idp!, 'SIGSTOP'); // it will not answer SIGTERM: the stop sequence waits on it
     process.kill(-running.pgid, 'SIGINT');

@@ -6,31 +6,15 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { nginxOrSkip } from '../../devkit/nginx';
-import { childrenOf } from '../../devkit/proc';
+import { childrenOf, isRunning } from '../../devkit/proc';
 import { spawnChild, startChild, startupTimeout } from '../../devkit/process';
 import { distPath } from '../../devkit/root';
 
 const node = process.execPath;
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-/** Alive and not a zombie waiting to be reaped by init. */
-const running = (pid: number): boolean => {
-  try {
-    return alive(pid) && !/^State:\s+Z/m.test(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-  } catch {
-    return false;
-  }
-};
 async function gone(pids: number[], ms = 5000): Promise<boolean> {
   const end = Date.now() + ms;
   while (Date.now() < end) {
-    if (!pids.some((p) => running(p))) return true;
+    if (!pids.some((p) => isRunning(p))) return true;
     await new Promise((r) => setTimeout(r, 50));
   }
   return false;
@@ -137,7 +121,7 @@ b('no orphans when the parent dies without stopping its children (needs the buil
   test('a SIGKILLed parent takes its child with it', async () => {
     const { parent, line } = await parentWith(`const c = dk.spawnChild('sleep', ['600'], { name: 'sleeper' }); console.log(JSON.stringify({ pid: c.pid })); setInterval(() => {}, 1000);`);
     const pid = line.pid as number;
-    expect(running(pid)).toBe(true);
+    expect(isRunning(pid)).toBe(true);
     parent.kill('SIGKILL');
     expect(await gone([pid])).toBe(true);
   });

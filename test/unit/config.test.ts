@@ -3,6 +3,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SignJWT } from 'jose';
+import { REPO_ROOT } from '../../devkit/root';
 import { ConfigErrors, parseConfig, parseConfigWithWarnings, parseStoreConfig, type Config } from '../../validator/config';
 import { CHECKED_PREFIXES, editDistance, KNOWN_NAMES } from '../../validator/config/unknown';
 import { loadDotenv, readVar, type RawEnv } from '../../validator/config/env';
@@ -509,8 +510,8 @@ describe('unknown variables under tollgate prefixes', () => {
   });
 
   test('every name that the templates, the Caddyfile and compose.yaml read under a checked prefix is known', () => {
-    const read = (rel: string) => readFileSync(join(__dirname, '..', '..', rel), 'utf8');
-    const templates = ['tollgate.conf.template', ...readdirSync(join(__dirname, '../../nginx/templates/snippets')).map((f) => `snippets/${f}`)];
+    const read = (rel: string) => readFileSync(join(REPO_ROOT, rel), 'utf8');
+    const templates = ['tollgate.conf.template', ...readdirSync(join(REPO_ROOT, 'nginx/templates/snippets')).map((f) => `snippets/${f}`)];
     const names = new Set<string>();
     for (const t of templates) for (const m of read(`nginx/templates/${t}`).matchAll(/\$\{([A-Z][A-Z0-9_]*)\}/g)) names.add(m[1]!);
     for (const m of read('deploy/caddy/Caddyfile').matchAll(/\{\$([A-Z][A-Z0-9_]*)/g)) names.add(m[1]!);

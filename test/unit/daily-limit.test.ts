@@ -2,6 +2,7 @@
 // the config range, and the store's own checks all say the same number.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { REPO_ROOT } from '../../devkit/root';
 import { parseStoreConfig } from '../../validator/config';
 import { MAX_DAILY_LIMIT } from '../../validator/lib/daily-limit';
 import { createStore, openStore } from '../../validator/store';
@@ -11,7 +12,7 @@ import type { StoreOptions } from '../../validator/store/types';
 const OPTS: StoreOptions = { dataDir: 'memory://', poolMax: 1, statementTimeoutMs: 0, ssl: false, defaultDailyTicks: 10 };
 
 test('migrations/003 caps profiles at MAX_DAILY_LIMIT, in its UPDATE and in its CHECK', () => {
-  const sql = readFileSync(path.resolve(__dirname, '../../migrations/003_limit_cap.sql'), 'utf8');
+  const sql = readFileSync(path.join(REPO_ROOT, 'migrations/003_limit_cap.sql'), 'utf8');
   const check = /CHECK \(daily_tick_limit <= (\d+)\)/.exec(sql);
   const clamp = /SET daily_tick_limit = (\d+) WHERE daily_tick_limit > (\d+)/.exec(sql);
   expect(check && Number(check[1])).toBe(MAX_DAILY_LIMIT);

@@ -4,10 +4,10 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { parse } from 'yaml';
+import { REPO_ROOT as ROOT } from '../../devkit/root';
 import { renderReasonsMd, REASONS_MD } from '../../scripts/gen-reasons-doc';
 import { GRANTED, isReasonCode, REASON_CODES, REASONS, type ReasonCode } from '../../validator/reasons';
 
-const ROOT = join(__dirname, '..', '..');
 const read = (file: string) => readFileSync(join(ROOT, file), 'utf8');
 const filesUnder = (dir: string, ext: string): string[] =>
   readdirSync(join(ROOT, dir), { recursive: true, encoding: 'utf8' })
