@@ -3,7 +3,8 @@
 import { randomBytes } from 'node:crypto';
 import { exportPKCS8 } from 'jose';
 import { makeKey, TestIssuer, type TestKey } from '../devkit/issuer';
-import { freshServerDatabase, redactUrl, type FreshDatabase } from '../devkit/pg';
+import { freshServerDatabase, type FreshDatabase } from '../devkit/pg';
+import { redactUrl } from '../validator/observability/redact-url';
 import { mintMany, mintOne, type BenchKey, type TokenSpec } from './tokens';
 
 export const AUDIENCE = 'bench-api';

@@ -3,6 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { redactUrl } from '../validator/observability/redact-url';
 
 const HOW_TO =
   'Set TEST_DATABASE_URL to an admin URL of a reachable Postgres (e.g. postgres://postgres@127.0.0.1:5432/test; ' +
@@ -37,16 +38,6 @@ function probe(): { url?: string; why?: string } {
   return { why: `TEST_DATABASE_URL (${redactUrl(url)}) is unreachable: ${(r.stderr || r.error?.message || 'timeout').trim()}` };
 }
 
-/** A database URL fit for a message: the password replaced by `***`. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '<not a URL>';
-  }
-}
 
 export interface FreshDatabase {
   /** URL of the new, empty database (same server and credentials as the admin URL). */

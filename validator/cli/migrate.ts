@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { parseStoreConfig } from '../config';
 import { loadDotenv } from '../config/env';
 import { createLogger } from '../observability/logger';
+import { redactUrl } from '../observability/redact-url';
 import { openDb } from '../store/db';
 import { migrate } from '../store/migrate';
 
@@ -25,7 +26,7 @@ async function main(args: string[]): Promise<number> {
     return 2;
   }
   const opts = parseStoreConfig(loadDotenv()).database;
-  target = opts.url ? redact(opts.url) : `embedded database in ${opts.dataDir}`;
+  target = opts.url ? redactUrl(opts.url) : `embedded database in ${opts.dataDir}`;
   // Warnings from the pool (a lost connection) go to stderr as the validator's JSON log lines.
   const db = await openDb(opts, createLogger('warn', process.stderr));
   try {
@@ -35,17 +36,6 @@ async function main(args: string[]): Promise<number> {
     return 0;
   } finally {
     await db.close();
-  }
-}
-
-/** The URL without its password, to name the target in messages. */
-function redact(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '(unparseable DATABASE_URL)';
   }
 }
 
