@@ -138,6 +138,8 @@ describe('checkClaims: access tokens only', () => {
       clientId: 'gateway',
       email: 'svc@example.com',
       scopes: ['api:read', 'api:write'],
+      roles: [],
+      claims: expect.objectContaining({ sub: 'u1', scope: 'api:read api:write' }),
       isPerson: true,
       supabase: false,
       emailVerifiedClaim: true,

@@ -18,6 +18,13 @@ const SECRET_31 = 'x'.repeat(31);
 const PROD_JWKS: RawEnv = { NODE_ENV: 'production', AUTH_MODE: 'jwks', AUTH_ISSUER: ISSUER, AUTH_AUDIENCE: 'wavestack' };
 const DEV_JWKS: RawEnv = { ...PROD_JWKS, NODE_ENV: 'development' };
 const PROD_HS: RawEnv = { NODE_ENV: 'production', AUTH_MODE: 'hs256', AUTH_ISSUER: ISSUER, AUTH_AUDIENCE: 'wavestack', AUTH_JWT_SECRET: SECRET_32 };
+/** The issuer profile without a preset: generic claim names, JWT / at+jwt / no typ, `aud`. */
+const NO_PRESET = {
+  claims: { subject: ['sub'], scopes: [['scope'], ['scp']], roles: [['roles']], email: ['email'], clientId: [['azp'], ['client_id']] },
+  tokenTypes: ['jwt', 'at+jwt', ''],
+  audienceClaim: 'aud',
+  accessTokenClaims: {},
+};
 const PROD_SB: RawEnv = { NODE_ENV: 'production', AUTH_MODE: 'supabase', SUPABASE_URL: 'https://abc.supabase.co' };
 
 let tmp: string;
@@ -262,7 +269,7 @@ describe('happy paths', () => {
       verifiedTokenCache: { ttlS: 60, max: 10000 },
     });
     expect(c.auth.issuers).toEqual([
-      { kind: 'jwks', issuer: ISSUER, audiences: ['wavestack'], jwksAlgorithms: ['RS256', 'ES256'], jwksUrl: undefined },
+      { kind: 'jwks', issuer: ISSUER, audiences: ['wavestack'], jwksAlgorithms: ['RS256', 'ES256'], jwksUrl: undefined, ...NO_PRESET },
     ]);
     expect(c.quota).toEqual({ routes: [{ method: 'POST', path: '/api/tasks' }], defaultTicks: 1, defaultDailyTicks: 32, timezone: 'UTC', failOpen: false, trustChargeId: false });
     expect(c.supabase).toBeNull();
@@ -322,7 +329,7 @@ describe('happy paths', () => {
   });
 
   test('hs256 issuer has no JWKS', () => {
-    expect(parseConfig(PROD_HS).auth.issuers[0]).toEqual({ kind: 'hs256', jwksAlgorithms: [], issuer: ISSUER, audiences: ['wavestack'], hmacSecret: new TextEncoder().encode(SECRET_32) });
+    expect(parseConfig(PROD_HS).auth.issuers[0]).toEqual({ kind: 'hs256', jwksAlgorithms: [], issuer: ISSUER, audiences: ['wavestack'], hmacSecret: new TextEncoder().encode(SECRET_32), ...NO_PRESET });
   });
 
   test('explicit values', () => {

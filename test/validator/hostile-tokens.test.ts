@@ -1,5 +1,7 @@
 // Table-driven hostile-token suite: forged, tampered, confused and malformed tokens against a real
 // app (real JWKS over HTTP, real jose). Each gets its exact status and reason; none a 200 or a 5xx.
+// The suite runs twice: issuers from the single-issuer variables, and the same issuers (plus an
+// HS256 one) from AUTH_ISSUERS alone, so both ways of configuring an issuer meet every case.
 import http from 'node:http';
 import net from 'node:net';
 import request from 'supertest';
@@ -8,6 +10,9 @@ import { buildTestApp, type TestApp } from '../helpers/app';
 import { TestIssuer, b64, makeKey, mint, type MintOptions, type TestKey } from '../../devkit/issuer';
 
 const SUPABASE_SECRET = 'super-secret-jwt-token-with-at-least-32-characters-long';
+// An HS256 issuer (AUTH_ISSUERS only: the shorthand cannot hold it beside a jwks issuer).
+const HS_ISSUER = 'https://hs.example.com/issuer';
+const HS_SECRET = 'hs256-issuer-shared-secret-of-at-least-32-bytes';
 
 let kc: TestIssuer; // Keycloak-like JWKS issuer
 let sb: TestIssuer; // Supabase-like issuer (path /auth/v1)
@@ -18,28 +23,34 @@ beforeAll(async () => {
   [rsa, rsa2, ec, rsa384, sbEc, stranger] = await Promise.all([makeKey('RS256', 'kc-rsa'), makeKey('RS256', 'kc-rsa-next'), makeKey('ES256', 'kc-ec'), makeKey('RS384', 'kc-rs384'), makeKey('ES256', 'sb-ec'), makeKey('RS256', 'kc-rsa')]);
   kc = await TestIssuer.start([rsa, rsa2, ec, rsa384]);
   sb = await TestIssuer.start([sbEc], '/auth/v1');
-  t = await buildTestApp(
-    {
-      AUTH_MODE: 'jwks,supabase',
-      AUTH_ISSUER: kc.issuer,
-      AUTH_AUDIENCE: 'wavestack',
-      AUTH_JWKS_URL: kc.jwksUrl,
-      SUPABASE_URL: sb.issuer.replace(/\/auth\/v1$/, ''),
-      SUPABASE_JWT_SECRET: SUPABASE_SECRET,
-      SUPABASE_ALLOW_UNCONFIRMED: 'true', // email confirmation has its own suite
-      AUTH_DECISION_CACHE_TTL_S: '0', // every case verifies for real
-    },
-    { noStore: true },
-  );
 });
 
 afterAll(async () => {
-  await t?.close();
   await kc?.stop();
   await sb?.stop();
 });
 
+/** The issuers under test, configured one way or the other. */
+const CONFIGURATIONS: Array<[name: string, issuersOnly: boolean, env: () => Record<string, string>]> = [
+  ['single-issuer variables', false, () => ({
+    AUTH_MODE: 'jwks,supabase',
+    AUTH_ISSUER: kc.issuer,
+    AUTH_AUDIENCE: 'wavestack',
+    AUTH_JWKS_URL: kc.jwksUrl,
+    SUPABASE_URL: sb.issuer.replace(/\/auth\/v1$/, ''),
+    SUPABASE_JWT_SECRET: SUPABASE_SECRET,
+  })],
+  ['AUTH_ISSUERS alone', true, () => ({
+    AUTH_ISSUERS: JSON.stringify([
+      { issuer: kc.issuer, audience: 'wavestack', jwksUrl: kc.jwksUrl },
+      { kind: 'supabase', url: sb.issuer.replace(/\/auth\/v1$/, ''), hmacSecret: SUPABASE_SECRET },
+      { issuer: HS_ISSUER, audience: ['wavestack'], hmacSecret: HS_SECRET },
+    ]),
+  })],
+];
+
 const KC = () => ({ iss: kc.issuer, aud: 'wavestack' });
+const HS = { iss: HS_ISSUER, aud: 'wavestack' };
 const SB = () => ({ iss: sb.issuer, aud: 'authenticated' });
 const kcToken = (o: MintOptions = {}) => mint(KC(), { key: rsa, ...o });
 const sbClaims = { role: 'authenticated', email: 'a@example.com', sub: '6f1c4a52-5f60-4a35-9b1c-3c2f7a1f0e11' };
@@ -55,7 +66,7 @@ const withHeader = (token: string, patch: Record<string, unknown>) => {
   return [b64({ ...JSON.parse(Buffer.from(h!, 'base64url').toString()), ...patch }), p, s].join('.');
 };
 
-type Case = [name: string, authorization: () => Promise<string | undefined>, status: number, reason: string];
+type Case = [name: string, authorization: () => Promise<string | undefined>, status: number, reason: string, issuersOnly?: 'AUTH_ISSUERS only'];
 
 const cases: Case[] = [
   // --- the header itself
@@ -132,6 +143,16 @@ const cases: Case[] = [
   ['Supabase token with a wrong audience', async () => `Bearer ${await mint({ iss: sb.issuer, aud: 'wavestack' }, { secret: SUPABASE_SECRET, claims: sbClaims })}`, 401, 'audience_mismatch'],
   ['Supabase issuer, signed by the Keycloak key', async () => `Bearer ${await mint(SB(), { key: rsa, claims: sbClaims })}`, 401, 'key_not_found'],
   ['Supabase issuer, RS384', async () => `Bearer ${await mint(SB(), { key: rsa384, claims: sbClaims })}`, 401, 'algorithm_not_allowed'],
+  // --- an HS256 issuer beside asymmetric ones: its secret verifies its tokens only
+  ['HS256 issuer, another secret', async () => `Bearer ${await mint(HS, { secret: 'another-secret-that-is-also-32-bytes-long!!' })}`, 401, 'signature_invalid', 'AUTH_ISSUERS only'],
+  ['HS256 issuer, RS256 with the Keycloak key', async () => `Bearer ${await mint(HS, { key: rsa })}`, 401, 'algorithm_not_allowed', 'AUTH_ISSUERS only'],
+  ['HS256 issuer, HS384 with its own secret', async () => `Bearer ${await new SignJWT({ ...HS, sub: 'u', exp: now() + 60 }).setProtectedHeader({ alg: 'HS384' }).sign(new TextEncoder().encode(HS_SECRET))}`, 401, 'algorithm_not_allowed', 'AUTH_ISSUERS only'],
+  ['HS256 issuer, alg none', async () => `Bearer ${b64({ alg: 'none' })}.${b64({ ...HS, sub: 'admin', exp: now() + 60 })}.x`, 401, 'algorithm_not_allowed', 'AUTH_ISSUERS only'],
+  ['HS256 issuer, wrong audience', async () => `Bearer ${await mint({ iss: HS_ISSUER, aud: 'other' }, { secret: HS_SECRET })}`, 401, 'audience_mismatch', 'AUTH_ISSUERS only'],
+  ['Keycloak issuer, HS256 with the HS256 issuer\'s secret', async () => `Bearer ${await mint(KC(), { secret: HS_SECRET })}`, 401, 'algorithm_not_allowed', 'AUTH_ISSUERS only'],
+  ['Supabase issuer, HS256 with the HS256 issuer\'s secret', async () => `Bearer ${await mint(SB(), { secret: HS_SECRET, claims: sbClaims })}`, 401, 'signature_invalid', 'AUTH_ISSUERS only'],
+  ['HS256 issuer, the Supabase secret', async () => `Bearer ${await mint(HS, { secret: SUPABASE_SECRET })}`, 401, 'signature_invalid', 'AUTH_ISSUERS only'],
+  ['Keycloak issuer, signed by the Supabase key', async () => `Bearer ${await mint(KC(), { key: sbEc })}`, 401, 'key_not_found'],
   // --- accepted (controls: the suite must be able to say yes)
   ['valid RS256', async () => `Bearer ${await kcToken()}`, 200, 'ok'],
   ['valid ES256', async () => `Bearer ${await mint(KC(), { key: ec })}`, 200, 'ok'],
@@ -142,14 +163,30 @@ const cases: Case[] = [
   ['header typ at+jwt (RFC 9068)', async () => `Bearer ${await kcToken({ header: { typ: 'at+jwt' } })}`, 200, 'ok'],
   ['Supabase legacy HS256', async () => `Bearer ${await sbHs()}`, 200, 'ok'],
   ['Supabase asymmetric ES256 via JWKS', async () => `Bearer ${await mint(SB(), { key: sbEc, claims: sbClaims })}`, 200, 'ok'],
+  ['HS256 issuer, its own secret', async () => `Bearer ${await mint(HS, { secret: HS_SECRET })}`, 200, 'ok', 'AUTH_ISSUERS only'],
 ];
 
-describe('hostile tokens', () => {
+describe.each(CONFIGURATIONS)('hostile tokens, issuers from %s', (_config, issuersOnly, env) => {
+  beforeAll(async () => {
+    t = await buildTestApp(
+      {
+        ...env(),
+        SUPABASE_ALLOW_UNCONFIRMED: 'true', // email confirmation has its own suite
+        AUTH_DECISION_CACHE_TTL_S: '0', // every case verifies for real
+      },
+      { noStore: true },
+    );
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+  const mine = cases.filter((c) => issuersOnly || c[4] === undefined);
+
   test('the suite has at least 40 hostile cases', () => {
-    expect(cases.filter((c) => c[2] !== 200).length).toBeGreaterThanOrEqual(40);
+    expect(mine.filter((c) => c[2] !== 200).length).toBeGreaterThanOrEqual(40);
   });
 
-  test.each(cases.map(([n, a, s, r]) => [n, s, r, a] as const))('%s → %i %s', async (_name, status, reason, auth) => {
+  test.each(mine.map(([n, a, s, r]) => [n, s, r, a] as const))('%s → %i %s', async (_name, status, reason, auth) => {
     const value = await auth();
     const req = request(t.app).get('/api/auth/validate').set('X-Original-Method', 'GET').set('X-Original-URI', '/api/things');
     const res = await (value === undefined ? req : req.set('Authorization', value));

@@ -1,7 +1,10 @@
 // Every configuration variable tollgate reads, declared once: its parser (type and range), default
 // or whether it is required, meaning, secrecy and doc group. parseConfig reads values through this
 // table only; docs/CONFIGURATION.md and .env.example are generated from it and tested against it.
+import { ASYMMETRIC_ALGORITHMS } from '../lib/algorithms';
 import { MAX_DAILY_LIMIT } from '../lib/daily-limit';
+import { PRESET_NAMES } from '../lib/presets';
+import { algorithmAdvice, issuerList } from './issuer-entries';
 import { bool, httpUrl, int, list, oneOf, postgresUrl, supabaseAnonKey, text, timeZone, type Parser } from './parsers';
 import { parseRouteList, parseRouteRules } from './routes';
 
@@ -28,8 +31,6 @@ const AUTH_MODES = ['jwks', 'supabase', 'hs256'] as const;
 /** The fronts tollgate can sit behind (AUTH_FRONT); validator/http/front.ts reads each one's headers. */
 export type Front = 'nginx' | 'forwarded' | 'envoy';
 const FRONTS: readonly Front[] = ['nginx', 'forwarded', 'envoy'];
-/** Asymmetric JWS algorithms: an HMAC secret is never accepted for a JWKS issuer (RFC 8725 §2.1). */
-const ASYMMETRIC = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'EdDSA'] as const;
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /** Declares one variable (keeps each entry's value type for `Values`). */
@@ -43,20 +44,32 @@ export const VARIABLES = Object.freeze({
   LOG_LEVEL: v({ group: 'server', parse: oneOf(LOG_LEVELS, { refuse: (l) => `unknown level ${JSON.stringify(l)}; use ${LOG_LEVELS.join(', ')}` }), default: 'info', doc: 'pino level: `fatal`, `error`, `warn`, `info`, `debug`, `trace` or `silent`.' }),
   SHUTDOWN_GRACE_MS: v({ group: 'server', parse: int(0, 600_000), default: '10000', doc: 'On SIGTERM, how long in-flight decisions may take before the process exits anyway (ms).' }),
 
+  AUTH_ISSUERS: v({
+    group: 'auth',
+    parse: issuerList,
+    optional: true,
+    doc: 'Trusted issuers, a JSON array; usable alone or beside `AUTH_MODE` (one `iss`, one entry). Entry: `issuer` (exact `iss`), `audience` (string or array), optional `jwksUrl` (default: discovery), `algorithms` (default `RS256`,`ES256` or the preset\'s; RS/PS/ES 256–512, EdDSA), `tokenTypes` (accepted header `typ`; default `JWT`, `at+jwt` or none; `["at+jwt"]` enforces RFC 9068), `preset` (keycloak, auth0, entra, okta, cognito, google), `claims` (`subject`, `scopes`, `roles`, `email`, `clientId` paths), `hmacSecret`/`hmacSecretFile` (an HS256 issuer), or `"kind": "supabase"` with `url`. See docs/IDENTITY-PROVIDERS.md.',
+  }),
   AUTH_MODE: v({
     group: 'auth',
     parse: list(oneOf(AUTH_MODES, { refuse: (m) => `unknown mode ${JSON.stringify(m)}; use jwks, supabase and/or hs256` })),
-    required: 'always',
-    doc: 'Issuers to trust, comma-separated: `jwks` (Keycloak or any OIDC IdP), `supabase`, `hs256`. Required in production; in development `npm start` sets it.',
+    required: 'unless `AUTH_ISSUERS` is set',
+    doc: 'The single-issuer shorthand, comma-separated: `jwks` (Keycloak or any OIDC IdP: `AUTH_ISSUER`…), `supabase` (`SUPABASE_URL`…), `hs256`. Each is one issuer; `AUTH_ISSUERS` lists any number. In development `npm start` sets it.',
   }),
   AUTH_ISSUER: v({ group: 'auth', parse: httpUrl, required: 'with `jwks` or `hs256`', doc: 'Expected `iss` for `jwks` and `hs256` modes, e.g. `https://auth.example.com/realms/wavestack`.' }),
   AUTH_AUDIENCE: v({ group: 'auth', parse: list(), required: 'with `jwks` or `hs256`', doc: 'Accepted `aud` value(s) for `jwks` and `hs256`, comma-separated; the token must carry at least one.' }),
   AUTH_JWKS_URL: v({ group: 'jwks', parse: httpUrl, optional: true, doc: 'JWKS of the `jwks` issuer. Default: `jwks_uri` from `${AUTH_ISSUER}/.well-known/openid-configuration`.' }),
   AUTH_ALGORITHMS: v({
     group: 'auth',
-    parse: list(oneOf(ASYMMETRIC, { refuse: (a) => `${JSON.stringify(a)} is not allowed; use asymmetric algorithms only: ${ASYMMETRIC.join(', ')}` })),
+    parse: list(oneOf(ASYMMETRIC_ALGORITHMS, { refuse: (a) => `${JSON.stringify(a)} is not allowed: ${algorithmAdvice([a])}` })),
     default: 'RS256,ES256',
-    doc: 'Signature algorithms accepted from the `jwks` issuer: any of RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, EdDSA.',
+    doc: `Signature algorithms accepted from the \`jwks\` issuer: any of ${ASYMMETRIC_ALGORITHMS.join(', ')} (with \`AUTH_PRESET\`, unset means the preset's).`,
+  }),
+  AUTH_PRESET: v({
+    group: 'auth',
+    parse: oneOf(PRESET_NAMES, { refuse: (p) => `unknown preset ${JSON.stringify(p)}; use ${PRESET_NAMES.filter((n) => n !== 'supabase').join(', ')}` }),
+    optional: true,
+    doc: 'Claim mapping and audience hints of a known IdP for the `AUTH_ISSUER` issuer: keycloak, auth0, entra, okta, cognito or google (see docs/IDENTITY-PROVIDERS.md). Unset: `scope`/`scp`, `roles`, `email`, `azp`/`client_id`.',
   }),
   AUTH_JWT_SECRET: v({ group: 'auth', parse: text, secret: true, required: 'with `hs256`', doc: 'HS256 shared secret for `hs256` mode (at least 32 bytes in production).' }),
   AUTH_CLOCK_TOLERANCE_S: v({ group: 'auth', parse: int(0, 300), default: '30', doc: 'Leeway applied to `exp`, `nbf` and `iat` (seconds, 0–300).' }),

@@ -1,6 +1,7 @@
 // Stage 3b: issuer-specific claim rules on a verified token, and the Principal that later stages use.
 import type { Config } from '../config';
 import { forbidden, invalidToken } from '../errors';
+import { claimAt, type ClaimPath } from '../lib/claim-mapping';
 import { SCOPE_TOKEN } from '../lib/scopes';
 import { isAcceptableSubject, MAX_SUBJECT_BYTES } from '../lib/subject';
 import type { VerifiedToken } from './verify';
@@ -11,6 +12,10 @@ export interface Principal {
   readonly clientId?: string;
   readonly email?: string;
   readonly scopes: readonly string[];
+  /** Roles, groups or permissions from the issuer's claim mapping (`claims.roles`: `roles`, or the preset's). */
+  readonly roles: readonly string[];
+  /** The verified payload (or introspection answer), deeply frozen: route rules' `claims` read it. */
+  readonly claims: Readonly<Record<string, unknown>>;
   /** A person (Supabase user, or a token that carries an email) rather than a machine client. */
   readonly isPerson: boolean;
   readonly supabase: boolean;
@@ -22,59 +27,92 @@ export interface Principal {
 // A token scope outside SCOPE_TOKEN (a comma, say) is dropped from the principal: it is never
 // forwarded and never satisfies a rule, by itself or by its parts.
 
+const SCOPE_CLAIMS: readonly ClaimPath[] = [['scope'], ['scp']];
+
 /**
- * The token's scopes: the `scope` string (RFC 9068 / Keycloak / Supabase; Azure AD's `scp` string)
- * split on spaces only (RFC 6749 §3.3: scope-tokens separated by %x20), and each element of a `scp`
- * (Okta) or non-standard `scope` array taken whole. A scope outside the scope-token set (a comma,
- * tab or other whitespace, a control, `"`, `\`, non-ASCII) is dropped, not split further.
+ * The token's scopes, read from each of `paths` (default `scope` and `scp`, the issuer's claim
+ * mapping otherwise): a string (RFC 9068 / Keycloak / Supabase `scope`, Entra's `scp`) split on
+ * spaces only (RFC 6749 §3.3: scope-tokens separated by %x20), and each element of an array (Okta's
+ * `scp`, Auth0's `permissions`) taken whole. A scope outside the scope-token set (a comma, tab or
+ * other whitespace, a control, `"`, `\`, non-ASCII) is dropped, not split further.
  */
-export function scopesOf(payload: Record<string, unknown>): string[] {
+export function scopesOf(payload: Readonly<Record<string, unknown>>, paths: readonly ClaimPath[] = SCOPE_CLAIMS): string[] {
   const out = new Set<string>();
   const add = (s: string) => {
     if (SCOPE_TOKEN.test(s)) out.add(s);
   };
-  const read = (v: unknown) => {
+  for (const path of paths) {
+    const v = claimAt(payload, path);
     if (typeof v === 'string') for (const s of v.split(' ')) add(s);
     else if (Array.isArray(v)) for (const s of v) if (typeof s === 'string') add(s);
-  };
-  read(payload.scope);
-  read(payload.scp);
+  }
   return [...out];
 }
 
+// A role is matched whole, never forwarded: any non-empty name up to 256 characters without controls.
+const ROLE = /^[^\u0000-\u001f\u007f]{1,256}$/;
+
+/** The token's roles, read from each of `paths`: a string is one role, an array one role per string item. */
+export function rolesOf(payload: Readonly<Record<string, unknown>>, paths: readonly ClaimPath[]): string[] {
+  const out = new Set<string>();
+  const add = (r: unknown) => {
+    if (typeof r === 'string' && ROLE.test(r)) out.add(r);
+  };
+  for (const path of paths) {
+    const v = claimAt(payload, path);
+    if (Array.isArray(v)) v.forEach(add);
+    else add(v);
+  }
+  return [...out];
+}
+
+/** The first of `paths` that holds a non-empty string. */
+function firstString(payload: Readonly<Record<string, unknown>>, paths: readonly ClaimPath[]): string | undefined {
+  for (const path of paths) {
+    const v = claimAt(payload, path);
+    if (typeof v === 'string' && v !== '') return v;
+  }
+  return undefined;
+}
+
 /**
- * Checks the claims that depend on the kind of issuer and returns the Principal.
- * - `sub`: a non-empty string of at most MAX_SUBJECT_BYTES UTF-8 bytes (401 claim_invalid).
+ * Checks the claims that depend on the kind of issuer and returns the Principal. Subject, scopes,
+ * roles, e-mail and client id come from the issuer's claim mapping (preset and overrides).
+ * - subject: a non-empty string of at most MAX_SUBJECT_BYTES UTF-8 bytes (401 claim_invalid).
  * - payload `typ` (Keycloak): `Bearer` only; ID (`ID`) and refresh (`Refresh`) tokens are refused.
- * - AUTH_ALLOWED_CLIENTS restricts `azp` / `client_id`.
+ * - AUTH_ALLOWED_CLIENTS restricts the client id (`azp` / `client_id` unless mapped otherwise).
  * - Supabase: role must be `authenticated`; anonymous users need SUPABASE_ALLOW_ANONYMOUS.
  */
 export function checkClaims(v: VerifiedToken, config: Config): Principal {
   const p = v.payload;
+  const map = v.issuer.claims;
+  const sub = claimAt(p, map.subject);
   // A subject the quota store cannot hold is the token's fault (401), on every route, before any
   // store call: never an outage (503), and never uncharged work under QUOTA_FAIL_OPEN.
-  if (!isAcceptableSubject(p.sub)) {
-    throw invalidToken('claim_invalid', `subject (sub) must be a non-empty string of at most ${MAX_SUBJECT_BYTES} UTF-8 bytes`);
+  if (!isAcceptableSubject(sub)) {
+    throw invalidToken('claim_invalid', `subject (${map.subject.join('.')}) must be a non-empty string of at most ${MAX_SUBJECT_BYTES} UTF-8 bytes`);
   }
   if (p.typ !== undefined && (typeof p.typ !== 'string' || p.typ.toLowerCase() !== 'bearer')) {
     throw invalidToken('token_type_invalid', 'only access tokens (typ Bearer) are accepted');
   }
-  const clientId = typeof p.azp === 'string' ? p.azp : typeof p.client_id === 'string' ? p.client_id : undefined;
+  const clientId = firstString(p, map.clientId);
   const allowed = config.auth.allowedClients;
   if (allowed && (clientId === undefined || !allowed.includes(clientId))) {
     throw forbidden('client_not_allowed', 'this client is not allowed here');
   }
-  const email = typeof p.email === 'string' && p.email !== '' ? p.email : undefined;
+  const email = firstString(p, [map.email]);
   const supabase = v.issuer.kind === 'supabase';
   if (supabase) {
     if (p.role !== 'authenticated') throw invalidToken('token_type_invalid', 'only authenticated Supabase user tokens are accepted');
     if (p.is_anonymous === true && !config.supabase?.allowAnonymous) throw forbidden('anonymous_user', 'anonymous users are not allowed');
   }
   return Object.freeze({
-    sub: p.sub,
+    sub,
     clientId,
     email,
-    scopes: Object.freeze(scopesOf(p)),
+    scopes: Object.freeze(scopesOf(p, map.scopes)),
+    roles: Object.freeze(rolesOf(p, map.roles)),
+    claims: p,
     isPerson: supabase ? p.is_anonymous !== true : email !== undefined,
     supabase,
     emailVerifiedClaim: typeof p.email_verified === 'boolean' ? p.email_verified : undefined,

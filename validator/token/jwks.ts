@@ -4,6 +4,7 @@
 import { calculateJwkThumbprint, importJWK, type JWK, type CryptoKey } from 'jose';
 import type { Logger } from 'pino';
 import { keyUrlProblem } from '../config/key-url';
+import { CRV_FOR_ALG, KTY_FOR_ALG } from '../lib/algorithms';
 import { invalidToken, unavailable } from '../errors';
 import type { Metrics } from '../observability/metrics';
 
@@ -36,12 +37,6 @@ export interface JwksStatus {
   lastSuccessAt?: string;
   lastError?: string;
 }
-
-const KTY_FOR_ALG: Record<string, string> = {
-  RS256: 'RSA', RS384: 'RSA', RS512: 'RSA', PS256: 'RSA', PS384: 'RSA', PS512: 'RSA',
-  ES256: 'EC', ES384: 'EC', EdDSA: 'OKP',
-};
-const CRV_FOR_ALG: Record<string, string> = { ES256: 'P-256', ES384: 'P-384' };
 
 /** A published key with the name the verified-token cache remembers it by. */
 interface PublishedKey {

@@ -3,8 +3,11 @@
 import { decodeJwt, decodeProtectedHeader, jwtVerify, type CryptoKey, type JWTPayload } from 'jose';
 import type { Logger } from 'pino';
 import type { Config, IssuerConfig } from '../config';
+import { normalizeTyp } from '../config/issuer-entries';
 import { invalidToken } from '../errors';
+import { claimAt, formatClaimPath } from '../lib/claim-mapping';
 import type { Metrics } from '../observability/metrics';
+import { checkAudience } from './audience';
 import { VerifiedTokenCache } from './cache';
 import { fromJose } from './jose-errors';
 import { JwksStore, type JwksStatus } from './jwks';
@@ -20,8 +23,6 @@ export interface VerifiedToken {
 
 // Headers that point at keys we did not configure: trusting them lets the token pick its own key.
 const FORBIDDEN_HEADERS = ['jku', 'x5u', 'jwk', 'x5c'] as const;
-// RFC 9068 §2.1 access tokens say `at+jwt`; Keycloak and Supabase say `JWT`.
-const ALLOWED_TYP = new Set(['jwt', 'at+jwt', 'application/at+jwt']);
 
 export interface VerifierDeps {
   config: Config;
@@ -134,15 +135,19 @@ export class TokenVerifier {
     for (const h of FORBIDDEN_HEADERS) {
       if (h in header) throw invalidToken('header_not_allowed', `the ${h} header is refused: keys come from configuration only`);
     }
-    if (header.typ !== undefined && (typeof header.typ !== 'string' || !ALLOWED_TYP.has(header.typ.toLowerCase()))) {
-      throw invalidToken('token_type_invalid', 'token type is not an access token');
-    }
+    if (header.typ !== undefined && typeof header.typ !== 'string') throw invalidToken('token_type_invalid', 'token type (typ) is not a string');
     if (header.kid !== undefined && typeof header.kid !== 'string') throw invalidToken('token_malformed', 'kid must be a string');
 
     // `iss` read before verification selects the issuer's rules, and is verified again by jose below.
     const entry = typeof unverified.iss === 'string' ? this.byIssuer.get(unverified.iss) : undefined;
     if (!entry) throw invalidToken('issuer_mismatch', 'token issuer is not trusted here');
     const { issuer, store } = entry;
+    // RFC 9068 §4 / RFC 8725 §3.11: the issuer's accepted `typ` values ('' = none) keep ID tokens and
+    // other JWTs of the same issuer from passing as access tokens.
+    if (!issuer.tokenTypes.includes(header.typ === undefined ? '' : normalizeTyp(header.typ))) {
+      const typ = header.typ === undefined ? 'no typ' : `typ ${JSON.stringify(header.typ.slice(0, 40))}`;
+      throw invalidToken('token_type_invalid', `token type is not an access token of this issuer: ${typ}, expected ${issuer.tokenTypes.map((t) => (t === '' ? 'none' : t)).join(', ')}`);
+    }
 
     let key: CryptoKey | Uint8Array;
     let keyId: string | undefined;
@@ -157,9 +162,9 @@ export class TokenVerifier {
 
     let payload: JWTPayload;
     try {
+      // The audience is checked below (checkAudience), to say what the token had and the IdP's trap.
       ({ payload } = await jwtVerify(token, key, {
         issuer: issuer.issuer,
-        audience: [...issuer.audiences],
         algorithms: [alg],
         clockTolerance: this.tolerance,
         requiredClaims: ['exp'],
@@ -171,7 +176,21 @@ export class TokenVerifier {
     if (typeof payload.iat === 'number' && payload.iat > Math.floor(nowMs / 1000) + this.tolerance) {
       throw invalidToken('claim_invalid', 'token was issued in the future (iat)');
     }
-    if (typeof payload.sub !== 'string' || payload.sub === '') throw invalidToken('claim_missing', 'token has no subject (sub)');
-    return Object.freeze({ issuer, payload: Object.freeze(payload), alg, kid: header.kid, keyId });
+    for (const [claim, value] of Object.entries(issuer.accessTokenClaims)) {
+      if (payload[claim] !== value) throw invalidToken('token_type_invalid', `only access tokens are accepted from this issuer (${claim} must be ${value})`);
+    }
+    checkAudience(issuer, payload);
+    const sub = claimAt(payload, issuer.claims.subject);
+    if (typeof sub !== 'string' || sub === '') throw invalidToken('claim_missing', `token has no subject (${formatClaimPath(issuer.claims.subject)})`);
+    // Deeply frozen: the same payload is shared through the verified-token cache and read by route rules.
+    return Object.freeze({ issuer, payload: deepFreeze(payload), alg, kid: header.kid, keyId });
   }
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o !== null && typeof o === 'object' && !Object.isFrozen(o)) {
+    Object.freeze(o);
+    for (const v of Object.values(o)) deepFreeze(v);
+  }
+  return o;
 }
