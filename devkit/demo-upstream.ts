@@ -25,6 +25,8 @@ export interface EchoBody {
   otherXHeaders: Record<string, string>;
   /** Every request header name as received (lower-case), x-* or not (Remote-User, Forwarded …). */
   headerNames: string[];
+  /** W3C Trace Context as it arrived (null when absent): the gateway must pass the client's on. */
+  traceContext: { traceparent: string | null; tracestate: string | null };
 }
 
 export interface DemoUpstream {
@@ -62,7 +64,8 @@ function echo(req: http.IncomingMessage): EchoBody {
     }
   }
   const headerNames = req.rawHeaders.filter((_, i) => i % 2 === 0).map((n) => n.toLowerCase());
-  return { method: req.method ?? '', path: req.url ?? '', headers, otherXHeaders, headerNames };
+  const traceContext = { traceparent: one('traceparent'), tracestate: one('tracestate') };
+  return { method: req.method ?? '', path: req.url ?? '', headers, otherXHeaders, headerNames, traceContext };
 }
 
 /** Start the echo server. */

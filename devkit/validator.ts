@@ -14,6 +14,8 @@ export interface ValidatorProcess {
   pid: number;
   port: number;
   url: string;
+  /** Its working directory (empty at start, removed by stop()): where it reads .env and keys.env. */
+  cwd: string;
   child: ChildProcess;
   /** stdout + stderr so far (JSON log lines; the first 2 MB). */
   logs(): string;
@@ -55,6 +57,7 @@ export async function spawnValidator(env: Record<string, string>, timeoutMs = 20
     pid: c.pid,
     port,
     url: `http://127.0.0.1:${port}`,
+    cwd,
     child: c.child,
     logs: c.logs,
     exited: c.exited,

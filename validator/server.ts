@@ -6,8 +6,11 @@ import { configProblems, parseConfigWithWarnings, type Config } from './config';
 import { loadDotenv, type RawEnv } from './config/env';
 import { ConfigError } from './errors';
 import { createApp } from './http/app';
+import { pinnedValues } from './config/reload';
 import { createLogger } from './observability/logger';
 import { createMetrics } from './observability/metrics';
+import { startTracing } from './observability/tracing';
+import { createReloader, type ReloadResult } from './reload';
 import { openStore } from './store';
 import type { QuotaStore } from './store/types';
 import { TokenVerifier } from './token/verify';
@@ -19,6 +22,8 @@ export interface RunningValidator {
   verifier: TokenVerifier;
   store: QuotaStore;
   logger: Logger;
+  /** Reloads the configuration (what SIGHUP does): applied between two decisions, or refused and counted. */
+  reload(): Promise<ReloadResult>;
   /** Stops accepting, drains in-flight requests (up to SHUTDOWN_GRACE_MS), closes the store. */
   close(): Promise<void>;
 }
@@ -33,7 +38,7 @@ export interface RunningValidator {
 export const MAX_HEADER_BYTES = 64 * 1024;
 
 /** Starts a validator from an environment (already merged with .env / keys.env). */
-export async function startValidator(env: RawEnv, opts: { logger?: Logger; now?: () => Date } = {}): Promise<RunningValidator> {
+export async function startValidator(env: RawEnv, opts: { logger?: Logger; now?: () => Date; readEnv?: () => RawEnv } = {}): Promise<RunningValidator> {
   const { config, warnings } = parseConfigWithWarnings(env);
   const logger = opts.logger ?? createLogger(config.logLevel);
   // Outside production an unknown variable only warns; say it loudly, it is most likely a typo.
@@ -43,9 +48,24 @@ export async function startValidator(env: RawEnv, opts: { logger?: Logger; now?:
   if (config.supabase?.allowUnconfirmed) logger.warn('SUPABASE_ALLOW_UNCONFIRMED=true: unconfirmed Supabase users pass (development only)');
 
   const store = await openStore({ ...config.database, migrate: config.database.migrateOnStart }, logger);
-  const verifier = new TokenVerifier({ config, metrics, log: logger });
+  const tracing = await startTracing(config.tracing, logger);
+  // JWKS and discovery fetches in a span each when tracing is on (the verifier's only network calls)
+  const jwksFetch = tracing?.tracedFetch('tollgate.jwks.fetch');
+  const verifier = new TokenVerifier({ config, metrics, log: logger, fetch: jwksFetch });
   verifier.start();
-  const { listener } = createApp({ config, verifier, store, metrics, logger, now: opts.now });
+  const reloader = createReloader({
+    readEnv: opts.readEnv ?? (() => env),
+    startEnv: env,
+    pinned: pinnedValues(env),
+    config,
+    live: () => app.live(),
+    swap: (next) => app.swap(next),
+    makeVerifier: (c, previous) => new TokenVerifier({ config: c, metrics, log: logger, fetch: jwksFetch, previous }),
+    metrics,
+    logger,
+  });
+  const app = createApp({ config, verifier, store, metrics, logger, now: opts.now, tracing, configStatus: reloader.status });
+  const { listener } = app;
 
   // The listener answers /api/auth/validate before Express's router (issue 6, docs/PERFORMANCE.md).
   const server = createServer({ maxHeaderSize: MAX_HEADER_BYTES }, listener).listen(config.port, config.host);
@@ -62,24 +82,27 @@ export async function startValidator(env: RawEnv, opts: { logger?: Logger; now?:
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
-      logger.info({ graceMs: config.shutdownGraceMs }, 'draining');
+      const { shutdownGraceMs } = app.live().config; // reloadable
+      logger.info({ graceMs: shutdownGraceMs }, 'draining');
       const drained = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
-      const timer = setTimeout(() => server.closeAllConnections(), config.shutdownGraceMs);
+      const timer = setTimeout(() => server.closeAllConnections(), shutdownGraceMs);
       await drained;
       clearTimeout(timer);
-      verifier.close();
+      app.live().verifier.close();
+      await tracing?.shutdown();
       await store.close();
       logger.info('stopped');
     })());
-  return { config, server, port, verifier, store, logger, close };
+  return { config, server, port, verifier, store, logger, reload: reloader.reload, close };
 }
 
 async function main(): Promise<void> {
   const env = loadDotenv();
   let running: RunningValidator;
   try {
-    running = await startValidator(env);
+    // SIGHUP reads .env, keys.env and every *_FILE again, as a start would (validator/reload.ts)
+    running = await startValidator(env, { readEnv: () => loadDotenv() });
   } catch (e) {
     if (e instanceof ConfigError) {
       // every problem on its own line, so one restart fixes them all
@@ -100,6 +123,11 @@ async function main(): Promise<void> {
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
+  // Node's default for SIGHUP is to exit; here it reloads the configuration (docs/OPERATIONS.md).
+  process.on('SIGHUP', () => {
+    running.logger.info({ signal: 'SIGHUP' }, 'signal received: reloading the configuration');
+    void running.reload();
+  });
 }
 
 if (require.main === module) void main();

@@ -27,6 +27,8 @@ export interface Config {
   readonly port: number;
   readonly logLevel: string;
   readonly shutdownGraceMs: number;
+  /** TOLLGATE_TRACING: OpenTelemetry spans over OTLP/HTTP, or none. */
+  readonly tracing: 'off' | 'otlp';
   readonly auth: {
     readonly issuers: readonly IssuerConfig[];
     /** How the original method and URI reach the validator (AUTH_FRONT). */
@@ -86,6 +88,7 @@ export function parseConfigWithWarnings(env: RawEnv): { config: Config; warnings
     port: v.PORT!,
     logLevel: v.LOG_LEVEL!,
     shutdownGraceMs: v.SHUTDOWN_GRACE_MS!,
+    tracing: v.TOLLGATE_TRACING!,
     auth: {
       issuers,
       front: v.AUTH_FRONT!,

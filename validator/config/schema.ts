@@ -43,6 +43,12 @@ export const VARIABLES = Object.freeze({
   PORT: v({ group: 'server', parse: int(0, 65535), default: '3000', doc: 'Listen port (0 = any free port, printed in the `listening` log line).' }),
   LOG_LEVEL: v({ group: 'server', parse: oneOf(LOG_LEVELS, { refuse: (l) => `unknown level ${JSON.stringify(l)}; use ${LOG_LEVELS.join(', ')}` }), default: 'info', doc: 'pino level: `fatal`, `error`, `warn`, `info`, `debug`, `trace` or `silent`.' }),
   SHUTDOWN_GRACE_MS: v({ group: 'server', parse: int(0, 600_000), default: '10000', doc: 'On SIGTERM, how long in-flight decisions may take before the process exits anyway (ms).' }),
+  TOLLGATE_TRACING: v({
+    group: 'server',
+    parse: oneOf(['off', 'otlp'] as const, { fold: true }),
+    default: 'off',
+    doc: '`otlp`: OpenTelemetry spans of each decision and its stages (JWKS fetch, store call) exported over OTLP/HTTP, set up by the standard `OTEL_*` variables (`OTEL_EXPORTER_OTLP_ENDPOINT`, `OTEL_SERVICE_NAME`, `OTEL_TRACES_SAMPLER`…), which the SDK reads itself. `off`: the SDK is not even loaded. Read at start-up only.',
+  }),
 
   AUTH_ISSUERS: v({
     group: 'auth',

@@ -6,7 +6,10 @@ import helmet from 'helmet';
 import type { Logger } from 'pino';
 import pinoHttp from 'pino-http';
 import type { Config } from '../config';
+import { configHash } from '../config/hash';
+import type { ConfigStatus } from '../config/reload';
 import type { Metrics } from '../observability/metrics';
+import { tracedMethods, type Tracing } from '../observability/tracing';
 import { createPipeline, type Pipeline } from '../pipeline';
 import type { QuotaStore } from '../store/types';
 import type { TokenVerifier } from '../token/verify';
@@ -24,17 +27,45 @@ export interface AppDeps {
   logger: Logger;
   /** Clock for quota days (tests). */
   now?: () => Date;
+  /** OpenTelemetry spans (TOLLGATE_TRACING=otlp); undefined: none, at no cost. */
+  tracing?: Tracing;
+  /** The configuration's state for /api/ready (hash, reloads); default: the hash of `config`. */
+  configStatus?: () => ConfigStatus;
 }
+
+/** What a reload replaces: the configuration and the verifier made for it (JWKS stores shared where unchanged). */
+export interface LiveConfig {
+  config: Config;
+  verifier: TokenVerifier;
+}
+
+// The store's plumbing, called by probes and shutdown rather than by a decision: no span.
+const STORE_PLUMBING = ['ping', 'poolStats', 'close', 'kind', 'target'];
 
 /**
  * The app and the server's request listener. `listener` serves /api/auth/validate before Express
  * (same handler as the Express route below) and hands everything else to `app`; server.ts listens
  * with it. `app` alone (supertest, or mounting it elsewhere) answers identically, only slower.
  */
-export function createApp(deps: AppDeps): { app: Express; pipeline: Pipeline; listener: RequestListener } {
-  const { config, verifier, store, metrics, logger } = deps;
-  const pipeline = createPipeline({ config, verifier, store, metrics, log: logger, now: deps.now });
-  const validate = createValidateHandler({ pipeline, metrics, logger, front: config.auth.front });
+export function createApp(deps: AppDeps): { app: Express; pipeline: Pick<Pipeline, 'decide'>; listener: RequestListener; swap(next: LiveConfig): void; live(): LiveConfig } {
+  const { config, store, metrics, logger, tracing } = deps;
+  const stageStore = tracing && store ? tracedMethods(store, 'tollgate.store', tracing, { 'db.system.name': 'postgresql' }, STORE_PLUMBING) : store;
+  const build = (l: LiveConfig) => createPipeline({ config: l.config, verifier: l.verifier, store: stageStore, metrics, log: logger, now: deps.now });
+  let live: LiveConfig = { config, verifier: deps.verifier };
+  let current = build(live);
+  // A decision reads `current` once, as it starts, and runs to its end with that pipeline's config
+  // and verifier: swap() only changes what the next decision gets, never one that is running.
+  const pipeline: Pick<Pipeline, 'decide'> = { decide: (input) => current.decide(input) };
+  const swap = (next: LiveConfig): void => {
+    const built = build(next); // may throw: then nothing was swapped
+    live = next;
+    current = built;
+  };
+  const initial: ConfigStatus = { hash: configHash(config), loadedAt: new Date().toISOString(), restartPending: [] };
+  const configStatus = deps.configStatus ?? (() => initial);
+  metrics.configInfo.set({ hash: configStatus().hash }, 1);
+  // AUTH_FRONT needs a restart (config/reload.ts): the front read here stays right.
+  const validate = createValidateHandler({ pipeline, metrics, logger, front: config.auth.front, tracing });
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false); // a decision never has an entity tag (a 304 would become a 500 in NGINX)
@@ -64,8 +95,8 @@ export function createApp(deps: AppDeps): { app: Express; pipeline: Pipeline; li
     res.json({ status: 'ok' });
   });
   probe.get('/api/ready', async (_req, res) => {
-    const r = await readiness(verifier, store, metrics);
-    res.status(r.ready ? 200 : 503).set('Cache-Control', 'no-store').json(r);
+    const r = await readiness(live.verifier, store, metrics);
+    res.status(r.ready ? 200 : 503).set('Cache-Control', 'no-store').json({ ...r, config: configStatus() });
   });
   probe.get('/metrics', async (_req, res) => {
     if (store) {
@@ -74,12 +105,12 @@ export function createApp(deps: AppDeps): { app: Express; pipeline: Pipeline; li
       metrics.poolConnections.set({ state: 'idle' }, p.idle);
       metrics.poolConnections.set({ state: 'waiting' }, p.waiting);
     }
-    metrics.verifiedTokenCacheSize.set(verifier.cacheSize);
+    metrics.verifiedTokenCacheSize.set(live.verifier.cacheSize);
     res.set('Content-Type', metrics.registry.contentType).send(await metrics.registry.metrics());
   });
   app.use(probe);
   app.use((_req, res) => {
     res.status(404).json({ error: 'not_found' });
   });
-  return { app, pipeline, listener: createListener(validate, app, config.auth.front) };
+  return { app, pipeline, listener: createListener(validate, app, config.auth.front), swap, live: () => live };
 }

@@ -8,6 +8,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Metrics } from '../observability/metrics';
 import { redactUri } from '../observability/redact-uri';
+import { traceParentOf } from '../observability/trace-context';
+import type { SpanAttributes, SpanIds, Tracing } from '../observability/tracing';
 import type { Decision, DecisionInput, Pipeline } from '../pipeline';
 import { REASONS } from '../reasons';
 import { duplicatedHeader, originalRequest, VALIDATE_PATH, type Front } from './front';
@@ -122,21 +124,35 @@ export function decisionLog(d: Decision, input: DecisionInput): Record<string, u
 }
 
 export interface ValidateDeps {
-  pipeline: Pipeline;
+  pipeline: Pick<Pipeline, 'decide'>;
   /** How the front in use sends the original request (AUTH_FRONT). */
   front: Front;
   metrics: Metrics;
   logger: Logger;
+  /** OpenTelemetry spans (TOLLGATE_TRACING=otlp); undefined: none. */
+  tracing?: Tracing;
+}
+
+/** The decision span's opening attributes: the original method and path (redacted, no query), never a header. */
+function spanStart(input: DecisionInput): SpanAttributes {
+  const uri = input.uri === undefined ? undefined : loggableUri(input.uri);
+  return { 'http.request.method': input.method, 'url.path': uri?.split('?', 1)[0] };
+}
+
+function spanEnd(d: Decision): SpanAttributes & { error: boolean } {
+  return { 'http.response.status_code': d.status, 'tollgate.granted': d.granted, 'tollgate.reason': d.reason, 'tollgate.charged': d.charged, error: d.status >= 500 };
 }
 
 export type ValidateHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
 /**
  * The handler. Log line (one per decision, same shape as the pino-http lines it replaced):
- * `req {id, method, url}`, `res {statusCode}`, `responseTime` (ms), `request_id`, and the decision
- * fields of decisionLog(); message `granted` or `refused`, level error for 5xx.
+ * `req {id, method, url}`, `res {statusCode}`, `responseTime` (ms), `request_id`, `trace_id` (the
+ * client's valid W3C traceparent's, or the decision span's with tracing on), `span_id` (the decision
+ * span's, tracing on only), and the decision fields of decisionLog(); message `granted` or
+ * `refused`, level error for 5xx.
  */
-export function createValidateHandler({ pipeline, metrics, logger, front }: ValidateDeps): ValidateHandler {
+export function createValidateHandler({ pipeline, metrics, logger, front, tracing }: ValidateDeps): ValidateHandler {
   // The decision line is built from the fixed keys above (never a header, never the token), so the
   // logger's key-based redaction (authorization, token, secret…) can never match in it; running it
   // anyway cost ~6 µs of the ~10 µs a line takes (profile in docs/PERFORMANCE.md). One child, made once.
@@ -156,7 +172,12 @@ export function createValidateHandler({ pipeline, metrics, logger, front }: Vali
     const started = performance.now();
     const id = requestId(req);
     const input = decisionInput(req, front);
-    void pipeline.decide(input).then((d) => {
+    // W3C traceparent: its trace id goes in the log line, so the decision can be found from the
+    // client's or the upstream's trace; with tracing on, the decision's span is its child.
+    const parent = traceParentOf(req);
+    let span: SpanIds | undefined;
+    const decided = tracing === undefined ? pipeline.decide(input) : tracing.decision(parent, spanStart(input), () => pipeline.decide(input), spanEnd, (span = {}));
+    void decided.then((d) => {
       try {
         writeDecision(res, d, id);
       } catch (e) {
@@ -169,7 +190,7 @@ export function createValidateHandler({ pipeline, metrics, logger, front }: Vali
       const ms = performance.now() - started;
       (d.granted ? grantedTimer : refusedTimer).observe(ms / 1000);
       count(d.granted ? 'granted' : 'refused', d.reason, d.status);
-      const line = { req: { id, method: req.method, url: req.url === undefined ? undefined : loggableUri(req.url) }, res: { statusCode: d.status }, responseTime: Math.round(ms * 1000) / 1000, request_id: id, ...decisionLog(d, input) };
+      const line = { req: { id, method: req.method, url: req.url === undefined ? undefined : loggableUri(req.url) }, res: { statusCode: d.status }, responseTime: Math.round(ms * 1000) / 1000, request_id: id, trace_id: span?.traceId ?? parent?.traceId, span_id: span?.spanId, ...decisionLog(d, input) };
       if (d.status >= 500) decisionLogger.error(line, 'refused');
       else decisionLogger.info(line, d.granted ? 'granted' : 'refused');
     });

@@ -31,12 +31,21 @@ export interface VerifierDeps {
   fetch?: typeof fetch;
   /** Clock in ms (tests). */
   now?: () => number;
+  /**
+   * The verifier this one may replace (a configuration reload): each of its JWKS stores whose
+   * settings are unchanged is shared with the keys it holds, so a reload fetches nothing for them.
+   */
+  previous?: TokenVerifier;
 }
 
 export class TokenVerifier {
   private readonly byIssuer = new Map<string, { issuer: IssuerConfig; store?: JwksStore }>();
   /** The JWKS store of each issuer config, to ask whether a key is still published before caching. */
   private readonly storeOf = new Map<IssuerConfig, JwksStore>();
+  /** Every JWKS store of this verifier, by its settings (a successor with the same settings shares it). */
+  private readonly stores = new Map<string, JwksStore>();
+  /** Stores made here (not shared from `previous`): the ones start() starts and loadNewKeys() waits for. */
+  private readonly fresh: JwksStore[] = [];
   private readonly cache: VerifiedTokenCache<VerifiedToken>;
   private readonly tolerance: number;
   private readonly now: () => number;
@@ -49,8 +58,12 @@ export class TokenVerifier {
     for (const issuer of config.auth.issuers) {
       let store: JwksStore | undefined;
       if (issuer.kind !== 'hs256') { // jwks and supabase issuers publish keys; hs256 has one shared secret
-        const production = config.env === 'production';
-        store = new JwksStore({ issuer: issuer.issuer, jwksUrl: issuer.jwksUrl, production, algorithms: issuer.jwksAlgorithms, ...config.auth.jwks, metrics, log, fetch: deps.fetch, now: deps.now });
+        const settings = { issuer: issuer.issuer, jwksUrl: issuer.jwksUrl, production: config.env === 'production', algorithms: issuer.jwksAlgorithms, ...config.auth.jwks };
+        const key = JSON.stringify(settings);
+        const shared = deps.previous?.stores.get(key);
+        store = shared ?? new JwksStore({ ...settings, metrics, log, fetch: deps.fetch, now: deps.now });
+        if (!shared) this.fresh.push(store);
+        this.stores.set(key, store);
         // A key leaves when its kid goes or when its kid now names other material (rotation in
         // place): either way the decisions verified with it go too.
         store.onKeysRemoved = (keys) => {
@@ -63,13 +76,29 @@ export class TokenVerifier {
     }
   }
 
-  /** Starts the first JWKS loads in the background. */
+  /** Starts the first JWKS loads in the background (shared stores are running already). */
   start(): void {
-    for (const { store } of this.byIssuer.values()) store?.start();
+    for (const store of this.fresh) store.start();
   }
 
-  close(): void {
-    for (const { store } of this.byIssuer.values()) store?.close();
+  /** Resolves when every store made here has tried its first load (each bounded by AUTH_JWKS_TIMEOUT_MS). */
+  async loadNewKeys(): Promise<void> {
+    await Promise.allSettled(this.fresh.map((s) => s.refresh()));
+  }
+
+  /** The issuers whose JWKS store was made here rather than shared. */
+  get newIssuers(): string[] {
+    return [...this.byIssuer.values()].filter(({ store }) => store && this.fresh.includes(store)).map(({ issuer }) => issuer.issuer);
+  }
+
+  /**
+   * Stops the background refreshes of this verifier's stores, except those `keep` also uses: after a
+   * reload the old verifier closes with `keep` = its successor, and a refused one with `keep` = the
+   * verifier that stays. A store goes on serving decisions already running; it only stops refreshing.
+   */
+  close(keep?: TokenVerifier): void {
+    const kept = new Set(keep?.stores.values());
+    for (const store of this.stores.values()) if (!kept.has(store)) store.close();
   }
 
   /** Per issuer: can a token be verified now? An HS256 secret is always usable. */
