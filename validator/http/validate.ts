@@ -8,7 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Metrics } from '../observability/metrics';
 import { redactUri } from '../observability/redact-uri';
-import { traceParentOf } from '../observability/trace-context';
+import { traceParentOf, type TraceParent } from '../observability/trace-context';
 import type { SpanAttributes, SpanIds, Tracing } from '../observability/tracing';
 import type { Decision, DecisionInput, Pipeline } from '../pipeline';
 import { REASONS } from '../reasons';
@@ -145,6 +145,14 @@ function spanEnd(d: Decision): SpanAttributes & { error: boolean } {
 
 export type ValidateHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
+const NO_IDS = Object.freeze({});
+
+/** The log line's trace fields: none at all (not even undefined keys) when no trace context came. */
+function traceIds(parent: TraceParent | undefined, span: SpanIds | undefined): { trace_id?: string; span_id?: string } {
+  if (span !== undefined) return { trace_id: span.traceId, span_id: span.spanId };
+  return parent === undefined ? NO_IDS : { trace_id: parent.traceId };
+}
+
 /**
  * The handler. Log line (one per decision, same shape as the pino-http lines it replaced):
  * `req {id, method, url}`, `res {statusCode}`, `responseTime` (ms), `request_id`, `trace_id` (the
@@ -190,7 +198,7 @@ export function createValidateHandler({ pipeline, metrics, logger, front, tracin
       const ms = performance.now() - started;
       (d.granted ? grantedTimer : refusedTimer).observe(ms / 1000);
       count(d.granted ? 'granted' : 'refused', d.reason, d.status);
-      const line = { req: { id, method: req.method, url: req.url === undefined ? undefined : loggableUri(req.url) }, res: { statusCode: d.status }, responseTime: Math.round(ms * 1000) / 1000, request_id: id, trace_id: span?.traceId ?? parent?.traceId, span_id: span?.spanId, ...decisionLog(d, input) };
+      const line = { req: { id, method: req.method, url: req.url === undefined ? undefined : loggableUri(req.url) }, res: { statusCode: d.status }, responseTime: Math.round(ms * 1000) / 1000, request_id: id, ...traceIds(parent, span), ...decisionLog(d, input) };
       if (d.status >= 500) decisionLogger.error(line, 'refused');
       else decisionLogger.info(line, d.granted ? 'granted' : 'refused');
     });

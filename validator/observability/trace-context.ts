@@ -14,11 +14,13 @@ export interface TraceParent {
   readonly tracestate?: string;
 }
 
-// §3.2: version-traceid-parentid-flags, lower-case hex. Version ff is invalid; a version above 00
-// may append fields after a dash, which a version-00 parser must ignore (§3.2.4); version 00 has none.
-const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?$/;
+// §3.2: version-traceid-parentid-flags, 55 characters of lower-case hex and dashes. Version ff is
+// invalid; a version above 00 may append fields after a dash, which a version-00 parser must ignore
+// (§3.2.4); version 00 has none. A test without captures, then slices: a decision pays ~0.1 µs.
+const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
 const ZERO_TRACE = '00000000000000000000000000000000';
 const ZERO_SPAN = '0000000000000000';
+const DASH = 45;
 /** §3.3.1.5: vendors must propagate at least 512 characters and may drop a longer list whole. */
 export const MAX_TRACESTATE = 512;
 
@@ -29,13 +31,15 @@ export const MAX_TRACESTATE = 512;
  */
 export function parseTraceparent(traceparent: string | undefined, tracestate?: string): TraceParent | undefined {
   if (traceparent === undefined || traceparent.length < 55) return undefined;
-  const m = TRACEPARENT.exec(traceparent);
-  if (m === null) return undefined;
-  const [, version, traceId, parentId, flags, rest] = m as unknown as [string, string, string, string, string, string | undefined];
-  if (version === 'ff' || (version === '00' && rest !== undefined)) return undefined;
+  const head = traceparent.length === 55 ? traceparent : traceparent.slice(0, 55);
+  if (!TRACEPARENT.test(head)) return undefined;
+  const version = head.slice(0, 2);
+  if (version === 'ff' || (traceparent.length > 55 && (version === '00' || traceparent.charCodeAt(55) !== DASH))) return undefined;
+  const traceId = head.slice(3, 35);
+  const parentId = head.slice(36, 52);
   if (traceId === ZERO_TRACE || parentId === ZERO_SPAN) return undefined;
   const state = tracestate !== undefined && tracestate.length <= MAX_TRACESTATE ? tracestate : undefined;
-  return { traceId, parentId, flags: parseInt(flags, 16), tracestate: state };
+  return { traceId, parentId, flags: parseInt(head.slice(53), 16), tracestate: state };
 }
 
 /** The trace context a request carries, or undefined (a single property read when it carries none). */
