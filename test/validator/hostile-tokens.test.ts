@@ -66,6 +66,12 @@ const withHeader = (token: string, patch: Record<string, unknown>) => {
   return [b64({ ...JSON.parse(Buffer.from(h!, 'base64url').toString()), ...patch }), p, s].join('.');
 };
 
+/** The last character with its unused low bits set: same decoded bytes (RS256: 256 bytes in 342 characters, 4 spare bits). */
+const withPadBits = (token: string) => {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+  return token.slice(0, -1) + alphabet[alphabet.indexOf(token.at(-1)!) | 0x0f];
+};
+
 type Case = [name: string, authorization: () => Promise<string | undefined>, status: number, reason: string, issuersOnly?: 'AUTH_ISSUERS only'];
 
 const cases: Case[] = [
@@ -81,6 +87,8 @@ const cases: Case[] = [
   ['five parts (JWE)', async () => 'Bearer a.b.c.d.e', 401, 'token_malformed'],
   ['base64 padding', async () => `Bearer ${await kcToken()}==`, 401, 'token_malformed'],
   ['empty signature', async () => `Bearer ${(await kcToken()).split('.').slice(0, 2).join('.')}.`, 401, 'token_malformed'],
+  // the same signature bytes spelled another way (RFC 4648 §3.5): one token, one string
+  ['signature with its unused pad bits set', async () => `Bearer ${withPadBits(await kcToken())}`, 401, 'token_malformed'],
   ['oversized token', async () => `Bearer ${'a'.repeat(5000)}.${'b'.repeat(5000)}.c`, 401, 'token_too_large'],
   ['header is not JSON', async () => `Bearer ${b64('not json')}.${b64({ sub: 'x' })}.sig`, 401, 'token_malformed'],
   ['payload is not JSON', async () => `Bearer ${b64({ alg: 'RS256', kid: 'kc-rsa' })}.${b64('nope')}.sig`, 401, 'token_malformed'],
