@@ -14,8 +14,9 @@ const GROUPS: ReadonlyArray<[VariableDef['group'], string]> = [
   ['server', 'Server'],
   ['auth', 'Issuers and token rules'],
   ['jwks', 'JWKS key fetching'],
+  ['introspection', 'Token introspection (RFC 7662)'],
   ['supabase', 'Supabase'],
-  ['routes', 'Route scopes'],
+  ['routes', 'Route rules'],
   ['cache', 'Verified-token cache (the `AUTH_DECISION_CACHE_*` names are kept for compatibility)'],
   ['quota', 'Quota'],
   ['database', 'Database'],
@@ -25,6 +26,7 @@ const GROUPS: ReadonlyArray<[VariableDef['group'], string]> = [
 const PRODUCTION_REFUSALS = [
   '`AUTH_JWT_SECRET`, `SUPABASE_JWT_SECRET` or an `AUTH_ISSUERS` entry\'s `hmacSecret` shorter than 32 bytes.',
   '`SUPABASE_ALLOW_UNCONFIRMED=true`.',
+  '`AUTH_INTROSPECTION_URL` (or an entry\'s `introspection.url`) with plain `http://` to a host other than the loopback: the token and the client secret would travel in clear.',
   '`AUTH_ISSUER`, `AUTH_JWKS_URL`, `SUPABASE_URL` or an `AUTH_ISSUERS` entry\'s `issuer` (when keys are discovered), `jwksUrl` or `url` with plain `http://` to a host other than `localhost`, `127.0.0.1` or `[::1]`.',
   'A variable under one of tollgate\'s prefixes that no part of tollgate reads (see [Unknown variables](#unknown-variables)).',
 ];
@@ -39,6 +41,8 @@ const ALWAYS_REFUSED = [
   '`AUTH_JWT_SECRET` with `AUTH_MODE=jwks`, or `AUTH_JWKS_URL` with `AUTH_MODE=hs256`: an HMAC secret is never accepted for an asymmetric issuer and vice versa.',
   '`AUTH_ALGORITHMS` (or an entry\'s `algorithms`) naming anything but RS256/384/512, PS256/384/512, ES256/384/512 or EdDSA (`HS256`, `none`, `rs256`, …).',
   '`SUPABASE_ANON_KEY` that is a service-role key (its JWT payload says `role: service_role`).',
+  'An `AUTH_ROUTE_RULES` rule with a key other than `scopes`, `roles`, `claims` and `any` (a misspelt key would leave the route open), an empty `any`, a claim value that is not a string, number or boolean; `AUTH_DEFAULT_POLICY=deny` without a single rule.',
+  'An `AUTH_INTROSPECTION_*` variable without `AUTH_INTROSPECTION_URL`, or without the `AUTH_ISSUER` issuer to apply to; the URL without `AUTH_INTROSPECTION_CLIENT_ID` and `_CLIENT_SECRET`; an `introspection` field an entry does not know; more than one issuer accepting opaque tokens.',
   'Both `<NAME>` and `<NAME>_FILE` set, or a `<NAME>_FILE` that cannot be read or names an empty file.',
   'Any value that does not parse: integers out of range, booleans other than `true`/`false`/`1`/`0`/`yes`/`no`/`on`/`off`, an unknown time zone, a `DATABASE_URL` that is not `postgres://`, an `AUTH_AUDIENCE` list with no audience, route rules that are not valid JSON, a route path not in normal form (`/api//x`, `/api/x/../y`, `%61`, a query).',
 ];

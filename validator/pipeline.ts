@@ -1,6 +1,6 @@
 // The decision pipeline, top to bottom:
 //   extract bearer → verify (issuer, key, signature, registered claims) → issuer claim rules →
-//   email confirmation → route scopes → quota charge → response headers.
+//   email confirmation → route rules → quota charge → response headers.
 // It knows nothing of Express: the HTTP layer turns a request into a DecisionInput and a Decision
 // into a response, so the same pipeline can serve any front (and be tested without HTTP).
 import type { Logger } from 'pino';
@@ -8,9 +8,9 @@ import { FRONT_HEADERS, type Config, type Front } from './config';
 import { AuthError, invalidRequest, type BearerErrorCode, type ValidatorReason } from './errors';
 import type { Metrics } from './observability/metrics';
 import { GRANTED } from './reasons';
-import { checkEmail, type EmailConfirmations } from './policy/email';
+import { checkEmail, type UserConfirmations } from './policy/email';
 import { readPath } from './lib/paths';
-import { authorizeRoute } from './policy/scopes';
+import { authorizeRoute } from './policy/rules';
 import { createQuotaStage, NOT_CHARGED, type TickLedger } from './quota/charge';
 import { checkClaims, type Principal } from './token/claims';
 import { extractBearer } from './token/extract';
@@ -62,7 +62,7 @@ export interface PipelineDeps {
   config: Config;
   verifier: TokenVerifier;
   /** The store, seen as the two questions the stages ask it (validator/store implements both). */
-  store?: TickLedger & EmailConfirmations;
+  store?: TickLedger & UserConfirmations;
   metrics: Metrics;
   log: Logger;
   /** Clock for the quota day (tests). */
@@ -120,8 +120,10 @@ export function refusal(e: AuthError): Decision {
 export function createPipeline(deps: PipelineDeps) {
   const { config, verifier, store, log } = deps;
   const charge = createQuotaStage({ config, ledger: store, metrics: deps.metrics, log, now: deps.now });
-  const { maxTokenBytes, routeRules } = config.auth;
+  const { maxTokenBytes, routeRules, defaultPolicy } = config.auth;
   const edgeTtlS = config.auth.verifiedTokenCache.ttlS;
+  // An issuer that introspects may accept opaque (non-JWS) bearer tokens.
+  const opaqueTokens = verifier.acceptsOpaque;
   const nowMs = deps.now ? () => deps.now!().getTime() : Date.now;
   // Everything derived from the token alone (claims rules, identity headers) depends only on it and
   // the config, and a cache hit returns the same frozen VerifiedToken: derive it once per token
@@ -133,8 +135,8 @@ export function createPipeline(deps: PipelineDeps) {
     return id;
   };
 
-  // Without rules or charged routes the original request cannot change a decision.
-  const routesMatter = routeRules.length > 0 || config.quota.routes.length > 0;
+  // Without rules, charged routes or deny-by-default the original request cannot change a decision.
+  const routesMatter = routeRules.length > 0 || config.quota.routes.length > 0 || defaultPolicy === 'deny';
 
   /**
    * The original request the decision is about. The validate request itself is never judged in
@@ -157,12 +159,12 @@ export function createPipeline(deps: PipelineDeps) {
 
   async function run(input: DecisionInput): Promise<Decision> {
     const route = originalRoute(input);
-    const token = extractBearer(input.authorization, input.authorizationCount, maxTokenBytes);
+    const token = extractBearer(input.authorization, input.authorizationCount, maxTokenBytes, opaqueTokens);
     const verified = await verifier.verify(token);
     const { principal, headers: identityHeaders, email, unsendable } = identityOf(verified);
     const emailVerified = await checkEmail(principal, config, store);
 
-    if (route) authorizeRoute(routeRules, route.method, route.path, principal);
+    if (route) authorizeRoute(routeRules, route.method, route.path, principal, defaultPolicy);
     // Identity headers are checked before the charge: a refusal must never cost ticks.
     if (unsendable) throw invalidRequest('request_invalid', unsendable);
     const quota = route ? await charge(principal, route.method, route.path, route.uri, input.maxTicks, input.chargeId) : NOT_CHARGED;
@@ -172,7 +174,10 @@ export function createPipeline(deps: PipelineDeps) {
     if (emailVerified && email !== undefined) headers['X-User-Email'] = email;
     // Charged routes are never cached anywhere: every request must reach the quota (issue 6).
     const exp = verified.payload.exp as number;
-    const edgeMaxAgeS = edgeTtlS === 0 || quota.quotaRoute ? 0 : Math.max(0, Math.min(edgeTtlS, Math.floor(exp - nowMs() / 1000)));
+    // An introspected issuer's grant is cached no longer than its introspection answer: a revoked
+    // token must not live on at the edge.
+    const ttlS = Math.min(edgeTtlS, verified.issuer.introspection?.cacheTtlS ?? edgeTtlS);
+    const edgeMaxAgeS = ttlS === 0 || quota.quotaRoute ? 0 : Math.max(0, Math.min(ttlS, Math.floor(exp - nowMs() / 1000)));
     return { status: 200, headers, granted: true, reason: GRANTED, principal, charged: quota.charged, edgeMaxAgeS };
   }
 

@@ -111,6 +111,18 @@ export const REASONS = {
     emitter: 'validator',
     doc: 'No published key matches the token\'s `kid` and algorithm (or a token without `kid` meets several keys), or the key cannot be imported.',
   },
+  token_revoked: {
+    status: 401,
+    bearerError: 'invalid_token',
+    emitter: 'validator',
+    doc: 'A JWT whose signature and claims verify, but whose issuer\'s RFC 7662 introspection says `active: false`: revoked at the IdP (RFC 7009).',
+  },
+  token_inactive: {
+    status: 401,
+    bearerError: 'invalid_token',
+    emitter: 'validator',
+    doc: 'An opaque token that the issuer\'s RFC 7662 introspection says is not active (unknown, expired or revoked), or whose answer tollgate cannot accept.',
+  },
   // --- who may pass: 403 ---
   client_not_allowed: {
     status: 403,
@@ -125,7 +137,7 @@ export const REASONS = {
   email_unconfirmed: {
     status: 403,
     emitter: 'validator',
-    doc: 'A Supabase user whose e-mail address is not confirmed in `auth.users` (or who is unknown there).',
+    doc: 'A Supabase user confirmed neither by e-mail nor by phone in `auth.users` (`email_confirmed_at`, `phone_confirmed_at`), or unknown there.',
   },
   email_unverified: {
     status: 403,
@@ -137,6 +149,23 @@ export const REASONS = {
     bearerError: 'insufficient_scope',
     emitter: 'validator',
     doc: 'The route rule (`AUTH_ROUTE_RULES`) needs a scope the token lacks; the challenge\'s `scope` names what would do.',
+  },
+  role_missing: {
+    status: 403,
+    bearerError: 'insufficient_scope',
+    emitter: 'validator',
+    doc: 'The route rule (`AUTH_ROUTE_RULES`) needs a role the token lacks (RFC 6750: the request requires higher privileges than the token provides).',
+  },
+  claim_mismatch: {
+    status: 403,
+    bearerError: 'insufficient_scope',
+    emitter: 'validator',
+    doc: 'The route rule (`AUTH_ROUTE_RULES`) needs a claim value the token does not have (e.g. `aal` = `aal2`, a group); the description names the claim.',
+  },
+  route_not_allowed: {
+    status: 403,
+    emitter: 'validator',
+    doc: 'With `AUTH_DEFAULT_POLICY=deny`, no `AUTH_ROUTE_RULES` rule matches the original method and path (a HEAD needs its GET rule).',
   },
   // --- the request: 400 invalid_request ---
   request_invalid: {
@@ -172,6 +201,11 @@ export const REASONS = {
     status: 503,
     emitter: 'validator',
     doc: 'The issuer\'s signing keys cannot be fetched and none are cached. `Retry-After`.',
+  },
+  introspection_unavailable: {
+    status: 503,
+    emitter: 'validator',
+    doc: 'The issuer\'s RFC 7662 introspection endpoint did not answer in time, or not with a usable answer; fails closed. `Retry-After`.',
   },
   internal_error: {
     status: 500,

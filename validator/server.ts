@@ -24,6 +24,11 @@ export interface RunningValidator {
   logger: Logger;
   /** Reloads the configuration (what SIGHUP does): applied between two decisions, or refused and counted. */
   reload(): Promise<ReloadResult>;
+  /**
+   * What SIGUSR2 does: fetches every issuer's signing keys now, drops the decisions made with keys
+   * that left, forgets cached introspection answers; logs each issuer's outcome.
+   */
+  refreshKeys(): Promise<void>;
   /** Stops accepting, drains in-flight requests (up to SHUTDOWN_GRACE_MS), closes the store. */
   close(): Promise<void>;
 }
@@ -94,7 +99,12 @@ export async function startValidator(env: RawEnv, opts: { logger?: Logger; now?:
       await store.close();
       logger.info('stopped');
     })());
-  return { config, server, port, verifier, store, logger, reload: reloader.reload, close };
+  const refreshKeys = async () => {
+    const issuers = await app.live().verifier.forceRefresh();
+    const failed = issuers.filter((i) => !i.ok).length;
+    logger[failed ? 'warn' : 'info']({ issuers, failed }, failed ? 'forced key refresh: some issuers failed; their cached keys stay' : 'forced key refresh done');
+  };
+  return { config, server, port, verifier, store, logger, reload: reloader.reload, refreshKeys, close };
 }
 
 async function main(): Promise<void> {
@@ -127,6 +137,13 @@ async function main(): Promise<void> {
   process.on('SIGHUP', () => {
     running.logger.info({ signal: 'SIGHUP' }, 'signal received: reloading the configuration');
     void running.reload();
+  });
+  // Node's default for SIGUSR2 is to exit; here it forces a key refresh (docs/OPERATIONS.md). A signal
+  // rather than an HTTP endpoint: nothing on the network can make tollgate hammer the IdP with it,
+  // and a "loopback only" check could not tell an operator from NGINX or a sidecar in the same pod.
+  process.on('SIGUSR2', () => {
+    running.logger.info({ signal: 'SIGUSR2' }, 'signal received: refreshing signing keys');
+    void running.refreshKeys();
   });
 }
 

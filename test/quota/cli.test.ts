@@ -52,8 +52,8 @@ describe.each(targets)('%s', (_name, make) => {
   test('migrate applies, then finds nothing to do', () => {
     const first = run('migrate.js', [], env);
     expect(first).toMatchObject({ code: 0, err: '' });
-    expect(first.out).toMatch(/applied 001_auth_compat\.sql\napplied 002_quota\.sql\napplied 003_limit_cap\.sql\napplied 004_charge_receipts\.sql\nmigrations: 4 applied, 0 already applied/);
-    expect(run('migrate.js', [], env).out).toMatch(/migrations: 0 applied, 4 already applied/);
+    expect(first.out).toMatch(/applied 001_auth_compat\.sql\napplied 002_quota\.sql\napplied 003_limit_cap\.sql\napplied 004_charge_receipts\.sql\napplied 005_phone_confirmation\.sql\nmigrations: 5 applied, 0 already applied/);
+    expect(run('migrate.js', [], env).out).toMatch(/migrations: 0 applied, 5 already applied/);
   });
 
   test('set-limit needs a known user unless --create; show prints the row', () => {

@@ -25,6 +25,17 @@ eachBackend((env) => {
     await expect(store.emailConfirmed('e-c2')).resolves.toBe(true); // the user just confirmed
   });
 
+  test('a user confirmed by phone only (OTP sign-up, no e-mail) is a confirmed user whose e-mail is not', async () => {
+    const { store, pool } = env();
+    await pool.query(`INSERT INTO auth.users (id, email, phone, phone_confirmed_at, email_confirmed_at) VALUES
+      ('p-only', NULL, '+15550100', now(), NULL), ('p-both', 'b@x.test', '+15550101', now(), now()), ('p-unconfirmed', NULL, '+15550102', NULL, NULL)`);
+    await expect(store.confirmation('p-only')).resolves.toEqual({ email: false, phone: true });
+    await expect(store.confirmation('p-both')).resolves.toEqual({ email: true, phone: true });
+    await expect(store.confirmation('p-unconfirmed')).resolves.toEqual({ email: false, phone: false });
+    await expect(store.confirmation('p-missing')).resolves.toBeUndefined();
+    await expect(store.emailConfirmed('p-only')).resolves.toBe(false);
+  });
+
   test('sign-up trigger creates the profile with the default limit', async () => {
     const { store, pool } = env();
     await pool.query("INSERT INTO auth.users (id, email) VALUES ('e-new', 'new@x.test')");
@@ -42,6 +53,26 @@ async function supabaseAuth(pool: pg.Pool): Promise<void> {
                       (nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'sub'))::uuid $$;`);
 }
 
+/** Supabase's auth.users as it is (abridged): uuid ids, e-mail and phone confirmation. */
+async function supabaseAuthWithPhone(pool: pg.Pool): Promise<void> {
+  await supabaseAuth(pool);
+  await pool.query('ALTER TABLE auth.users ADD COLUMN phone text, ADD COLUMN phone_confirmed_at timestamptz');
+}
+
+describe('Supabase auth schema with phone confirmation', () => {
+  eachBackend(
+    (env) => {
+      test('a phone-confirmed Supabase user (uuid id) is confirmed; the e-mail is not', async () => {
+        const { store, pool } = env();
+        await pool.query("INSERT INTO auth.users (id, phone, phone_confirmed_at) VALUES ($1, '+15550100', now()), ($2, '+15550101', NULL)", [UUID_A, UUID_B]);
+        await expect(store.confirmation(UUID_A)).resolves.toEqual({ email: false, phone: true });
+        await expect(store.confirmation(UUID_B)).resolves.toEqual({ email: false, phone: false });
+      });
+    },
+    { prepare: supabaseAuthWithPhone },
+  );
+});
+
 describe('Supabase-shaped auth schema', () => {
   eachBackend(
     (env) => {
@@ -53,6 +84,10 @@ describe('Supabase-shaped auth schema', () => {
         await expect(store.emailConfirmed(UUID_A)).resolves.toBe(true);
         await expect(store.emailConfirmed(UUID_B)).resolves.toBe(false);
         await expect(store.emailConfirmed('service-account-gateway')).resolves.toBeUndefined();
+        // Supabase's table is never altered: without phone_confirmed_at nobody is confirmed by phone
+        const cols = await pool.query("SELECT 1 FROM information_schema.columns WHERE table_schema = 'auth' AND table_name = 'users' AND column_name = 'phone_confirmed_at'");
+        expect(cols.rows).toEqual([]);
+        await expect(store.confirmation(UUID_B)).resolves.toEqual({ email: false, phone: false });
         await expect(store.usage(UUID_B, '2024-01-01')).resolves.toMatchObject({ limit: 32 }); // trigger ran
       });
 

@@ -33,6 +33,10 @@ function countingStore() {
       count('emailConfirmed');
       return true;
     },
+    async confirmation() {
+      count('emailConfirmed');
+      return { email: true, phone: false };
+    },
     async ping() {
       count('ping');
     },

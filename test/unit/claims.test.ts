@@ -2,7 +2,7 @@
 import { parseConfig, type Config } from '../../validator/config';
 import { AuthError } from '../../validator/errors';
 import { parseRouteRules } from '../../validator/config/routes';
-import { authorizeRoute } from '../../validator/policy/scopes';
+import { authorizeRoute } from '../../validator/policy/rules';
 import { MAX_SUBJECT_BYTES } from '../../validator/lib/subject';
 import { checkClaims, scopesOf } from '../../validator/token/claims';
 import type { VerifiedToken } from '../../validator/token/verify';

@@ -20,11 +20,11 @@ function fakeStore(confirmed: Record<string, boolean | Error> = {}) {
   const calls: string[] = [];
   const store = {
     kind: 'embedded',
-    async emailConfirmed(sub: string) {
+    async confirmation(sub: string) {
       calls.push(`emailConfirmed ${sub}`);
       const v = confirmed[sub];
       if (v instanceof Error) throw v;
-      return v;
+      return v === undefined ? undefined : { email: v, phone: false };
     },
     async charge(sub: string, ticks: number) {
       calls.push(`charge ${sub}`);

@@ -3,7 +3,7 @@ import { AuthError, ConfigError } from '../../validator/errors';
 import { PathRefusal, readPath } from '../../validator/lib/paths';
 import { matchRoute, type RouteRule } from '../../validator/lib/routes';
 import { parseRouteList, parseRouteRules, splitScopes } from '../../validator/config/routes';
-import { authorizeRoute } from '../../validator/policy/scopes';
+import { authorizeRoute } from '../../validator/policy/rules';
 import type { Principal } from '../../validator/token/claims';
 
 /** readPath as a value: the canonical path, or undefined for a refusal. */
@@ -190,7 +190,8 @@ describe('parseRouteRules', () => {
     ['42', /JSON object or array/],
     ['true', /JSON object or array/],
     ['{"/api/": ["a"]}', /"METHOD \/path"/],
-    ['{"GET /api/": {"a": 1}}', /string or an array of strings/],
+    // the object form names its keys: a misspelt one would leave the route open
+    ['{"GET /api/": {"a": 1}}', /GET \/api\/: unknown key "a"/],
     ['[{"method": 1, "path": "/"}]', /rule #0/],
     ['[{"method": "GET", "path": "/"}, "GET /"]', /rule #1/],
     ['[{"method": "G ET", "path": "/"}]', /bad method/],

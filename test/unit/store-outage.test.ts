@@ -38,7 +38,7 @@ test('a charge with the database down: 503 quota_unavailable, Retry-After', asyn
 });
 
 test('an e-mail confirmation check with the database down: the same code', async () => {
-  const e = await refusalOf(checkEmail(person, { ...config, supabase: { allowUnconfirmed: false } } as typeof config, { emailConfirmed: down }));
+  const e = await refusalOf(checkEmail(person, { ...config, supabase: { allowUnconfirmed: false } } as typeof config, { confirmation: down }));
   expect({ status: e.status, code: e.code }).toEqual({ status: 503, code: 'quota_unavailable' });
 });
 

@@ -5,12 +5,15 @@ import type { RouteMatch, RouteRule } from '../lib/routes';
 import type { RawEnv } from './env';
 import { buildIssuers, type IssuerConfig, type SupabaseConfig } from './issuers';
 import { Reading, type ConfigWarning } from './read';
+import { checkDefaultPolicy } from './routes';
+import { withIntrospection } from './introspection';
 import type { Front } from './schema';
 import { storeSettings, type DatabaseConfig } from './store';
 import { unknownMessage, unknownVariables } from './unknown';
 
 export { ConfigErrors, configProblems, type ConfigWarning } from './read';
 export type { IssuerConfig, IssuerKind, SupabaseConfig } from './issuers';
+export type { IntrospectionConfig } from './introspection';
 export type { Front } from './schema';
 export { parseStoreConfig, type DatabaseConfig, type StoreOptions } from './store';
 
@@ -39,6 +42,10 @@ export interface Config {
     readonly allowedClients: readonly string[] | null;
     readonly requireEmailVerified: boolean;
     readonly routeRules: readonly RouteRule[];
+    /** AUTH_DEFAULT_POLICY: what a route without a matching rule gets. */
+    readonly defaultPolicy: 'allow' | 'deny';
+    /** AUTH_INTROSPECTION_CACHE_MAX: entries of the introspection answer cache (each issuer's settings are on its IssuerConfig). */
+    readonly introspectionCacheMax: number;
     /** AUTH_DECISION_CACHE_*: the verified-token cache; `ttlS` also caps how long the edge decision cache keeps a grant. */
     readonly verifiedTokenCache: { readonly ttlS: number; readonly max: number };
   };
@@ -70,7 +77,10 @@ function deepFreeze<T>(o: T): T {
  */
 export function parseConfigWithWarnings(env: RawEnv): { config: Config; warnings: ConfigWarning[] } {
   const r = new Reading(env);
-  const { issuers, supabase } = buildIssuers(r);
+  const built = buildIssuers(r);
+  const issuers = withIntrospection(r, built.issuers);
+  const supabase = built.supabase;
+  checkDefaultPolicy(r);
   const production = r.values.NODE_ENV === 'production';
   const warnings: ConfigWarning[] = [];
   for (const u of unknownVariables(env)) {
@@ -98,6 +108,8 @@ export function parseConfigWithWarnings(env: RawEnv): { config: Config; warnings
       allowedClients: v.AUTH_ALLOWED_CLIENTS?.length ? v.AUTH_ALLOWED_CLIENTS : null,
       requireEmailVerified: v.AUTH_REQUIRE_EMAIL_VERIFIED!,
       routeRules: v.AUTH_ROUTE_RULES!,
+      defaultPolicy: v.AUTH_DEFAULT_POLICY!,
+      introspectionCacheMax: v.AUTH_INTROSPECTION_CACHE_MAX!,
       verifiedTokenCache: { ttlS: v.AUTH_DECISION_CACHE_TTL_S!, max: v.AUTH_DECISION_CACHE_MAX! },
     },
     supabase,

@@ -31,9 +31,11 @@ export interface IssuerEntry {
   readonly hmacSecret?: string;
   readonly hmacSecretFile?: string;
   readonly claims: ClaimOverrides;
+  /** RFC 7662 introspection settings as written; checked with the environment in issuers.ts (config/introspection.ts). */
+  readonly introspection?: unknown;
 }
 
-const ENTRY_KEYS = ['kind', 'issuer', 'url', 'audience', 'jwksUrl', 'algorithms', 'tokenTypes', 'preset', 'hmacSecret', 'hmacSecretFile', 'claims'];
+const ENTRY_KEYS = ['kind', 'issuer', 'url', 'audience', 'jwksUrl', 'algorithms', 'tokenTypes', 'preset', 'hmacSecret', 'hmacSecretFile', 'claims', 'introspection'];
 const CLAIM_KEYS: ReadonlyArray<keyof ClaimMapping> = ['subject', 'scopes', 'roles', 'email', 'clientId'];
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
@@ -172,6 +174,7 @@ export function readEntries(list: readonly Record<string, unknown>[], fail: (mes
       hmacSecret: str('hmacSecret'),
       hmacSecretFile: str('hmacSecretFile'),
       claims,
+      introspection: e.introspection,
     };
     // what each kind needs and forbids
     if (kind === 'supabase') {
@@ -190,6 +193,7 @@ export function readEntries(list: readonly Record<string, unknown>[], fail: (mes
       if (e.hmacSecret === undefined && e.hmacSecretFile === undefined) bad('hmacSecret', 'is required for an hs256 issuer (or hmacSecretFile)');
     }
     if (e.hmacSecret !== undefined && e.hmacSecretFile !== undefined) bad('hmacSecretFile', 'set hmacSecret or hmacSecretFile, not both');
+    if (kind === 'supabase' && e.introspection !== undefined) bad('introspection', 'Supabase Auth has no RFC 7662 introspection endpoint');
     if (ok) out.push(entry);
   });
   return out;

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { PRESETS, type PresetName } from '../lib/presets';
 import { readEntries, resolveProfile, type IssuerEntry, type IssuerKind, type IssuerProfile } from './issuer-entries';
+import { parseIntrospection, type IntrospectionConfig } from './introspection';
 import { keyUrlProblem } from './key-url';
 import type { Reading } from './read';
 import type { VariableName } from './schema';
@@ -23,6 +24,8 @@ export interface IssuerConfig extends IssuerProfile {
   readonly jwksUrl?: string;
   /** HS256 secret, when the issuer accepts HS256. */
   readonly hmacSecret?: Uint8Array;
+  /** RFC 7662 introspection of this issuer's tokens (config/introspection.ts), when configured. */
+  readonly introspection?: IntrospectionConfig;
 }
 
 /** Supabase's user rules; they apply to every Supabase issuer (SUPABASE_URL and `kind: "supabase"` entries). */
@@ -117,7 +120,8 @@ export function buildIssuers(r: Reading): { issuers: IssuerConfig[]; supabase: S
       return supabaseIssuer(name, `AUTH_ISSUERS${e.where}`, `${e.where} `, e.url!, { audiences: e.audiences, jwksUrl: e.jwksUrl, algorithms: e.algorithms, tokenTypes: e.tokenTypes, claims: e.claims, secret, issuer: e.issuer });
     }
     const profile = resolveProfile({ kind: e.kind, preset: e.preset, audiences: e.audiences!, algorithms: e.algorithms, tokenTypes: e.tokenTypes, claims: e.claims });
-    add(name, `AUTH_ISSUERS${e.where}`, `${e.where} `, { kind: e.kind, issuer: e.issuer!, audiences: e.audiences!, jwksUrl: e.jwksUrl, hmacSecret: secret, ...profile });
+    const introspection = e.introspection === undefined ? undefined : parseIntrospection(e.introspection, production, (field, m) => r.fail(name, `${e.where} introspection${field ? `.${field}` : ''}: ${m}`));
+    add(name, `AUTH_ISSUERS${e.where}`, `${e.where} `, { kind: e.kind, issuer: e.issuer!, audiences: e.audiences!, jwksUrl: e.jwksUrl, hmacSecret: secret, ...profile, ...(introspection ? { introspection } : {}) });
   }
 
   // --- the shorthand: one issuer per AUTH_MODE value

@@ -2,7 +2,10 @@
 import { ConfigError } from '../errors';
 import { readPath } from '../lib/paths';
 import { asciiLower, type RouteMatch, type RouteRule } from '../lib/routes';
-import { SCOPE_TOKEN } from '../lib/scopes';
+import type { Reading } from './read';
+import { RequirementParser } from './requirements';
+
+export { splitScopes } from './requirements';
 
 const METHOD = /^(\*|[A-Z]+)$/;
 
@@ -33,8 +36,9 @@ export function parseRouteList(variable: string, raw: string): RouteMatch[] {
 }
 
 /**
- * Parses AUTH_ROUTE_RULES: either `{"POST /api/": ["api:write"]}` (scopes as array or
- * space/comma string) or `[{"method": "POST", "path": "/api/", "scopes": ["api:write"]}]`.
+ * Parses AUTH_ROUTE_RULES: either `{"POST /api/": ["api:write"]}` or `[{"method": "POST", "path":
+ * "/api/", "scopes": ["api:write"]}]`. A rule's value is scopes (array, or space/comma string) or
+ * an object `{"scopes", "roles", "claims", "any"}` (config/requirements.ts).
  */
 export function parseRouteRules(variable: string, raw: string): RouteRule[] {
   const rules = parseRouteRuleShapes(variable, raw);
@@ -42,7 +46,7 @@ export function parseRouteRules(variable: string, raw: string): RouteRule[] {
   const seen = new Set<string>();
   for (const r of rules) {
     const k = `${r.method} ${r.path}`;
-    if (seen.has(k)) throw new ConfigError(variable, `two rules for ${JSON.stringify(k)}; merge their scopes into one rule`);
+    if (seen.has(k)) throw new ConfigError(variable, `two rules for ${JSON.stringify(k)}; merge their requirements into one rule (use "any" for alternatives)`);
     seen.add(k);
   }
   return rules;
@@ -55,39 +59,32 @@ function parseRouteRuleShapes(variable: string, raw: string): RouteRule[] {
   } catch (e) {
     throw new ConfigError(variable, `is not valid JSON: ${(e as Error).message}`);
   }
-  const scopesOf = (v: unknown, where: string): string[] => {
-    let scopes: string[];
-    if (typeof v === 'string') scopes = splitScopes(v);
-    else if (Array.isArray(v) && v.every((s) => typeof s === 'string')) scopes = v.flatMap(splitScopes);
-    else throw new ConfigError(variable, `scopes of ${where} must be a string or an array of strings`);
-    // A scope no token can carry would refuse everyone on that route, silently.
-    const bad = scopes.find((s) => !SCOPE_TOKEN.test(s));
-    if (bad !== undefined) throw new ConfigError(variable, `scope ${JSON.stringify(bad)} of ${where} is not an RFC 6749 scope-token (printable ASCII without space, ", \\ or comma): no token could satisfy it`);
-    return scopes;
-  };
+  const p = new RequirementParser(variable);
   if (Array.isArray(json)) {
     return json.map((r, i) => {
       if (!r || typeof r !== 'object' || typeof r.method !== 'string' || typeof r.path !== 'string') {
         throw new ConfigError(variable, `rule #${i} must be {"method": "...", "path": "/...", "scopes": [...]}`);
       }
-      return { ...checkMatch(variable, r.method, r.path), scopes: scopesOf(r.scopes ?? [], `rule #${i}`) };
+      return { ...checkMatch(variable, r.method, r.path), ...p.requirement(r, `rule #${i}`, ['method', 'path']) };
     });
   }
   if (json && typeof json === 'object') {
-    return Object.entries(json).map(([key, scopes]) => {
+    return Object.entries(json).map(([key, value]) => {
       const [method, path, extra] = key.trim().split(/\s+/);
       if (!method || !path || extra) throw new ConfigError(variable, `key ${JSON.stringify(key)} must be "METHOD /path"`);
-      return { ...checkMatch(variable, method, path), scopes: scopesOf(scopes, key) };
+      return { ...checkMatch(variable, method, path), ...p.requirement(value, key) };
     });
   }
   throw new ConfigError(variable, 'must be a JSON object or array of rules');
 }
 
 /**
- * Splits the scopes of an AUTH_ROUTE_RULES rule: space- or comma-separated, so a rule scope never
- * contains a comma. Token scopes are not read here: they split on spaces only and a token scope
- * containing a comma is dropped (scopesOf in token/claims.ts), so `"x,admin"` never meets `admin`.
+ * AUTH_DEFAULT_POLICY=deny without a single rule refuses every request: certainly not what was
+ * meant, so start-up says so instead of serving 403s.
  */
-export function splitScopes(s: string): string[] {
-  return s.split(/[\s,]+/).filter(Boolean);
+export function checkDefaultPolicy(r: Reading): void {
+  const { AUTH_DEFAULT_POLICY: policy, AUTH_ROUTE_RULES: rules } = r.values;
+  if (policy === 'deny' && rules?.length === 0 && !r.refused('AUTH_ROUTE_RULES')) {
+    r.fail('AUTH_DEFAULT_POLICY', 'is deny but AUTH_ROUTE_RULES has no rule, so every request would be refused; add rules (`{"GET /api/": []}` lets any valid token through)');
+  }
 }

@@ -8,7 +8,7 @@ import { algorithmAdvice, issuerList } from './issuer-entries';
 import { bool, httpUrl, int, list, oneOf, postgresUrl, supabaseAnonKey, text, timeZone, type Parser } from './parsers';
 import { parseRouteList, parseRouteRules } from './routes';
 
-export type Group = 'server' | 'auth' | 'jwks' | 'supabase' | 'routes' | 'quota' | 'database' | 'cache';
+export type Group = 'server' | 'auth' | 'jwks' | 'introspection' | 'supabase' | 'routes' | 'quota' | 'database' | 'cache';
 
 export interface VariableDef<T = unknown> {
   readonly group: Group;
@@ -83,6 +83,28 @@ export const VARIABLES = Object.freeze({
   AUTH_JWKS_CACHE_TTL_S: v({ group: 'jwks', parse: int(1, 86400), default: '600', doc: 'How long fetched keys are fresh; they are refreshed in the background before that (seconds).' }),
   AUTH_JWKS_COOLDOWN_S: v({ group: 'jwks', parse: int(0, 3600), default: '30', doc: 'An unknown `kid` triggers at most one JWKS refetch per this interval (seconds).' }),
   AUTH_JWKS_TIMEOUT_MS: v({ group: 'jwks', parse: int(100, 60000), default: '5000', doc: 'Timeout of one discovery or JWKS fetch (ms).' }),
+  AUTH_INTROSPECTION_URL: v({
+    group: 'introspection',
+    parse: httpUrl,
+    optional: true,
+    doc: 'RFC 7662 introspection endpoint of the `AUTH_ISSUER` issuer (Keycloak: `<issuer>/protocol/openid-connect/token/introspect`). Set: every token of that issuer is also introspected (answers cached for `AUTH_INTROSPECTION_CACHE_TTL_S`), so a token revoked at the IdP (RFC 7009) is refused within that time; the IdP unreachable fails closed (503 `introspection_unavailable`). `AUTH_ISSUERS` entries say it with `introspection`.',
+  }),
+  AUTH_INTROSPECTION_CLIENT_ID: v({ group: 'introspection', parse: text, optional: true, doc: 'Client id tollgate authenticates with at the introspection endpoint (HTTP Basic, RFC 7662 §2.1). Required with `AUTH_INTROSPECTION_URL`.' }),
+  AUTH_INTROSPECTION_CLIENT_SECRET: v({ group: 'introspection', parse: text, secret: true, optional: true, doc: 'That client\'s secret. Required with `AUTH_INTROSPECTION_URL`.' }),
+  AUTH_INTROSPECTION_CACHE_TTL_S: v({
+    group: 'introspection',
+    parse: int(0, 60),
+    optional: true,
+    doc: 'How long an introspection answer is reused, at most 60 s: a revoked token passes at most this long; 0 asks on every request (seconds, default 10). Also caps the NGINX edge decision cache for that issuer.',
+  }),
+  AUTH_INTROSPECTION_OPAQUE: v({
+    group: 'introspection',
+    parse: bool,
+    optional: true,
+    doc: '`true`: also accept opaque (non-JWT) bearer tokens, known only through introspection, as tokens of the `AUTH_ISSUER` issuer (at most one issuer may). Default `false`: only JWTs, each introspected after its signature verifies.',
+  }),
+  AUTH_INTROSPECTION_TIMEOUT_MS: v({ group: 'introspection', parse: int(100, 30000), optional: true, doc: 'Timeout of one introspection request (ms, default 2000); past it the decision is 503 `introspection_unavailable`.' }),
+  AUTH_INTROSPECTION_CACHE_MAX: v({ group: 'introspection', parse: int(1, 1_000_000), default: '10000', doc: 'Entries in the introspection answer cache, all issuers together (LRU).' }),
   AUTH_FRONT: v({
     group: 'auth',
     parse: oneOf(FRONTS, { fold: true, refuse: (f) => `unknown front ${JSON.stringify(f)}; use ${FRONTS.join(', ')}` }),
@@ -100,7 +122,13 @@ export const VARIABLES = Object.freeze({
     group: 'routes',
     parse: (raw, name) => parseRouteRules(name, raw),
     default: '[]',
-    doc: 'Scopes required per route, JSON: `{"POST /api/": ["api:write"], "GET /api/": ["api:read"]}` or `[{"method":"POST","path":"/api/","scopes":["api:write"]}]`. Longest matching path prefix wins, compared case-insensitively; method `*` matches any. Scopes are RFC 6749 scope-tokens (no comma); a token scope containing a comma is dropped and never meets a rule. Default: no scope required.',
+    doc: 'What each route requires, JSON: `{"POST /api/": ["api:write"], "GET /api/": ["api:read"]}` or `[{"method":"POST","path":"/api/","scopes":["api:write"]}]`. A rule\'s value is scopes, or `{"scopes": […], "roles": […], "claims": {"aal": "aal2", "app_metadata.plan": ["pro", "team"]}, "any": [{…}, {…}]}`: everything listed must hold, and one of `any`. Claim names may be dotted paths; a claim holds when it equals one of the values (`===`) or, an array, contains one. Longest matching path prefix wins, compared case-insensitively; method `*` matches any; HEAD must also pass the GET rule. Scopes are RFC 6749 scope-tokens (no comma); a token scope containing a comma is dropped and never meets a rule. Default: nothing required.',
+  }),
+  AUTH_DEFAULT_POLICY: v({
+    group: 'routes',
+    parse: oneOf(['allow', 'deny'] as const, { fold: true }),
+    default: 'allow',
+    doc: 'A route that no `AUTH_ROUTE_RULES` rule matches: `allow` lets any valid token through; `deny` refuses it (403 `route_not_allowed`), so only routes with a rule are reachable (a rule with no requirement, `[]`, opens one to any valid token).',
   }),
   AUTH_DECISION_CACHE_TTL_S: v({ group: 'cache', parse: int(0, 3600), default: '60', doc: 'A verified token is not verified again for at most this long (and never past its `exp`); also caps how long the NGINX edge decision cache keeps a grant; 0 disables both (seconds).' }),
   AUTH_DECISION_CACHE_MAX: v({ group: 'cache', parse: int(1, 1_000_000), default: '10000', doc: 'Entries in the verified-token cache (LRU).' }),

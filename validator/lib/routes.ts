@@ -1,4 +1,5 @@
-// Route matching shared by scope rules and quota routes: METHOD + path prefix, case-insensitive, on a canonical path (lib/paths).
+// Route matching shared by route rules and quota routes: METHOD + path prefix, case-insensitive, on a canonical path (lib/paths).
+import type { Requirement } from './requirements';
 
 export interface RouteMatch {
   /** Upper-case method, or '*' for any. */
@@ -11,7 +12,8 @@ export interface RouteMatch {
   readonly path: string;
 }
 
-export interface RouteRule extends RouteMatch {
+/** An AUTH_ROUTE_RULES rule: where it applies and what it requires (lib/requirements). */
+export interface RouteRule extends RouteMatch, Requirement {
   readonly scopes: readonly string[];
 }
 

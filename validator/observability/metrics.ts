@@ -9,6 +9,10 @@ export interface Metrics {
   readonly jwksKeys: Gauge<'issuer'>;
   readonly jwksStale: Gauge<'issuer'>;
   readonly jwksLastSuccess: Gauge<'issuer'>;
+  /** RFC 7662 introspection requests by issuer and result (active|inactive|error), their latency, and answer-cache lookups. */
+  readonly introspections: Counter<'issuer' | 'result'>;
+  readonly introspectionSeconds: Histogram<'issuer'>;
+  readonly introspectionCache: Counter<'outcome'>;
   readonly quotaCharges: Counter<'outcome'>;
   readonly ticksCharged: Counter;
   readonly storeSeconds: Histogram<'op'>;
@@ -43,6 +47,15 @@ export function createMetrics(opts: { defaults?: boolean } = {}): Metrics {
     jwksKeys: new Gauge({ name: 'tollgate_jwks_keys', help: 'Usable signing keys cached per issuer.', labelNames: ['issuer'], registers: r }),
     jwksStale: new Gauge({ name: 'tollgate_jwks_stale', help: '1 when the cached keys of an issuer are past their TTL because refreshing failed.', labelNames: ['issuer'], registers: r }),
     jwksLastSuccess: new Gauge({ name: 'tollgate_jwks_last_success_timestamp_seconds', help: 'Unix time of the last successful JWKS fetch per issuer.', labelNames: ['issuer'], registers: r }),
+    introspections: new Counter({ name: 'tollgate_introspection_requests_total', help: 'RFC 7662 introspection requests by issuer and result (active|inactive|error).', labelNames: ['issuer', 'result'], registers: r }),
+    introspectionSeconds: new Histogram({
+      name: 'tollgate_introspection_duration_seconds',
+      help: 'Latency of one RFC 7662 introspection request, seconds (errors and timeouts included).',
+      labelNames: ['issuer'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: r,
+    }),
+    introspectionCache: new Counter({ name: 'tollgate_introspection_cache_total', help: 'Introspection answer cache lookups by outcome (hit|miss).', labelNames: ['outcome'], registers: r }),
     quotaCharges: new Counter({ name: 'tollgate_quota_charges_total', help: 'Quota charge attempts by outcome (charged|replayed|exhausted|invalid|error|fail_open).', labelNames: ['outcome'], registers: r }),
     ticksCharged: new Counter({ name: 'tollgate_quota_ticks_charged_total', help: 'Ticks charged to users.', registers: r }),
     storeSeconds: new Histogram({ name: 'tollgate_store_duration_seconds', help: 'Quota store operation latency, seconds.', labelNames: ['op'], buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: r }),

@@ -55,6 +55,12 @@ export interface TickRepository {
   top(usageDate: string, n: number): Promise<UsageRow[]>;
 }
 
+/** How a user is confirmed: by e-mail (auth.users.email_confirmed_at), by phone (phone_confirmed_at). */
+export interface Confirmation {
+  readonly email: boolean;
+  readonly phone: boolean;
+}
+
 /** The identity provider's users (auth.users): store/users.ts. */
 export interface UserRepository {
   /**
@@ -62,6 +68,11 @@ export interface UserRepository {
    * undefined when the user is not in auth.users (the caller decides; it fails closed).
    */
   emailConfirmed(userId: string): Promise<boolean | undefined>;
+  /**
+   * Supabase users: whether their e-mail address and their phone number are confirmed; undefined
+   * when the user is not in auth.users. A table without phone_confirmed_at answers `phone: false`.
+   */
+  confirmation(userId: string): Promise<Confirmation | undefined>;
 }
 
 /** Both repositories over one pool, and the pool's own operations (store/index.ts). */

@@ -4,15 +4,19 @@ import { invalidToken, missingToken } from '../errors';
 // RFC 6750 b64token, and then the JWS compact shape: exactly three base64url parts.
 // The scheme is case-insensitive (RFC 7235 §2.1); one or more spaces separate it from the token.
 const BEARER = /^bearer +(\S+)$/i;
-const JWS_COMPACT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+export const JWS_COMPACT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+// RFC 6750 §2.1 b64token: what an opaque token may look like, when an issuer accepts them.
+const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
 
 /**
  * Returns the compact JWS from `authorization`.
  * - no header, or a scheme other than Bearer → 401 without an error code (RFC 6750 §3);
  * - several Authorization headers, a token over `maxBytes`, anything but three base64url parts
  *   (trailing garbage, a comma-joined pair, JWE, padding) → 401 invalid_token.
+ * With `opaque` (an issuer accepts opaque tokens through introspection), any RFC 6750 b64token
+ * passes too; verify() tells the two apart.
  */
-export function extractBearer(authorization: string | undefined, count: number, maxBytes: number): string {
+export function extractBearer(authorization: string | undefined, count: number, maxBytes: number, opaque = false): string {
   if (authorization === undefined || authorization.trim() === '') {
     if (count > 1) throw invalidToken('token_malformed', 'several Authorization headers');
     throw missingToken();
@@ -29,6 +33,6 @@ export function extractBearer(authorization: string | undefined, count: number, 
   }
   const token = m[1]!;
   if (token.length > maxBytes) throw invalidToken('token_too_large', `token longer than ${maxBytes} bytes`);
-  if (!JWS_COMPACT.test(token)) throw invalidToken('token_malformed', 'token is not a compact JWS (three base64url parts)');
+  if (!JWS_COMPACT.test(token) && !(opaque && B64TOKEN.test(token))) throw invalidToken('token_malformed', 'token is not a compact JWS (three base64url parts)');
   return token;
 }

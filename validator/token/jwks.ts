@@ -163,8 +163,13 @@ export class JwksStore {
     return this.jwks.some((k) => k.jwk.kid === kid);
   }
 
-  /** Fetches the JWKS now; concurrent callers share one fetch. Keeps good keys on any failure. */
-  refresh(): Promise<void> {
+  /**
+   * Fetches the JWKS now; concurrent callers share one fetch. Keeps good keys on any failure.
+   * `force` (an operator's refresh): never answered by a fetch already under way, which may have
+   * read the JWKS before the change the operator is acting on; a new fetch follows it.
+   */
+  refresh(opts: { force?: boolean } = {}): Promise<void> {
+    if (opts.force && this.inflight) return this.inflight.catch(() => undefined).then(() => this.refresh());
     if (!this.inflight) {
       this.inflight = this.doRefresh().finally(() => {
         this.inflight = undefined;

@@ -10,8 +10,10 @@ import { claimAt, formatClaimPath } from '../lib/claim-mapping';
 import type { Metrics } from '../observability/metrics';
 import { checkAudience } from './audience';
 import { VerifiedTokenCache } from './cache';
+import { JWS_COMPACT } from './extract';
 import { parseJws, verifyJwt } from './fast-verify';
 import { fromJose } from './jose-errors';
+import { Introspection } from './introspect';
 import { JwksStore, type JwksStatus } from './jwks';
 
 export interface VerifiedToken {
@@ -49,6 +51,8 @@ export class TokenVerifier {
   /** Stores made here (not shared from `previous`): the ones start() starts and loadNewKeys() waits for. */
   private readonly fresh: JwksStore[] = [];
   private readonly cache: VerifiedTokenCache<VerifiedToken>;
+  /** RFC 7662 answers of the issuers that introspect (token/introspect.ts). */
+  private readonly introspection: Introspection;
   private readonly tolerance: number;
   private readonly now: () => number;
 
@@ -57,6 +61,7 @@ export class TokenVerifier {
     this.now = deps.now ?? Date.now;
     this.tolerance = config.auth.clockToleranceS;
     this.cache = new VerifiedTokenCache(config.auth.verifiedTokenCache.max, config.auth.verifiedTokenCache.ttlS * 1000);
+    this.introspection = new Introspection({ issuers: config.auth.issuers, cacheMax: config.auth.introspectionCacheMax, clockToleranceS: config.auth.clockToleranceS, metrics, log, fetch: deps.fetch, now: deps.now });
     for (const issuer of config.auth.issuers) {
       let store: JwksStore | undefined;
       if (issuer.kind !== 'hs256') { // jwks and supabase issuers publish keys; hs256 has one shared secret
@@ -116,12 +121,46 @@ export class TokenVerifier {
     await Promise.allSettled([...this.byIssuer.values()].map(({ store }) => store?.refresh()));
   }
 
+  /**
+   * An operator's "revoke now" (SIGUSR2): every issuer's JWKS is fetched at once, even while a
+   * scheduled fetch is under way (it may have started before the key was removed), so decisions
+   * verified with a key that left are dropped from the verified-token cache (onKeysRemoved); and
+   * every cached introspection answer is forgotten. Resolves with each issuer's outcome.
+   */
+  async forceRefresh(): Promise<Array<{ issuer: string; ok: boolean; keys: number; error?: string }>> {
+    this.introspection.clear();
+    const entries = [...this.byIssuer.values()].filter((e) => e.store !== undefined);
+    const settled = await Promise.allSettled(entries.map(({ store }) => store!.refresh({ force: true })));
+    return entries.map(({ issuer, store }, i) => {
+      const r = settled[i]!;
+      return { issuer: issuer.issuer, ok: r.status === 'fulfilled', keys: store!.status().keys, ...(r.status === 'rejected' ? { error: (r.reason as Error).message } : {}) };
+    });
+  }
+
   get cacheSize(): number {
     return this.cache.size;
   }
 
-  /** Verifies `token` or throws an AuthError. Uses the verified-token cache when enabled. */
+  /**
+   * Verifies `token` or throws an AuthError. An issuer with introspection is also asked whether the
+   * token is still active (answers cached for at most 60 s, token/introspect.ts): a token revoked at
+   * the IdP stops passing although its signature still verifies. A bearer that is not a JWS is an
+   * opaque token, which only the issuer that accepts them (AUTH_INTROSPECTION_OPAQUE) can vouch for.
+   */
   async verify(token: string): Promise<VerifiedToken> {
+    if (!JWS_COMPACT.test(token)) return this.introspection.opaque(token);
+    const verified = await this.verifySignature(token);
+    if (verified.issuer.introspection) await this.introspection.check(token, verified);
+    return verified;
+  }
+
+  /** Whether opaque (non-JWS) bearer tokens may reach verify(). */
+  get acceptsOpaque(): boolean {
+    return this.introspection.acceptsOpaque;
+  }
+
+  /** Signature and claims of a JWT, through the verified-token cache when it is enabled. */
+  private async verifySignature(token: string): Promise<VerifiedToken> {
     const nowMs = this.now();
     const cacheKey = this.cache.enabled ? VerifiedTokenCache.keyOf(token) : '';
     if (this.cache.enabled) {
