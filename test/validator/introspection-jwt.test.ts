@@ -2,11 +2,15 @@
 // ones, so a small RFC 7662 endpoint stands in here): a verified JWT is refused once the issuer says
 // it is inactive (token_revoked), the request is authenticated and shaped as RFC 7662 §2.1 says,
 // and every way of not getting an answer fails closed.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import request from 'supertest';
 import { makeKey, mint, TestIssuer, type TestKey } from '../../devkit/issuer';
 import { parseConfig } from '../../validator/config';
+import { canonicalConfig } from '../../validator/config/hash';
 import { buildTestApp, type TestApp } from '../helpers/app';
 
 type Mode = 'ok' | 'error500' | 'garbage' | 'no-active' | 'hang';
@@ -122,7 +126,13 @@ describe('config', () => {
     expect(parseConfig(WITH).auth.issuers[0]!.introspection).toEqual({ url: 'https://idp.example/introspect', clientId: 'tg', clientSecret: 'x', cacheTtlS: 10, opaque: false, timeoutMs: 2000 });
   });
 
-  test('an AUTH_ISSUERS entry carries its own introspection (secret from a file too)', () => {
+  test('the introspection client secret enters the configuration hash only as its own hash', () => {
+    const text = canonicalConfig(parseConfig({ ...WITH, AUTH_INTROSPECTION_CLIENT_SECRET: 'introspection-secret-value' }));
+    expect(text).not.toContain('introspection-secret-value');
+    expect(text).toContain(`"clientSecret":"sha256:`);
+  });
+
+  test('an AUTH_ISSUERS entry carries its own introspection', () => {
     const issuers = JSON.stringify([
       { issuer: 'https://a.example', audience: 'api', introspection: { url: 'https://a.example/introspect', clientId: 'tg', clientSecret: 's', cacheTtlS: 5, opaque: true } },
       { issuer: 'https://b.example', audience: 'api' },
@@ -130,6 +140,20 @@ describe('config', () => {
     const [a, b] = parseConfig({ NODE_ENV: 'test', AUTH_ISSUERS: issuers, DATA_DIR: 'memory://' }).auth.issuers;
     expect(a!.introspection).toEqual({ url: 'https://a.example/introspect', clientId: 'tg', clientSecret: 's', cacheTtlS: 5, opaque: true, timeoutMs: 2000 });
     expect(b!.introspection).toBeUndefined();
+  });
+
+  test('an entry reads its client secret from clientSecretFile (a mounted secret)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tollgate-introspection-'));
+    try {
+      writeFileSync(join(dir, 'secret'), 'from-a-file\n');
+      const entry = { issuer: 'https://a.example', audience: 'api', introspection: { url: 'https://a.example/i', clientId: 'tg', clientSecretFile: join(dir, 'secret') } };
+      const [a] = parseConfig({ NODE_ENV: 'test', AUTH_ISSUERS: JSON.stringify([entry]), DATA_DIR: 'memory://' }).auth.issuers;
+      expect(a!.introspection!.clientSecret).toBe('from-a-file');
+      const missing = { ...entry, introspection: { ...entry.introspection, clientSecretFile: join(dir, 'nope') } };
+      expect(() => parseConfig({ NODE_ENV: 'test', AUTH_ISSUERS: JSON.stringify([missing]), DATA_DIR: 'memory://' })).toThrow(/introspection.clientSecretFile: cannot read/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test.each<[string, unknown[], RegExp]>([

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import type { Config } from './index';
 
 /** Config values that are secrets though they are strings (an HS256 secret is a Uint8Array). */
-const SECRET_PATHS = new Set(['database.url']);
+const SECRET_PATHS = new Set(['database.url', 'auth.issuers[].introspection.clientSecret']);
 
 const sha256 = (b: string | Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
