@@ -23,6 +23,15 @@ function countingStore() {
   const count = (op: string) => void (calls[op] = (calls[op] ?? 0) + 1);
   const store: QuotaStore = {
     kind: 'embedded',
+    target: 'a counting store',
+    async preview() {
+      count('preview');
+      return { status: 'charged', charged: 1, used: 1, limit: 1_000_000, remaining: 999_999 };
+    },
+    async schema() {
+      count('schema');
+      return { applied: [], pending: [], changed: [], rls: [] };
+    },
     async charge(user, ticks) {
       count('charge');
       const u = (used.get(user) ?? 0) + ticks;

@@ -14,7 +14,7 @@ or to the embedded database in DATA_DIR (default ./.data). Exit status: 0 done, 
 
 let target = ''; // named in the error line once known
 
-async function main(args: string[]): Promise<number> {
+async function apply(args: string[]): Promise<number> {
   try {
     if (parseArgs({ args, options: { help: { type: 'boolean', short: 'h' } } }).values.help) {
       console.log(USAGE);
@@ -39,10 +39,12 @@ async function main(args: string[]): Promise<number> {
   }
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (err: Error & { code?: string }) => {
+/** The command (`npm run migrate`, `tollgate migrate`): its exit status, every failure reported on stderr. */
+export function main(args: string[]): Promise<number> {
+  return apply(args).catch((err: Error & { code?: string }) => {
     console.error(`migrate failed${target ? ` (${target})` : ''}: ${err.message}${err.code && !err.message.includes(err.code) ? ` [${err.code}]` : ''}`);
-    process.exit(1);
-  },
-);
+    return 1;
+  });
+}
+
+if (require.main === module) void main(process.argv.slice(2)).then((code) => process.exit(code));

@@ -207,9 +207,9 @@ function report(err: unknown): number {
   return 1;
 }
 
-if (require.main === module) {
-  run(process.argv.slice(2), { env: loadDotenv() }).then(
-    (code) => process.exit(code),
-    (err) => process.exit(report(err)),
-  );
+/** The command (`npm run quota --`, `tollgate quota`) on the environment with .env / keys.env: its exit status. */
+export function main(args: string[]): Promise<number> {
+  return run(args, { env: loadDotenv() }).catch(report);
 }
+
+if (require.main === module) void main(process.argv.slice(2)).then((code) => process.exit(code));

@@ -3,11 +3,15 @@
 import { mkdirSync } from 'node:fs';
 import pg from 'pg';
 import type { Logger } from 'pino';
+import { redactUrl } from '../observability/redact-url';
+import { lockDataDir } from './data-dir-lock';
 import type { StoreOptions } from './types';
 
 /** A pool plus what it runs on; `close()` also shuts the embedded database down. */
 export interface Db {
   readonly kind: 'embedded' | 'server';
+  /** What it runs on, fit for a message: the server URL without its password, or the data directory. */
+  readonly target?: string;
   readonly pool: pg.Pool;
   close(): Promise<void>;
 }
@@ -23,7 +27,8 @@ export const CONNECT_TIMEOUT_MS = 3000;
  * `statement_timeout` in `ignore_startup_parameters`, or set it on the role instead
  * (statementTimeoutMs: 0 sends none).
  * `opts.url` unset → embedded PGlite in `opts.dataDir` (created if missing; 'memory://'
- * for an in-memory database). PGlite is one single-user backend: the pool has one client.
+ * for an in-memory database). PGlite is one single-user backend: the pool has one client, and
+ * one process at a time may open a data directory (data-dir-lock.ts: DataDirLockedError).
  */
 export async function openDb(opts: StoreOptions, log?: Pick<Logger, 'warn'>): Promise<Db> {
   return opts.url ? openServer(opts, opts.url, log) : openEmbedded(opts.dataDir);
@@ -47,7 +52,7 @@ function openServer(opts: StoreOptions, url: string, log: Pick<Logger, 'warn'> |
   pool.on('error', (err) => {
     log?.warn({ err: { message: err.message, code: (err as { code?: string }).code } }, 'quota db: idle connection lost');
   });
-  return { kind: 'server', pool, close: () => pool.end() };
+  return { kind: 'server', target: redactUrl(url), pool, close: () => pool.end() };
 }
 
 async function openEmbedded(dataDir: string): Promise<Db> {
@@ -55,8 +60,24 @@ async function openEmbedded(dataDir: string): Promise<Db> {
   // so a server deployment never pays for the WASM module.
   const { PGlite } = await import('@electric-sql/pglite');
   const { createPgConfig, PglitePgConnection } = await import('@electric-sql/pglite/node-postgres');
-  if (!dataDir.includes('://')) mkdirSync(dataDir, { recursive: true });
-  const pglite = await PGlite.create(dataDir);
+  let unlock = () => {};
+  if (!dataDir.includes('://')) {
+    mkdirSync(dataDir, { recursive: true });
+    const release = lockDataDir(dataDir);
+    // process.exit() without close() (a CLI's error path) releases it too; a crash leaves a stale lock, taken over
+    process.once('exit', release);
+    unlock = () => {
+      process.off('exit', release);
+      release();
+    };
+  }
+  let pglite: InstanceType<typeof PGlite>;
+  try {
+    pglite = await PGlite.create(dataDir);
+  } catch (e) {
+    unlock();
+    throw e;
+  }
   // createPgConfig hands every pg Client the same connection object. pg destroys a client
   // whose query failed (pool.query releases it with the error), and that ended the shared
   // connection for good: after one failed statement every later query failed with
@@ -71,10 +92,15 @@ async function openEmbedded(dataDir: string): Promise<Db> {
   const pool = new pg.Pool({ ...createPgConfig(pglite), Client: EmbeddedClient as unknown as new () => pg.ClientBase, max: 1, idleTimeoutMillis: 0 });
   return {
     kind: 'embedded',
+    target: `embedded database in ${dataDir}`,
     pool,
     async close() {
-      await pool.end();
-      await pglite.close();
+      try {
+        await pool.end();
+        await pglite.close();
+      } finally {
+        unlock();
+      }
     },
   };
 }

@@ -4,8 +4,9 @@ import type { Logger } from 'pino';
 import { MAX_DAILY_LIMIT } from '../lib/daily-limit';
 import { createLogger } from '../observability/logger';
 import { openDb, type Db } from './db';
-import { QuotaStoreError } from './errors';
+import { QuotaStoreError, StoreUnavailableError } from './errors';
 import { migrate } from './migrate';
+import { schemaStatus } from './schema';
 import { createTicks } from './ticks';
 import type { QuotaStore, StoreOptions } from './types';
 import { createUsers } from './users';
@@ -46,16 +47,35 @@ function checkOptions(o: StoreOptions): void {
   }
 }
 
-/** A store over an already open pool (tests share its pool; `close()` closes `db`). */
+/**
+ * A store over an already open pool (tests share its pool; `close()` closes `db`). What the
+ * pipeline and /api/ready ask (charge, preview, emailConfirmed, ping) fails with a
+ * StoreUnavailableError that names the database and the cause; bad input stays a QuotaStoreError.
+ */
 export function createStore(db: Db, opts: StoreOptions): QuotaStore {
   const { pool } = db;
+  const target = db.target ?? `the ${db.kind} database`;
+  const ticks = createTicks(pool, opts.defaultDailyTicks);
+  const users = createUsers(pool);
+  const named = <A extends unknown[], R>(fn: (...a: A) => Promise<R>) => async (...a: A): Promise<R> => {
+    try {
+      return await fn(...a);
+    } catch (e) {
+      throw e instanceof QuotaStoreError ? e : new StoreUnavailableError(target, e);
+    }
+  };
   return {
     kind: db.kind,
-    ...createTicks(pool, opts.defaultDailyTicks),
-    ...createUsers(pool),
-    async ping(): Promise<void> {
+    target,
+    ...ticks,
+    charge: named(ticks.charge),
+    preview: named(ticks.preview),
+    emailConfirmed: named(users.emailConfirmed),
+    confirmation: named(users.confirmation),
+    ping: named(async () => {
       await pool.query('SELECT 1');
-    },
+    }),
+    schema: named(() => schemaStatus(pool)),
     poolStats() {
       return { total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount };
     },

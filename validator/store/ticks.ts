@@ -28,6 +28,26 @@ export function createTicks(pool: pg.Pool, defaultDailyTicks: number): TickRepos
       return toCharge(rows[0]!);
     },
 
+    async preview(userId: string, ticks: number, date: string): Promise<ChargeResult> {
+      checkUser(userId);
+      if (!Number.isSafeInteger(ticks) || ticks < 1) throw new QuotaStoreError('invalid_argument', `ticks must be a positive integer, got ${ticks}`);
+      checkDate(date);
+      // The very statement charge() runs, rolled back: the answer is the charge's, nothing is written.
+      const c = await pool.connect();
+      let broken: Error | undefined;
+      try {
+        await c.query('BEGIN');
+        const { rows } = await c.query<RawCharge>(
+          'SELECT status, charged, used, daily_limit FROM public.consume_ticks($1, $2, $3::date, $4)',
+          [userId, ticks, date, defaultDailyTicks],
+        );
+        return toCharge(rows[0]!);
+      } finally {
+        await c.query('ROLLBACK').catch((e: Error) => (broken = e));
+        c.release(broken); // a client whose ROLLBACK failed is discarded, not reused
+      }
+    },
+
     async usage(userId: string, date: string): Promise<UsageRow | undefined> {
       checkUser(userId);
       checkDate(date);

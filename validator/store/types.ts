@@ -29,6 +29,9 @@ export interface UsageRow {
   limit: number;
 }
 
+export type { SchemaStatus } from './schema';
+import type { SchemaStatus } from './schema';
+
 /** Options to open a store: the DATABASE_* settings, declared once with the rest of the configuration. */
 export type { StoreOptions } from '../config/store';
 
@@ -42,6 +45,11 @@ export interface TickRepository {
    * charge with `replayed: true` (consume_ticks_once, migrations/004). Without it, every call charges.
    */
   charge(userId: string, ticks: number, usageDate: string, chargeId?: string): Promise<ChargeResult>;
+  /**
+   * What charge() would answer now, without charging: the same statement in a transaction that is
+   * rolled back (`tollgate explain`'s dry run). It holds the user's row lock for that moment.
+   */
+  preview(userId: string, ticks: number, usageDate: string): Promise<ChargeResult>;
   /** A user's usage and limit on a day; undefined when the user has no profile. */
   usage(userId: string, usageDate: string): Promise<UsageRow | undefined>;
   /**
@@ -79,8 +87,12 @@ export interface UserRepository {
 export interface QuotaStore extends TickRepository, UserRepository {
   /** 'embedded' or 'server', for logs and /api/ready. */
   readonly kind: 'embedded' | 'server';
-  /** Cheap round trip (SELECT 1) for /api/ready. Throws when the database does not answer. */
+  /** The database, fit for a message: the server URL without its password, or the data directory. */
+  readonly target: string;
+  /** Cheap round trip (SELECT 1) for /api/ready. Throws StoreUnavailableError when the database does not answer. */
   ping(): Promise<void>;
+  /** Migrations applied, pending or changed, and RLS on the quota tables (store/schema.ts). */
+  schema(): Promise<SchemaStatus>;
   /** Pool usage for metrics: total, idle, waiting clients. */
   poolStats(): { total: number; idle: number; waiting: number };
   close(): Promise<void>;
