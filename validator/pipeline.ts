@@ -6,6 +6,7 @@
 import type { Logger } from 'pino';
 import { FRONT_HEADERS, type Config, type Front } from './config';
 import { AuthError, invalidRequest, type BearerErrorCode, type ValidatorReason } from './errors';
+import { debugFacts, type DebugFacts } from './debug-facts';
 import type { Metrics } from './observability/metrics';
 import { GRANTED } from './reasons';
 import { checkEmail, type UserConfirmations } from './policy/email';
@@ -56,6 +57,8 @@ export interface Decision {
    * AUTH_DECISION_CACHE_TTL_S and the token's remaining life; 0 for refusals and on charged routes.
    */
   edgeMaxAgeS?: number;
+  /** LOG_LEVEL=debug only: the token's iss/aud/alg/kid/typ and the rule's requirements (debug-facts.ts). */
+  facts?: DebugFacts;
 }
 
 export interface PipelineDeps {
@@ -184,13 +187,19 @@ export function createPipeline(deps: PipelineDeps) {
   return {
     /** Never throws: every failure becomes a refusal; unexpected errors are 500 internal_error and logged. */
     async decide(input: DecisionInput): Promise<Decision> {
+      let d: Decision;
       try {
-        return await run(input);
+        d = await run(input);
       } catch (e) {
-        if (e instanceof AuthError) return refusal(e);
-        log.error({ err: e }, 'unexpected error in the decision pipeline');
-        return refusal(new AuthError('internal_error', 'internal error'));
+        if (e instanceof AuthError) d = refusal(e);
+        else {
+          log.error({ err: e }, 'unexpected error in the decision pipeline');
+          d = refusal(new AuthError('internal_error', 'internal error'));
+        }
       }
+      // LOG_LEVEL=debug: what the token carried and what the route asked, for the decision line
+      if (log.isLevelEnabled('debug')) d.facts = debugFacts(input, config, d.principal);
+      return d;
     },
   };
 }

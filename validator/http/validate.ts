@@ -120,6 +120,8 @@ export function decisionLog(d: Decision, input: DecisionInput): Record<string, u
     method: input.method,
     uri: input.uri === undefined ? undefined : loggableUri(input.uri),
     charged: d.charged || undefined,
+    // LOG_LEVEL=debug only (the pipeline fills it): jwt {iss, aud, alg, kid, typ}, rule, required, present
+    ...d.facts,
   };
 }
 

@@ -6,7 +6,9 @@ import type { Logger } from 'pino';
 import { keyUrlProblem } from '../config/key-url';
 import { CRV_FOR_ALG, KTY_FOR_ALG } from '../lib/algorithms';
 import { invalidToken, unavailable } from '../errors';
+import { describeError } from '../observability/describe-error';
 import type { Metrics } from '../observability/metrics';
+import { redactUrl } from '../observability/redact-url';
 
 export interface JwksStoreOptions {
   issuer: string;
@@ -55,8 +57,8 @@ export async function keyRefOf(jwk: JWK): Promise<string> {
   return jwk.kid === undefined ? thumbprint : `${thumbprint}:${jwk.kid}`;
 }
 
-/** Whether `jwk` may verify signatures made with `alg`. */
-function usable(jwk: JWK, alg: string): boolean {
+/** Whether `jwk` may verify signatures made with `alg` (also `tollgate check`'s key listing). */
+export function usable(jwk: JWK, alg: string): boolean {
   if (jwk.use !== undefined && jwk.use !== 'sig') return false; // Keycloak also publishes enc keys
   if (jwk.key_ops !== undefined && !jwk.key_ops.includes('verify')) return false;
   if (jwk.alg !== undefined && jwk.alg !== alg) return false;
@@ -84,6 +86,7 @@ export class JwksStore {
 
   constructor(opts: JwksStoreOptions) {
     this.o = { ...opts, fetch: opts.fetch ?? ((...a) => fetch(...a)), now: opts.now ?? Date.now };
+    initSeries(opts.metrics, opts.issuer);
   }
 
   /** First load in the background; failures are logged and retried, never thrown. */
@@ -189,10 +192,20 @@ export class JwksStore {
     this.timer.unref();
   }
 
+  /** GET `url` as JSON; a failure names the (redacted) URL and the underlying cause (ECONNREFUSED, TLS…). */
   private async getJson(url: string): Promise<unknown> {
-    const res = await this.o.fetch(url, { signal: AbortSignal.timeout(this.o.timeoutMs), headers: { accept: 'application/json' }, redirect: 'error' });
-    if (!res.ok) throw new Error(`${url} answered ${res.status}`);
-    return res.json();
+    let res: Response;
+    try {
+      res = await this.o.fetch(url, { signal: AbortSignal.timeout(this.o.timeoutMs), headers: { accept: 'application/json' }, redirect: 'error' });
+    } catch (e) {
+      throw new Error(`GET ${redactUrl(url)}: ${describeError(e)}`, { cause: e });
+    }
+    if (!res.ok) throw new Error(`GET ${redactUrl(url)} answered ${res.status}`);
+    try {
+      return await res.json();
+    } catch (e) {
+      throw new Error(`GET ${redactUrl(url)}: the body is not JSON (${describeError(e)})`, { cause: e });
+    }
   }
 
   private async jwksUrl(): Promise<string> {
@@ -249,4 +262,23 @@ export class JwksStore {
       throw e;
     }
   }
+}
+
+/** Issuers whose series exist in a registry already (a reload builds new stores over the same metrics). */
+const initialised = new WeakMap<Metrics, Set<string>>();
+
+/**
+ * The issuer's JWKS series from the start, with what is true before any fetch: no keys, not stale,
+ * never fetched (timestamp 0). Without them an instance whose first fetch never succeeds has no
+ * `tollgate_jwks_keys` series at all, and an alert on `== 0` can never fire for it.
+ */
+function initSeries(metrics: Metrics, issuer: string): void {
+  let done = initialised.get(metrics);
+  if (!done) initialised.set(metrics, (done = new Set()));
+  if (done.has(issuer)) return;
+  done.add(issuer);
+  metrics.jwksKeys.set({ issuer }, 0);
+  metrics.jwksStale.set({ issuer }, 0);
+  metrics.jwksLastSuccess.set({ issuer }, 0);
+  for (const outcome of ['ok', 'error']) metrics.jwksFetches.inc({ issuer, outcome }, 0);
 }
