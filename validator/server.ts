@@ -2,7 +2,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import { configProblems, parseConfigWithWarnings, type Config } from './config';
+import { ConfigErrors, configProblems, parseConfigWithWarnings, type Config } from './config';
 import { loadDotenv, type RawEnv } from './config/env';
 import { ConfigError } from './errors';
 import { createApp } from './http/app';
@@ -11,6 +11,8 @@ import { createLogger } from './observability/logger';
 import { createMetrics } from './observability/metrics';
 import { startTracing } from './observability/tracing';
 import { createReloader, type ReloadResult } from './reload';
+import { watchStore } from './http/ready';
+import { checkStoreAtStart, deploymentProblems } from './probes/startup';
 import { openStore } from './store';
 import type { QuotaStore } from './store/types';
 import { TokenVerifier } from './token/verify';
@@ -45,6 +47,8 @@ export const MAX_HEADER_BYTES = 64 * 1024;
 /** Starts a validator from an environment (already merged with .env / keys.env). */
 export async function startValidator(env: RawEnv, opts: { logger?: Logger; now?: () => Date; readEnv?: () => RawEnv } = {}): Promise<RunningValidator> {
   const { config, warnings } = parseConfigWithWarnings(env);
+  const deployment = deploymentProblems(config);
+  if (deployment.length) throw new ConfigErrors(deployment);
   const logger = opts.logger ?? createLogger(config.logLevel);
   // Outside production an unknown variable only warns; say it loudly, it is most likely a typo.
   for (const w of warnings) logger.warn({ variable: w.variable }, `UNKNOWN VARIABLE ${w.message}`);
@@ -53,6 +57,15 @@ export async function startValidator(env: RawEnv, opts: { logger?: Logger; now?:
   if (config.supabase?.allowUnconfirmed) logger.warn('SUPABASE_ALLOW_UNCONFIRMED=true: unconfirmed Supabase users pass (development only)');
 
   const store = await openStore({ ...config.database, migrate: config.database.migrateOnStart }, logger);
+  // Refuses a database it cannot work with (migrations missing); tollgate_store_up is true from here on.
+  let storeWatch: { stop(): void };
+  try {
+    await checkStoreAtStart(config, store, logger, metrics);
+    storeWatch = await watchStore(store, metrics, logger, { now: false });
+  } catch (e) {
+    await store.close().catch(() => undefined);
+    throw e;
+  }
   const tracing = await startTracing(config.tracing, logger);
   // JWKS and discovery fetches in a span each when tracing is on (the verifier's only network calls)
   const jwksFetch = tracing?.tracedFetch('tollgate.jwks.fetch');
@@ -96,6 +109,7 @@ export async function startValidator(env: RawEnv, opts: { logger?: Logger; now?:
       clearTimeout(timer);
       app.live().verifier.close();
       await tracing?.shutdown();
+      storeWatch.stop();
       await store.close();
       logger.info('stopped');
     })());

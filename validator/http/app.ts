@@ -95,7 +95,7 @@ export function createApp(deps: AppDeps): { app: Express; pipeline: Pick<Pipelin
     res.json({ status: 'ok' });
   });
   probe.get('/api/ready', async (_req, res) => {
-    const r = await readiness(live.verifier, store, metrics);
+    const r = await readiness(live.verifier, store, metrics, live.config);
     res.status(r.ready ? 200 : 503).set('Cache-Control', 'no-store').json({ ...r, config: configStatus() });
   });
   probe.get('/metrics', async (_req, res) => {
