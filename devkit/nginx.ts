@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { GATEWAY_VARIABLES, type GatewayVariable } from '../validator/config/front-variables';
+import { ensureDevCerts } from './certs';
 import { canConnect, freePort, startChild } from './process';
 import { REPO_ROOT as ROOT } from './root';
 
@@ -316,4 +317,50 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<Gateway> 
     },
     stop: () => child.stop(3000),
   };
+}
+
+/** Rate limits no test or load run reaches: what is measured is the gateway, not its limiter. */
+export const RATES_OUT_OF_THE_WAY = {
+  GATEWAY_RATE_PER_IP: '100000r/s',
+  GATEWAY_BURST_PER_IP: '100000',
+  GATEWAY_RATE_PER_CREDENTIAL: '100000r/s',
+  GATEWAY_BURST_PER_CREDENTIAL: '100000',
+} as const;
+
+export interface LocalGateway extends Gateway {
+  /** PEM to trust for the gateway's certificate. */
+  ca: Buffer;
+}
+
+/**
+ * NGINX for a test or a load run, in front of `validators` and `apps`: free ports, its own
+ * certificate and an empty files root in a temporary directory (removed by stop()), rate limits
+ * out of the way; `opts.vars` win.
+ */
+export async function startLocalGateway(opts: GatewayOptions & { validators: string[]; apps: string[] }): Promise<LocalGateway> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tollgate-gw-'));
+  // Started as root, NGINX's workers run as nobody: they read the certificate and files below it.
+  fs.chmodSync(dir, 0o755);
+  try {
+    const tls = ensureDevCerts({ dir: path.join(dir, 'certs') });
+    fs.mkdirSync(path.join(dir, 'files'));
+    const gw = await startGateway({
+      env: {},
+      httpsPort: 0,
+      httpPort: 0,
+      ...opts,
+      vars: { GATEWAY_TLS_CERT: tls.certFile, GATEWAY_TLS_KEY: tls.keyFile, GATEWAY_FILES_ROOT: path.join(dir, 'files') + '/', ...RATES_OUT_OF_THE_WAY, ...opts.vars },
+    });
+    const stopNginx = gw.stop;
+    return Object.assign(gw, {
+      ca: fs.readFileSync(tls.certFile),
+      stop: async () => {
+        await stopNginx();
+        fs.rmSync(dir, { recursive: true, force: true });
+      },
+    });
+  } catch (err) {
+    fs.rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
 }

@@ -17,10 +17,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { generateKeyPair } from 'jose';
 import pg from 'pg';
-import { ensureDevCerts } from '../devkit/certs';
 import { startDemoUpstream } from '../devkit/demo-upstream';
 import { makeKey, mint, TestIssuer, type TestKey } from '../devkit/issuer';
-import { findNginx, startGateway } from '../devkit/nginx';
+import { findNginx, startLocalGateway } from '../devkit/nginx';
 import { freshServerDatabase } from '../devkit/pg';
 import { rssOf } from '../devkit/proc';
 import { REPO_ROOT as ROOT } from '../devkit/root';
@@ -99,7 +98,6 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
   const nginx = findNginx();
   if (!nginx) throw new Error('soak: nginx not found (apt-get install nginx, or NGINX_BIN); the soak runs through the gateway');
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'tollgate-soak-'));
-  fs.chmodSync(work, 0o755);
   const stops: Array<() => Promise<unknown>> = [];
   const cleanup = async () => {
     for (const s of stops.reverse()) await s().catch(() => undefined);
@@ -144,25 +142,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     let validatorStopped = false;
     stops.push(() => (validatorStopped ? Promise.resolve() : v.stop()));
 
-    const tls = ensureDevCerts({ dir: path.join(work, 'certs') });
-    fs.mkdirSync(path.join(work, 'files'));
-    const gw = await startGateway({
-      env: {},
-      httpsPort: 0,
-      httpPort: 0,
-      validators: [`127.0.0.1:${v.port}`],
-      apps: [`127.0.0.1:${upstream.port}`],
-      vars: {
-        GATEWAY_TLS_CERT: tls.certFile,
-        GATEWAY_TLS_KEY: tls.keyFile,
-        GATEWAY_FILES_ROOT: path.join(work, 'files') + '/',
-        GATEWAY_RATE_PER_IP: '100000r/s',
-        GATEWAY_BURST_PER_IP: '100000',
-        GATEWAY_RATE_PER_CREDENTIAL: '100000r/s',
-        GATEWAY_BURST_PER_CREDENTIAL: '100000',
-        GATEWAY_ACCESS_LOG: '/dev/null',
-      },
-    });
+    const gw = await startLocalGateway({ validators: [`127.0.0.1:${v.port}`], apps: [`127.0.0.1:${upstream.port}`], vars: { GATEWAY_ACCESS_LOG: '/dev/null' } });
     stops.push(gw.stop);
 
     // the mix: per cycle of 12 requests, 4 valid, 3 charged, 5 hostile
@@ -227,13 +207,12 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     const nWindows = Math.max(3, Math.round(o.seconds / o.windowS));
     o = { ...o, windowS: o.seconds / nWindows };
     let sideRunning = true;
-    const ca = fs.readFileSync(tls.certFile);
     const side = (async () => {
       for (let i = 0; sideRunning; i++) {
         const k = sideKinds[i % sideKinds.length]!;
         const r = await new Promise<{ status: number; headers: http.IncomingHttpHeaders }>((resolve) => {
           // host/port/path, not a URL: WHATWG URL parsing would resolve %2e%2e before sending
-          const req = https.request({ host: '127.0.0.1', port: gw.httpsPort, path: k.path, method: k.method, headers: k.headers, ca, agent: false, servername: 'localhost' }, (res) => {
+          const req = https.request({ host: '127.0.0.1', port: gw.httpsPort, path: k.path, method: k.method, headers: k.headers, ca: gw.ca, agent: false, servername: 'localhost' }, (res) => {
             res.resume();
             res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers }));
           });

@@ -1,15 +1,11 @@
 // What the reliability suite adds to devkit/: a TCP proxy in front of Postgres that the test cuts
 // and restores, a recording upstream, a keep-alive HTTPS client for load, the gateway (real NGINX)
 // on free ports with its rate limits out of the way, closed-loop load and raw HTTP/1.1 bytes.
-import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
-import { ensureDevCerts } from '../../devkit/certs';
 import { startDemoUpstream } from '../../devkit/demo-upstream';
-import { startGateway, type Gateway } from '../../devkit/nginx';
+import { startLocalGateway, type LocalGateway } from '../../devkit/nginx';
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -152,8 +148,7 @@ export async function startRecordingUpstream(): Promise<RecordingUpstream> {
 // ---------------------------------------------------------------------------------------------
 // The gateway and a client for it.
 
-export interface TestGateway extends Gateway {
-  ca: Buffer;
+export interface TestGateway extends LocalGateway {
   agent: https.Agent;
   /** One request through the gateway; never rejects on a network error (status 0). */
   request(p: string, o?: { method?: string; headers?: Record<string, string> }): Promise<GwResponse>;
@@ -166,39 +161,17 @@ export interface GwResponse {
   error?: string;
 }
 
-/** NGINX on free ports in front of `validators` and `apps`, rate limits out of the way. */
+/** devkit's local gateway with a keep-alive HTTPS client for load. */
 export async function startTestGateway(validators: string[], apps: string[]): Promise<TestGateway> {
-  const certDir = path.join(os.tmpdir(), 'tollgate-rel-certs');
-  const tls = ensureDevCerts({ dir: certDir });
-  const filesRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'tollgate-rel-files-'));
-  fs.chmodSync(filesRoot, 0o755);
-  const gw = await startGateway({
-    env: {},
-    httpsPort: 0,
-    httpPort: 0,
-    validators,
-    apps,
-    vars: {
-      GATEWAY_TLS_CERT: tls.certFile,
-      GATEWAY_TLS_KEY: tls.keyFile,
-      GATEWAY_FILES_ROOT: filesRoot + '/',
-      GATEWAY_RATE_PER_IP: '100000r/s',
-      GATEWAY_BURST_PER_IP: '100000',
-      GATEWAY_RATE_PER_CREDENTIAL: '100000r/s',
-      GATEWAY_BURST_PER_CREDENTIAL: '100000',
-    },
-  });
-  const ca = fs.readFileSync(tls.certFile);
-  const agent = new https.Agent({ keepAlive: true, maxSockets: 256, ca });
+  const gw = await startLocalGateway({ validators, apps });
+  const agent = new https.Agent({ keepAlive: true, maxSockets: 256, ca: gw.ca });
   const stop = gw.stop;
   return Object.assign(gw, {
-    ca,
     agent,
     request: (p: string, o: { method?: string; headers?: Record<string, string> } = {}) => httpsRequest(gw.httpsUrl + p, agent, o),
     stop: async () => {
       agent.destroy();
       await stop();
-      fs.rmSync(filesRoot, { recursive: true, force: true });
     },
   });
 }
