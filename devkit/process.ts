@@ -120,11 +120,16 @@ export function spawnChild(cmd: string, args: string[], opts: SpawnOptions): Chi
   let out = '';
   let partial = '';
   const lineListeners = new Set<(line: string) => void>();
-  const tee = opts.tee ? fs.openSync(opts.tee, 'a') : undefined;
+  let tee = opts.tee ? fs.openSync(opts.tee, 'a') : undefined;
   const collect = (b: Buffer): void => {
     if (out.length < maxLog) out += b.toString();
     if (tee !== undefined) fs.writeSync(tee, b);
   };
+  // 'close' comes after the last output ('exit' may come before it)
+  child.once('close', () => {
+    if (tee !== undefined) fs.closeSync(tee);
+    tee = undefined;
+  });
   child.stdout?.on('data', (b: Buffer) => {
     collect(b);
     if (lineListeners.size === 0) return;
@@ -145,7 +150,6 @@ export function spawnChild(cmd: string, args: string[], opts: SpawnOptions): Chi
   if (child.pid !== undefined) live.set(child.pid, { signal: deathSignal === 'TERM' ? 'SIGTERM' : 'SIGKILL', tmpDir: opts.tmpDir });
   const cleanup = (): void => {
     if (child.pid !== undefined) live.delete(child.pid);
-    if (tee !== undefined) fs.closeSync(tee);
     if (opts.tmpDir) fs.rmSync(opts.tmpDir, { recursive: true, force: true });
   };
   let stopping: Promise<void> | undefined;
