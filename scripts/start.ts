@@ -73,6 +73,8 @@ async function main(): Promise<void> {
 
   try {
     let tokenUrl: string | undefined;
+    // What npm start set itself (not in .env): `tollgate explain` needs it to judge as this validator does.
+    let setHere = '';
     if (!env.AUTH_MODE) {
       const port = env.DEV_IDP_PORT || '8180';
       const idp = await startDevIdp({ port, env }).catch((e: Error) => {
@@ -82,6 +84,7 @@ async function main(): Promise<void> {
       Object.assign(env, { AUTH_MODE: 'jwks', AUTH_ISSUER: idp.issuer, AUTH_AUDIENCE: 'wavestack' });
       env.AUTH_ROUTE_RULES ||= JSON.stringify({ 'POST /api/': ['api:write'], 'GET /api/': ['api:read'] });
       tokenUrl = idp.tokenUrl;
+      setHere = `AUTH_MODE=jwks AUTH_ISSUER=${idp.issuer} AUTH_AUDIENCE=wavestack AUTH_ROUTE_RULES='${env.AUTH_ROUTE_RULES}' `;
       say(`development IdP  ${idp.issuer}  (client gateway / ${env.DEV_IDP_CLIENT_SECRET || 'gateway-dev-secret'})`);
     } else {
       say(`using AUTH_MODE=${env.AUTH_MODE} from the environment (no development IdP)`);
@@ -125,6 +128,7 @@ async function main(): Promise<void> {
     say(`  curl -si ${vUrl}/api/auth/validate -H 'X-Original-Method: GET' -H 'X-Original-URI: /api/things'   # the validator alone, no token: 401`);
     say(`  curl -si ${vUrl}/api/auth/validate -H "Authorization: Bearer $TOKEN" -H 'X-Original-Method: GET' -H 'X-Original-URI: /api/things'   # 200 + X-User-Id`);
     say(`  curl -s ${vUrl}/api/ready ; curl -s ${vUrl}/metrics | grep tollgate_`);
+    say(`  ${setHere}npx tollgate explain "$TOKEN" --method GET --uri /api/things   # why granted or refused, stage by stage`);
     say('\nCtrl-C stops everything.');
   } catch (e) {
     await stopAll(stops);
