@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { CaddyVariable, GatewayVariable } from '../validator/config/front-variables';
 import { GATEWAY_DEFAULTS } from './nginx';
-import { canConnect, freePort, startChild } from './process';
+import { canConnect, findExecutable, freePort, startChild } from './process';
 import { REPO_ROOT as ROOT } from './root';
 
 /** The shipped configuration. */
@@ -74,16 +74,7 @@ export interface CaddyGateway {
 
 /** Path of the caddy binary (CADDY_BIN, then PATH, then /usr/bin), or undefined. */
 export function findCaddy(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  const dirs = [...(env.PATH ?? '').split(path.delimiter), '/usr/bin', '/usr/local/bin'];
-  const candidates = env.CADDY_BIN ? [env.CADDY_BIN] : dirs.filter(Boolean).map((d) => path.join(d, 'caddy'));
-  return candidates.find((p) => {
-    try {
-      fs.accessSync(p, fs.constants.X_OK);
-      return fs.statSync(p).isFile();
-    } catch {
-      return false;
-    }
-  });
+  return findExecutable('caddy', { env, override: 'CADDY_BIN', extraDirs: ['/usr/bin', '/usr/local/bin'] });
 }
 
 const HOST_PORT = /^[A-Za-z0-9.[\]:-]+:\d{1,5}$/;

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { GATEWAY_VARIABLES, type GatewayVariable } from '../validator/config/front-variables';
 import { ensureDevCerts } from './certs';
-import { canConnect, freePort, startChild } from './process';
+import { canConnect, findExecutable, freePort, startChild } from './process';
 import { REPO_ROOT as ROOT } from './root';
 
 /**
@@ -89,16 +89,7 @@ export interface Gateway {
 
 /** Path of the nginx binary (NGINX_BIN, then PATH, then /usr/sbin), or undefined. */
 export function findNginx(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  const dirs = [...(env.PATH ?? '').split(path.delimiter), '/usr/sbin', '/usr/local/sbin', '/usr/local/nginx/sbin'];
-  const candidates = env.NGINX_BIN ? [env.NGINX_BIN] : dirs.filter(Boolean).map((d) => path.join(d, 'nginx'));
-  return candidates.find((p) => {
-    try {
-      fs.accessSync(p, fs.constants.X_OK);
-      return fs.statSync(p).isFile();
-    } catch {
-      return false;
-    }
-  });
+  return findExecutable('nginx', { env, override: 'NGINX_BIN', extraDirs: ['/usr/sbin', '/usr/local/sbin', '/usr/local/nginx/sbin'] });
 }
 
 /**

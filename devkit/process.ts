@@ -5,6 +5,7 @@ import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process'
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
+import path from 'node:path';
 
 export interface SpawnOptions {
   /** Names the process in errors. */
@@ -279,4 +280,26 @@ export function canConnect(host: string, port: number): Promise<boolean> {
     });
     sock.once('error', () => resolve(false));
   });
+}
+
+/** True for an executable regular file. */
+function isExecutable(file: string): boolean {
+  try {
+    fs.accessSync(file, fs.constants.X_OK);
+    return fs.statSync(file).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The program a tool would run: `env[override]` when that variable is set (and executable), else the
+ * first executable `name` on env.PATH, then in `extraDirs` (sbin directories a user's PATH may lack).
+ */
+export function findExecutable(name: string, opts: { env?: NodeJS.ProcessEnv; override?: string; extraDirs?: string[] } = {}): string | undefined {
+  const env = opts.env ?? process.env;
+  const chosen = opts.override ? env[opts.override] : undefined;
+  if (chosen) return isExecutable(chosen) ? chosen : undefined;
+  const dirs = [...(env.PATH ?? '').split(path.delimiter), ...(opts.extraDirs ?? [])].filter(Boolean);
+  return dirs.map((d) => path.join(d, name)).find(isExecutable);
 }

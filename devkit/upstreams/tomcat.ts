@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort, startChild } from '../process';
+import { findExecutable, freePort, startChild } from '../process';
 import { UPSTREAMS_DIR, type Upstream } from './routes';
 
 export interface TomcatInstall {
@@ -20,14 +20,6 @@ export interface TomcatInstall {
 
 const exists = (p: string): boolean => fs.existsSync(p);
 
-function onPath(bin: string, env: NodeJS.ProcessEnv): string | undefined {
-  return (env.PATH ?? '')
-    .split(path.delimiter)
-    .filter(Boolean)
-    .map((d) => path.join(d, bin))
-    .find(exists);
-}
-
 /** The installed Tomcat (CATALINA_HOME, else Debian's /usr/share/tomcat10) and Java, or why not. */
 export function findTomcat(env: NodeJS.ProcessEnv = process.env): TomcatInstall | string {
   const home = env.CATALINA_HOME ?? '/usr/share/tomcat10';
@@ -35,7 +27,7 @@ export function findTomcat(env: NodeJS.ProcessEnv = process.env): TomcatInstall 
   // Debian keeps conf/ in /etc/tomcat10; the upstream tarball under CATALINA_HOME/conf
   const conf = [path.join(home, 'conf'), '/etc/tomcat10'].find((d) => exists(path.join(d, 'web.xml')));
   if (!conf) return `no conf/web.xml for the Tomcat at ${home}`;
-  const java = env.JAVA_HOME ? path.join(env.JAVA_HOME, 'bin', 'java') : onPath('java', env);
+  const java = env.JAVA_HOME ? path.join(env.JAVA_HOME, 'bin', 'java') : findExecutable('java', { env });
   if (!java || !exists(java)) return 'no java (install a JDK 17, or set JAVA_HOME)';
   const props = path.join(conf, 'catalina.properties');
   return { home, java, defaultWebXml: path.join(conf, 'web.xml'), catalinaProperties: exists(props) ? props : undefined };
