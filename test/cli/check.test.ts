@@ -19,6 +19,7 @@ import { VALIDATOR_JS } from '../../devkit/validator';
 import { runCheck, type CheckReport } from '../../validator/cli/check';
 import { openDb } from '../../validator/store/db';
 import { migrate, readMigrations, defaultMigrationsDir } from '../../validator/store/migrate';
+import { RLS_TABLES } from '../../validator/store/schema';
 
 const serverUrl = serverUrlOrSkip();
 const maybe = serverUrl ? describe : describe.skip;
@@ -85,7 +86,7 @@ maybe('probes', () => {
     expect(probe(r, 'discovery')!.detail).toBe(`jwks_uri ${iss.jwksUrl}`);
     expect(probe(r, 'jwks')!.detail).toMatch(/^1 usable signing key for RS256, ES256: kid k1 \(RSA, RS256, use sig\) verifies RS256$/);
     expect(probe(r, 'clock')!.detail).toMatch(/agrees with ours|is 1 s (ahead of|behind) ours/);
-    expect(probe(r, 'database')).toMatchObject({ target: migrated.url, detail: expect.stringMatching(new RegExp(`^reachable; ${MIGRATIONS} migrations applied; RLS on public.profiles, public.tollgate_charge_receipts, public.user_daily_usage$`)) });
+    expect(probe(r, 'database')).toMatchObject({ target: migrated.url, detail: `reachable; ${MIGRATIONS} migrations applied; RLS on ${[...RLS_TABLES].sort().map((t) => `public.${t}`).join(', ')}` });
     expect(probe(r, 'nginx')).toMatchObject({ skipped: true });
     for (const p of r.probes) expect(Object.keys(p).every((k) => ['name', 'target', 'ok', 'skipped', 'detail', 'hint'].includes(k))).toBe(true);
   });
