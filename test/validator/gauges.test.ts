@@ -54,6 +54,14 @@ test('never fetched: the JWKS series exist from start-up, at 0', async () => {
   expect(series(text, `tollgate_jwks_fetches_total{issuer="${issuer}",outcome="ok"}`)).toBe(0);
 });
 
+test('never fetched, but a Supabase project on its HS256 secret: no key series at 0 (its tokens still verify)', async () => {
+  const url = `http://127.0.0.1:${await freePort()}`;
+  const v = await start({ AUTH_MODE: 'supabase', SUPABASE_URL: url, SUPABASE_JWT_SECRET: 's'.repeat(40) });
+  const text = await metrics(v);
+  expect(series(text, `tollgate_jwks_keys{issuer="${url}/auth/v1"}`)).toBeUndefined();
+  expect(series(text, `tollgate_jwks_stale{issuer="${url}/auth/v1"}`)).toBe(0);
+});
+
 test('database down: store down from start-up, and the log says which and why', async () => {
   const port = await freePort();
   const v = await start({ AUTH_ISSUER: iss.issuer, DATABASE_URL: `postgres://tollgate:pw@127.0.0.1:${port}/x`, MIGRATE_ON_START: 'false' });

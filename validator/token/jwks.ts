@@ -27,6 +27,12 @@ export interface JwksStoreOptions {
   fetch?: typeof fetch;
   /** Clock in ms, injected for tests. */
   now?: () => number;
+  /**
+   * The issuer also verifies without these keys (an HS256 secret beside them, as a Supabase project
+   * on its legacy secret): its key gauge is not created at 0 before a fetch succeeds, so
+   * TollgateJwksNoKeys does not page for a project that publishes no asymmetric key.
+   */
+  keysOptional?: boolean;
 }
 
 export interface JwksStatus {
@@ -85,8 +91,8 @@ export class JwksStore {
   onKeysRemoved?: (refs: string[]) => void;
 
   constructor(opts: JwksStoreOptions) {
-    this.o = { ...opts, fetch: opts.fetch ?? ((...a) => fetch(...a)), now: opts.now ?? Date.now };
-    initSeries(opts.metrics, opts.issuer);
+    this.o = { ...opts, keysOptional: opts.keysOptional ?? false, fetch: opts.fetch ?? ((...a) => fetch(...a)), now: opts.now ?? Date.now };
+    initSeries(opts.metrics, opts.issuer, !opts.keysOptional);
   }
 
   /** First load in the background; failures are logged and retried, never thrown. */
@@ -272,12 +278,12 @@ const initialised = new WeakMap<Metrics, Set<string>>();
  * never fetched (timestamp 0). Without them an instance whose first fetch never succeeds has no
  * `tollgate_jwks_keys` series at all, and an alert on `== 0` can never fire for it.
  */
-function initSeries(metrics: Metrics, issuer: string): void {
+function initSeries(metrics: Metrics, issuer: string, keysNeeded: boolean): void {
   let done = initialised.get(metrics);
   if (!done) initialised.set(metrics, (done = new Set()));
   if (done.has(issuer)) return;
   done.add(issuer);
-  metrics.jwksKeys.set({ issuer }, 0);
+  if (keysNeeded) metrics.jwksKeys.set({ issuer }, 0);
   metrics.jwksStale.set({ issuer }, 0);
   metrics.jwksLastSuccess.set({ issuer }, 0);
   for (const outcome of ['ok', 'error']) metrics.jwksFetches.inc({ issuer, outcome }, 0);

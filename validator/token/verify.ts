@@ -65,7 +65,7 @@ export class TokenVerifier {
     for (const issuer of config.auth.issuers) {
       let store: JwksStore | undefined;
       if (issuer.kind !== 'hs256') { // jwks and supabase issuers publish keys; hs256 has one shared secret
-        const settings = { issuer: issuer.issuer, jwksUrl: issuer.jwksUrl, production: config.env === 'production', algorithms: issuer.jwksAlgorithms, ...config.auth.jwks };
+        const settings = { issuer: issuer.issuer, jwksUrl: issuer.jwksUrl, production: config.env === 'production', algorithms: issuer.jwksAlgorithms, keysOptional: issuer.hmacSecret !== undefined, ...config.auth.jwks };
         const key = JSON.stringify(settings);
         const shared = deps.previous?.stores.get(key);
         store = shared ?? new JwksStore({ ...settings, metrics, log, fetch: deps.fetch, now: deps.now });
