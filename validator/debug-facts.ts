@@ -5,7 +5,6 @@
 import type { Config } from './config';
 import { readPath } from './lib/paths';
 import { matchRoute } from './lib/routes';
-import type { DecisionInput } from './pipeline';
 import type { Principal } from './token/claims';
 import { tokenFacts } from './token/facts';
 
@@ -20,8 +19,15 @@ export interface DebugFacts {
   present?: { scopes?: readonly string[]; roles?: readonly string[] };
 }
 
+/** What debugFacts reads of a decision's input (pipeline.ts's DecisionInput has these fields). */
+export interface DebugInput {
+  authorization?: string;
+  method?: string;
+  uri?: string;
+}
+
 /** The debug fields of one decision (see DebugFacts). `principal`: the verified one, when verification passed. */
-export function debugFacts(input: DecisionInput, config: Config, principal?: Principal): DebugFacts {
+export function debugFacts(input: DebugInput, config: Config, principal?: Principal): DebugFacts {
   const t = tokenFacts(input.authorization);
   const facts: DebugFacts = {};
   if (t) {

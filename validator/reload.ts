@@ -10,11 +10,16 @@ import { planReload, resolveFiles, RESTART_ONLY, type ConfigStatus, type PinnedV
 import { Reading } from './config/read';
 import { VARIABLES, type VariableName } from './config/schema';
 import { ConfigError } from './errors';
-import type { LiveConfig } from './http/app';
 import type { Metrics } from './observability/metrics';
 import type { TokenVerifier } from './token/verify';
 
 export type ReloadResult = 'ok' | 'invalid' | 'error';
+
+/** What a reload replaces: the configuration and the verifier made for it (JWKS stores shared where unchanged). */
+export interface LiveConfig {
+  config: Config;
+  verifier: TokenVerifier;
+}
 
 export interface ReloaderDeps {
   /** The environment as a start would read it now (loadDotenv: process env + .env + keys.env). */

@@ -9,7 +9,7 @@ import { createApp } from './http/app';
 import { pinnedValues } from './config/reload';
 import { createLogger } from './observability/logger';
 import { createMetrics } from './observability/metrics';
-import { startTracing } from './observability/tracing';
+import { startTracing } from './observability/start-tracing';
 import { createReloader, type ReloadResult } from './reload';
 import { watchStore } from './http/ready';
 import { checkStoreAtStart, deploymentProblems } from './probes/startup';

@@ -1,7 +1,7 @@
 // Tracing off costs nothing: the OpenTelemetry SDK (validator/observability/otel.ts and the packages
 // it imports) is not even loaded unless TOLLGATE_TRACING=otlp, and OTEL_SDK_DISABLED=true keeps it off.
 import { createLogger } from '../../validator/observability/logger';
-import { startTracing } from '../../validator/observability/tracing';
+import { startTracing } from '../../validator/observability/start-tracing';
 
 jest.mock('../../validator/observability/otel', () => {
   throw new Error('the OpenTelemetry SDK was loaded');

@@ -11,6 +11,7 @@ import type { ConfigStatus } from '../config/reload';
 import type { Metrics } from '../observability/metrics';
 import { tracedMethods, type Tracing } from '../observability/tracing';
 import { createPipeline, type Pipeline } from '../pipeline';
+import type { LiveConfig } from '../reload';
 import type { QuotaStore } from '../store/types';
 import type { TokenVerifier } from '../token/verify';
 import { createListener } from './listener';
@@ -31,12 +32,6 @@ export interface AppDeps {
   tracing?: Tracing;
   /** The configuration's state for /api/ready (hash, reloads); default: the hash of `config`. */
   configStatus?: () => ConfigStatus;
-}
-
-/** What a reload replaces: the configuration and the verifier made for it (JWKS stores shared where unchanged). */
-export interface LiveConfig {
-  config: Config;
-  verifier: TokenVerifier;
 }
 
 // The store's plumbing, called by probes and shutdown rather than by a decision: no span.

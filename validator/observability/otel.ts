@@ -1,4 +1,4 @@
-// The OpenTelemetry SDK behind Tracing, loaded only when TOLLGATE_TRACING=otlp (tracing.ts requires
+// The OpenTelemetry SDK behind Tracing, loaded only when TOLLGATE_TRACING=otlp (start-tracing.ts requires
 // this file then; nothing else imports it). Spans go out over OTLP/HTTP in batches; the exporter
 // reads OTEL_EXPORTER_OTLP_* and the resource OTEL_SERVICE_NAME / OTEL_RESOURCE_ATTRIBUTES itself.
 // The sampler and batch settings (OTEL_TRACES_SAMPLER[_ARG], OTEL_BSP_*) are read here, because

@@ -1,7 +1,6 @@
-// Optional OpenTelemetry spans of a decision and its stages. Off by default: then nothing of the SDK
-// is loaded, and the hot path tests one `undefined`. On (TOLLGATE_TRACING=otlp), ./otel.ts is
-// loaded at start-up and exports with the standard OTEL_* variables, which the SDK reads itself.
-import type { Logger } from 'pino';
+// Optional OpenTelemetry spans of a decision and its stages: the interface the service codes against.
+// Off by default: then there is no Tracing and the hot path tests one `undefined`. On
+// (TOLLGATE_TRACING=otlp), ./start-tracing.ts loads ./otel.ts, which implements it.
 import type { TraceParent } from './trace-context';
 
 /** Attribute values a span may carry. Never a token, a signature or a secret. */
@@ -33,8 +32,6 @@ export interface Tracing {
   shutdown(): Promise<void>;
 }
 
-export type TracingSetting = 'off' | 'otlp';
-
 /**
  * A copy of `target` whose methods run in a span each (`<prefix>.<method>`), except those named in
  * `skip` (plumbing such as a health ping). For an object of async methods: a store's repositories.
@@ -47,20 +44,4 @@ export function tracedMethods<T extends object>(target: T, prefix: string, traci
     out[name] = (...args: unknown[]) => tracing.stage(`${prefix}.${name}`, attrs, () => Promise.resolve(f.apply(target, args)));
   }
   return out as T;
-}
-
-/**
- * The tracer for `setting`, or undefined when off. OTEL_SDK_DISABLED=true (the specification's
- * switch for every signal) also keeps it off. Rejects when the SDK packages cannot be loaded:
- * starting without the tracing that was asked for would hide the problem until it is needed.
- */
-export async function startTracing(setting: TracingSetting, log: Logger, env: NodeJS.ProcessEnv = process.env): Promise<Tracing | undefined> {
-  if (setting === 'off') return undefined;
-  if (env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true') {
-    log.warn('TOLLGATE_TRACING=otlp but OTEL_SDK_DISABLED=true: tracing stays off');
-    return undefined;
-  }
-  // require, not a static import: only now may the SDK's modules load (tens of milliseconds, ~20 MB).
-  const { createOtelTracing } = require('./otel') as typeof import('./otel');
-  return createOtelTracing(log, env);
 }

@@ -9,7 +9,7 @@ import { claimAt, formatClaimPath } from '../lib/claim-mapping';
 import type { Metrics } from '../observability/metrics';
 import { checkAudience } from './audience';
 import { VerifiedTokenCache } from './cache';
-import type { VerifiedToken } from './verify';
+import type { VerifiedToken } from './verified';
 
 type Claims = Readonly<Record<string, unknown>>;
 

@@ -15,15 +15,9 @@ import { parseJws, verifyJwt } from './fast-verify';
 import { fromJose } from './jose-errors';
 import { Introspection } from './introspect';
 import { JwksStore, type JwksStatus } from './jwks';
+import type { VerifiedToken } from './verified';
 
-export interface VerifiedToken {
-  readonly issuer: IssuerConfig;
-  readonly payload: Readonly<JWTPayload & Record<string, unknown>>;
-  readonly alg: string;
-  readonly kid?: string;
-  /** The JWKS key that verified it: its RFC 7638 thumbprint and kid (keyRefOf); undefined for an HMAC secret. */
-  readonly keyId?: string;
-}
+export type { VerifiedToken } from './verified';
 
 // Headers that point at keys we did not configure: trusting them lets the token pick its own key.
 const FORBIDDEN_HEADERS = ['jku', 'x5u', 'jwk', 'x5c'] as const;
