@@ -1,5 +1,8 @@
-// Local TLS for the gateway: a self-signed P-256 pair for localhost, made with the openssl CLI.
+// Local TLS for the gateway: a self-signed P-256 pair for localhost, and for certificate-bound
+// tokens (RFC 8705) a client CA and client certificates, all made with the openssl CLI at run time
+// (no private key is ever committed).
 import { execFileSync } from 'node:child_process';
+import { hash, X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -47,6 +50,48 @@ export function ensureDevCerts(opts: CertOptions = {}): CertPair {
   );
   fs.chmodSync(keyFile, 0o600);
   return { certFile, keyFile };
+}
+
+/** `openssl req -x509 -nodes` with a new P-256 key: `args` say the subject, issuer and extensions. */
+function opensslPair(certFile: string, keyFile: string, days: number, args: string[]): CertPair {
+  fs.mkdirSync(path.dirname(certFile), { recursive: true, mode: 0o700 });
+  execFileSync(
+    'openssl',
+    ['req', '-x509', '-nodes', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-days', String(days), ...args, '-keyout', keyFile, '-out', certFile],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  fs.chmodSync(keyFile, 0o600);
+  return { certFile, keyFile };
+}
+
+const safeName = (name: string) => name.replace(/[^A-Za-z0-9._-]/g, '_');
+
+/**
+ * A CA for client certificates (tests, and GATEWAY_MTLS=optional's GATEWAY_CLIENT_CA): `<name>.crt`
+ * and `.key` in `dir`, CN=`name`, CA:TRUE (the req -x509 default) and keyCertSign. Always new.
+ */
+export function makeClientCa(dir: string, name = 'tollgate-test-client-ca', days = 2): CertPair {
+  const base = path.join(path.resolve(dir), safeName(name));
+  return opensslPair(`${base}.crt`, `${base}.key`, days, ['-subj', `/CN=${name}`, '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+}
+
+/**
+ * A TLS client certificate for CN=`name` (`<name>.crt`, `.key` in `dir`), issued by `ca`, or
+ * self-signed without one (RFC 8705 §2.2's self-signed method). Always new: each call is another
+ * certificate with another thumbprint.
+ */
+export function makeClientCert(dir: string, name: string, ca?: CertPair, days = 2): CertPair {
+  const base = path.join(path.resolve(dir), safeName(name));
+  const issuer = ca ? ['-CA', ca.certFile, '-CAkey', ca.keyFile] : [];
+  return opensslPair(`${base}.crt`, `${base}.key`, days, ['-subj', `/CN=${name}`, ...issuer, '-addext', 'basicConstraints=critical,CA:FALSE', '-addext', 'extendedKeyUsage=clientAuth']);
+}
+
+/**
+ * A certificate's RFC 8705 §3.1 thumbprint, the value of `cnf["x5t#S256"]`: base64url (no padding)
+ * of SHA-256 over its DER encoding. `pem`: the certificate (a PEM string or file contents).
+ */
+export function certThumbprintS256(pem: string | Buffer): string {
+  return hash('sha256', new X509Certificate(pem).raw, 'base64url');
 }
 
 // CLI (`npm run certs`): CERTS_DIR (default ./.certs), --force to replace.

@@ -43,6 +43,13 @@ export const GATEWAY_DEFAULTS: Record<GatewayVariable, string> = {
   GATEWAY_ACCESS_LOG: 'logs/access.log',
   /** `on`: the opt-in edge decision cache on the auth subrequest (docs/PERFORMANCE.md). */
   GATEWAY_AUTH_CACHE: 'off',
+  /**
+   * Client certificates (RFC 8705 certificate-bound tokens): `off`, `optional_no_ca` (any
+   * certificate, self-signed included) or `optional` (only those GATEWAY_CLIENT_CA issued). Never required.
+   */
+  GATEWAY_MTLS: 'off',
+  /** PEM file of the CA(s) whose client certificates `optional` accepts; empty = none. */
+  GATEWAY_CLIENT_CA: '',
 };
 export type GatewayVar = keyof typeof GATEWAY_DEFAULTS;
 
@@ -168,6 +175,9 @@ export function resolveVars(opts: GatewayOptions = {}): Record<GatewayVar, strin
     if (!/^\d+r\/[sm]$/.test(vars[k])) fail(k, 'must look like 100r/m or 10r/s');
   }
   if (!/^(on|off)$/.test(vars.GATEWAY_AUTH_CACHE)) fail('GATEWAY_AUTH_CACHE', 'must be on or off');
+  if (!/^(off|optional_no_ca|optional)$/.test(vars.GATEWAY_MTLS)) fail('GATEWAY_MTLS', 'must be off, optional_no_ca or optional');
+  if (vars.GATEWAY_MTLS === 'optional' && !path.isAbsolute(vars.GATEWAY_CLIENT_CA)) fail('GATEWAY_CLIENT_CA', 'GATEWAY_MTLS=optional needs the absolute path of the client CA certificate(s) (PEM)');
+  if (vars.GATEWAY_CLIENT_CA && !path.isAbsolute(vars.GATEWAY_CLIENT_CA)) fail('GATEWAY_CLIENT_CA', 'must be an absolute path');
   // The HTTP→HTTPS redirect goes to $server_name, the first name of the list (never the client's Host).
   if (!/^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$/.test(vars.GATEWAY_SERVER_NAME.trim().split(/\s+/)[0] ?? '')) {
     fail('GATEWAY_SERVER_NAME', 'must start with the plain public host name (no wildcard, regex or "_"): redirects are sent there');

@@ -5,7 +5,7 @@
 // into a response, so the same pipeline can serve any front (and be tested without HTTP).
 import type { Logger } from 'pino';
 import { FRONT_HEADERS, type Config, type Front } from './config';
-import { AuthError, invalidRequest, type BearerErrorCode, type ValidatorReason } from './errors';
+import { AuthError, invalidRequest, invalidToken, type BearerErrorCode, type ValidatorReason } from './errors';
 import { debugFacts, type DebugFacts } from './debug-facts';
 import type { Metrics } from './observability/metrics';
 import { GRANTED } from './reasons';
@@ -14,7 +14,9 @@ import { readPath } from './lib/paths';
 import { authorizeRoute } from './policy/rules';
 import { createQuotaStage, NOT_CHARGED, type TickLedger } from './quota/charge';
 import { checkClaims, type Principal } from './token/claims';
+import { BINDING_HEADER, bindingOf } from './token/binding';
 import { extractBearer } from './token/extract';
+import { checkCertificateBinding, readThumbprint } from './token/mtls';
 import type { TokenVerifier, VerifiedToken } from './token/verify';
 
 export interface DecisionInput {
@@ -37,6 +39,11 @@ export interface DecisionInput {
    * in X-Tollgate-Charge-Id): a retried decision is then charged once. Never a client's value.
    */
   chargeId?: string;
+  /**
+   * The front's SHA-256 thumbprint of the client's TLS certificate (X-Client-Cert-S256, RFC 8705
+   * §3.1); read only with AUTH_MTLS_TRUST_HEADER, for tokens bound to a certificate.
+   */
+  clientCertS256?: string;
 }
 
 export interface Decision {
@@ -164,6 +171,13 @@ export function createPipeline(deps: PipelineDeps) {
     const route = originalRoute(input);
     const token = extractBearer(input.authorization, input.authorizationCount, maxTokenBytes, opaqueTokens);
     const verified = await verifier.verify(token);
+    // Sender-constrained tokens (token/binding.ts): the proof is checked on every request, also
+    // when the token came from the verified-token cache, and before any other stage (RFC 8705 §3: 401).
+    const binding = bindingOf(verified);
+    if (binding?.x5tS256 !== undefined) checkCertificateBinding(binding.x5tS256, readThumbprint(input.clientCertS256), config.auth.trustClientCertHeader);
+    // A DPoP proof (RFC 9449 §4.3) is checked here once that check exists; until then a DPoP-bound
+    // token is refused rather than passed as a bearer token.
+    if (binding?.jkt !== undefined) throw invalidToken('claim_invalid', 'DPoP-bound tokens (cnf.jkt) are not accepted here');
     const { principal, headers: identityHeaders, email, unsendable } = identityOf(verified);
     const emailVerified = await checkEmail(principal, config, store);
 
@@ -173,6 +187,7 @@ export function createPipeline(deps: PipelineDeps) {
     const quota = route ? await charge(principal, route.method, route.path, route.uri, input.maxTicks, input.chargeId) : NOT_CHARGED;
 
     const headers: Record<string, string> = { ...identityHeaders, ...quota.headers };
+    if (binding) headers[BINDING_HEADER] = binding.kinds.join(',');
     // X-User-Email only for an address the IdP or the Supabase store says is verified.
     if (emailVerified && email !== undefined) headers['X-User-Email'] = email;
     // Charged routes are never cached anywhere: every request must reach the quota (issue 6).
@@ -180,7 +195,8 @@ export function createPipeline(deps: PipelineDeps) {
     // An introspected issuer's grant is cached no longer than its introspection answer: a revoked
     // token must not live on at the edge.
     const ttlS = Math.min(edgeTtlS, verified.issuer.introspection?.cacheTtlS ?? edgeTtlS);
-    const edgeMaxAgeS = ttlS === 0 || quota.quotaRoute ? 0 : Math.max(0, Math.min(ttlS, Math.floor(exp - nowMs() / 1000)));
+    // A bound grant is never kept at the edge: the cache's key (method, URI, Authorization) holds no proof.
+    const edgeMaxAgeS = ttlS === 0 || quota.quotaRoute || binding ? 0 : Math.max(0, Math.min(ttlS, Math.floor(exp - nowMs() / 1000)));
     return { status: 200, headers, granted: true, reason: GRANTED, principal, charged: quota.charged, edgeMaxAgeS };
   }
 

@@ -123,6 +123,19 @@ export const REASONS = {
     emitter: 'validator',
     doc: 'An opaque token that the issuer\'s RFC 7662 introspection says is not active (unknown, expired or revoked), or whose answer tollgate cannot accept.',
   },
+  // --- sender-constrained tokens (token/binding.ts): the proof the token's `cnf` asks for ---
+  client_certificate_missing: {
+    status: 401,
+    bearerError: 'invalid_token',
+    emitter: 'validator',
+    doc: 'A token bound to a client certificate (`cnf` `x5t#S256`, RFC 8705) came without one: no certificate on the TLS connection, or no front trusted to pass its thumbprint (`AUTH_MTLS_TRUST_HEADER`).',
+  },
+  mtls_binding_mismatch: {
+    status: 401,
+    bearerError: 'invalid_token',
+    emitter: 'validator',
+    doc: 'A token bound to a client certificate (`cnf` `x5t#S256`, RFC 8705 §3) came over a TLS connection with another certificate.',
+  },
   // --- who may pass: 403 ---
   client_not_allowed: {
     status: 403,
@@ -227,6 +240,11 @@ export const REASONS = {
     status: 400,
     emitter: 'gateway',
     doc: 'A token-named parameter (`access_token`, `id_token`, `refresh_token`, `token`, in any spelling) in the URI or the `Referer`: no token in a log.',
+  },
+  client_certificate_invalid: {
+    status: 400,
+    emitter: 'gateway',
+    doc: 'With `GATEWAY_MTLS=optional`, the client certificate does not verify against `GATEWAY_CLIENT_CA` (another CA, expired): NGINX refuses the request before anything else.',
   },
   cors_origin_refused: {
     status: 403,

@@ -51,6 +51,11 @@ const STRIPPED_NAMES = [
     'forwarded', 'x-forwarded', 'x-forwarded-port', 'x-forwarded-prefix', 'x-forwarded-scheme',
     'x-forwarded-ssl', 'x-forwarded-server', 'x-scheme', 'x-url-scheme', 'front-end-https',
     'x-client-ip', 'true-client-ip', 'x-cluster-client-ip', 'cf-connecting-ip', 'fastly-client-ip',
+    // the client certificate as fronts and load balancers pass it on (Envoy's XFCC, Apache and
+    // HAProxy conventions, Azure ARR, AWS ALB): the validator gets the gateway's own thumbprint of
+    // the TLS client certificate (X-Client-Cert-S256, clientCertS256 below), never a client's
+    'x-client-cert-s256', 'x-client-cert', 'x-forwarded-client-cert', 'x-ssl-client-cert',
+    'x-ssl-client-verify', 'x-ssl-client-s-dn', 'ssl-client-cert', 'x-arr-clientcert', 'x-amzn-mtls-clientcert',
 ];
 
 // A client header whose name starts with one of these and is not stripped above is refused
@@ -60,7 +65,7 @@ const REFUSED_FAMILIES = [
     'x-user', 'x-scopes', 'x-client-id', 'x-ticks-', 'x-auth-', 'x-max-ticks', 'x-tollgate-',
     'x-forwarded-user', 'x-forwarded-email', 'x-forwarded-groups', 'x-forwarded-preferred-username',
     'x-forwarded-access-token', 'x-remote-', 'remote-', 'x-original-', 'x-rewrite-url',
-    'x-http-method', 'x-method-override',
+    'x-http-method', 'x-method-override', 'x-client-cert', 'x-ssl-client-', 'x-amzn-mtls-',
 ];
 
 // Headers a request may carry once: two X-Max-Ticks would let the validator charge one value
@@ -176,8 +181,21 @@ function authCacheKey(r) {
     return crypto.createHash('sha256').update(r.variables.request_method + '\n' + r.variables.request_uri + '\n' + auth).digest('hex');
 }
 
+/**
+ * The client certificate's thumbprint as RFC 8705 section 3.1 defines x5t#S256: base64url of SHA-256
+ * over the DER certificate; '' without a certificate. Sent to the validator as X-Client-Cert-S256
+ * (never the certificate). Stock NGINX has only a SHA-1 hex $ssl_client_fingerprint;
+ * $ssl_client_raw_cert is the PEM, whose base64 body is the DER.
+ */
+function clientCertS256(r) {
+    const pem = r.variables.ssl_client_raw_cert;
+    if (!pem) return '';
+    const der = Buffer.from(pem.replace(/-----[A-Z0-9 ]+-----|\s+/g, ''), 'base64');
+    return crypto.createHash('sha256').update(der).digest('base64url');
+}
+
 export default {
-    edgeRefusal, forbiddenHeader, logUri, authCacheKey,
+    edgeRefusal, forbiddenHeader, logUri, authCacheKey, clientCertS256,
     // for the tests
     STRIPPED_NAMES, REFUSED_FAMILIES, isTokenName, tokenInUri, redactUri,
 };

@@ -167,10 +167,10 @@ describeRendered('deploy/k8s (kubectl kustomize)', () => {
     }
   });
 
-  test('each overlay tells the validator its front (AUTH_FRONT) and trusts a charge id only behind the NGINX gateway', () => {
-    expect(validatorConfig(rendered['nginx-gateway'])).toMatchObject({ AUTH_FRONT: 'nginx', QUOTA_TRUST_CHARGE_ID: 'true' });
-    expect(validatorConfig(rendered['envoy-gateway'])).toMatchObject({ AUTH_FRONT: 'envoy', QUOTA_TRUST_CHARGE_ID: 'false' });
-    expect(validatorConfig(rendered['ingress-nginx-legacy'])).toMatchObject({ AUTH_FRONT: 'nginx', QUOTA_TRUST_CHARGE_ID: 'false' });
+  test('each overlay tells the validator its front (AUTH_FRONT) and trusts a charge id and a certificate thumbprint only behind the NGINX gateway', () => {
+    expect(validatorConfig(rendered['nginx-gateway'])).toMatchObject({ AUTH_FRONT: 'nginx', QUOTA_TRUST_CHARGE_ID: 'true', AUTH_MTLS_TRUST_HEADER: 'true' });
+    expect(validatorConfig(rendered['envoy-gateway'])).toMatchObject({ AUTH_FRONT: 'envoy', QUOTA_TRUST_CHARGE_ID: 'false', AUTH_MTLS_TRUST_HEADER: 'false' });
+    expect(validatorConfig(rendered['ingress-nginx-legacy'])).toMatchObject({ AUTH_FRONT: 'nginx', QUOTA_TRUST_CHARGE_ID: 'false', AUTH_MTLS_TRUST_HEADER: 'false' });
     // A config change renames the ConfigMap, and the Deployment follows (pods roll).
     for (const docs of Object.values(rendered)) {
       const name = one(docs, 'ConfigMap', 'tollgate-validator-config').metadata.name;

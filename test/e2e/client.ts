@@ -22,6 +22,9 @@ export interface ReqOptions {
   body?: string;
   /** PEM to trust (https only). */
   ca?: Buffer;
+  /** A TLS client certificate and its key, PEM (https only; request() only). */
+  cert?: Buffer;
+  key?: Buffer;
 }
 
 /** `base` is `https://127.0.0.1:8443`; `path` is sent exactly as given. */
@@ -37,6 +40,8 @@ export function request(base: string, path: string, opts: ReqOptions = {}): Prom
         method: opts.method ?? 'GET',
         headers: opts.headers,
         ca: opts.ca,
+        cert: opts.cert,
+        key: opts.key,
         agent: false,
       },
       (res) => {

@@ -24,6 +24,8 @@ export const GATEWAY_VARIABLES = [
   'CORS_ORIGINS',
   'GATEWAY_ACCESS_LOG',
   'GATEWAY_AUTH_CACHE',
+  'GATEWAY_MTLS',
+  'GATEWAY_CLIENT_CA',
 ] as const;
 export type GatewayVariable = (typeof GATEWAY_VARIABLES)[number];
 

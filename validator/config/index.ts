@@ -36,6 +36,8 @@ export interface Config {
     readonly issuers: readonly IssuerConfig[];
     /** How the original method and URI reach the validator (AUTH_FRONT). */
     readonly front: Front;
+    /** AUTH_MTLS_TRUST_HEADER: read the front's X-Client-Cert-S256 (certificate-bound tokens, RFC 8705). */
+    readonly trustClientCertHeader: boolean;
     readonly clockToleranceS: number;
     readonly maxTokenBytes: number;
     readonly jwks: { readonly cacheTtlS: number; readonly cooldownS: number; readonly timeoutMs: number };
@@ -102,6 +104,7 @@ export function parseConfigWithWarnings(env: RawEnv): { config: Config; warnings
     auth: {
       issuers,
       front: v.AUTH_FRONT!,
+      trustClientCertHeader: v.AUTH_MTLS_TRUST_HEADER!,
       clockToleranceS: v.AUTH_CLOCK_TOLERANCE_S!,
       maxTokenBytes: v.AUTH_MAX_TOKEN_BYTES!,
       jwks: { cacheTtlS: v.AUTH_JWKS_CACHE_TTL_S!, cooldownS: v.AUTH_JWKS_COOLDOWN_S!, timeoutMs: v.AUTH_JWKS_TIMEOUT_MS! },

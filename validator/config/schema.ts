@@ -111,6 +111,12 @@ export const VARIABLES = Object.freeze({
     default: 'nginx',
     doc: 'How the front sends the original request: `nginx` (X-Original-Method/URI: NGINX auth_request, ingress-nginx), `forwarded` (X-Forwarded-Method/Uri: Traefik forwardAuth, Caddy forward_auth) or `envoy` (ext_authz HTTP with path_prefix `/api/auth/validate`). Only that spelling is read; without it a request is refused (400) whenever route rules or charged routes exist.',
   }),
+  AUTH_MTLS_TRUST_HEADER: v({
+    group: 'auth',
+    parse: bool,
+    default: 'false',
+    doc: "`true`: read the client certificate's thumbprint (base64url SHA-256 of its DER, RFC 8705 §3.1) from `X-Client-Cert-S256`, so that a token bound to a certificate (`cnf` `x5t#S256`) passes with that certificate. Only behind a front that sets the header from the TLS connection and never passes a client's: tollgate's NGINX template does (with `GATEWAY_MTLS`); ingress-nginx, Caddy `forward_auth` and Traefik `forwardAuth` pass the client's headers unless configured otherwise, and the thumbprint is no secret (it is in the token). `false`: the header is ignored and every certificate-bound token is refused (401 `client_certificate_missing`); unbound tokens are unaffected either way.",
+  }),
   AUTH_ALLOWED_CLIENTS: v({ group: 'auth', parse: list(), optional: true, doc: 'If set, only tokens whose `azp` / `client_id` is in this comma list pass (`client_not_allowed`).' }),
   AUTH_REQUIRE_EMAIL_VERIFIED: v({
     group: 'auth',

@@ -48,6 +48,8 @@ export function decisionInput(req: IncomingMessage, front: Front = 'nginx'): Dec
     duplicatedHeader: duplicated === 'authorization' ? undefined : duplicated,
     maxTicks: header(req, 'x-max-ticks'),
     chargeId: chargeId(req),
+    // X-Client-Cert-S256: the pipeline reads it only with AUTH_MTLS_TRUST_HEADER (token/mtls.ts).
+    clientCertS256: header(req, 'x-client-cert-s256'),
   };
 }
 

@@ -1,0 +1,35 @@
+// mTLS-bound access tokens (RFC 8705 §3): the certificate of the client's TLS connection must be
+// the one the token was issued to. The validator never sees that connection: the front computes the
+// certificate's SHA-256 thumbprint (nginx/njs/tollgate.js) and sends it on the auth subrequest.
+import { timingSafeEqual } from 'node:crypto';
+import { invalidToken } from '../errors';
+import { S256 } from './binding';
+
+/** The request header that carries the thumbprint from the front (lower case, as Node reads it). */
+export const CLIENT_CERT_HEADER = 'x-client-cert-s256';
+
+/**
+ * The thumbprint as the front sent it, when it has the one shape a front can send (43 base64url
+ * characters: base64url of SHA-256 over the DER certificate, RFC 8705 §3.1); anything else (another
+ * encoding, two joined values) is no certificate, so a bound token fails closed.
+ */
+export function readThumbprint(value: string | undefined): string | undefined {
+  return value !== undefined && S256.test(value) ? value : undefined;
+}
+
+/**
+ * Passes when `presented` (the front's thumbprint of the client certificate) equals `bound`
+ * (the token's cnf x5t#S256), compared in constant time; otherwise 401 invalid_token, as RFC 8705
+ * §3 asks of a protected resource. `trusted` false (AUTH_MTLS_TRUST_HEADER unset) means no
+ * certificate can be known here: the header could have been written by the client, who can read
+ * the thumbprint out of the token itself.
+ */
+export function checkCertificateBinding(bound: string, presented: string | undefined, trusted: boolean): void {
+  if (!trusted || presented === undefined) {
+    throw invalidToken('client_certificate_missing', 'the token is bound to a client certificate, and the request presented none');
+  }
+  // Both are 43 ASCII characters here (S256), so the buffers have the same length.
+  if (!timingSafeEqual(Buffer.from(bound, 'latin1'), Buffer.from(presented, 'latin1'))) {
+    throw invalidToken('mtls_binding_mismatch', 'the token is bound to another client certificate');
+  }
+}
