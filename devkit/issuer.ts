@@ -30,10 +30,18 @@ export interface IssuerOptions {
   jwksPath?: string;
 }
 
+/** One answer of the issuer: a status, a body and its type. */
+interface Answer {
+  status: number;
+  body: string;
+  json?: boolean;
+}
+
 /**
  * Serves, under `issuer = http://127.0.0.1:PORT<path>`, the discovery document (both the OpenID and
  * the RFC 8414 well-known names) and the JWKS at `/jwks`, `/.well-known/jwks.json` (Supabase's
- * name) and `jwksPath`.
+ * name) and `jwksPath`. `TestIssuer.local` answers the same through `fetch` alone, with no socket,
+ * for unit tests (TokenVerifier and JwksStore take a `fetch`).
  */
 export class TestIssuer {
   keys: PublishedKey[] = [];
@@ -42,45 +50,76 @@ export class TestIssuer {
   mode: JwksMode = 'ok';
   jwksHits = 0;
   private server?: Server;
+  private path = '';
+  private jwksPath = '/jwks';
   issuer = '';
   jwksUrl = '';
 
   static async start(keys: PublishedKey[], path = '', opts: IssuerOptions = {}): Promise<TestIssuer> {
-    const t = new TestIssuer();
-    t.keys = keys;
-    const jwksPath = opts.jwksPath ?? '/jwks';
+    const t = TestIssuer.create(keys, path, opts);
     t.server = createServer((req, res) => {
-      const url = req.url ?? '';
-      if (url === `${path}/.well-known/openid-configuration` || url === `${path}/.well-known/oauth-authorization-server`) {
-        const algs = [...new Set(t.keys.map((k) => k.publicJwk.alg).filter(Boolean))];
-        res.setHeader('content-type', 'application/json');
-        res.end(JSON.stringify({ issuer: t.issuer, jwks_uri: t.jwksUrl, ...(algs.length ? { id_token_signing_alg_values_supported: algs } : {}) }));
-        return;
-      }
-      if (url === `${path}/jwks` || url === `${path}/.well-known/jwks.json` || url === `${path}${jwksPath}`) {
-        t.jwksHits++;
-        if (t.mode === 'hang') return; // never answers
-        if (t.mode === 'error500') {
-          res.statusCode = 500;
-          res.end('oops');
-          return;
-        }
-        res.setHeader('content-type', 'application/json');
-        if (t.mode === 'garbage') {
-          res.end('{"keys": [ not json');
-          return;
-        }
-        res.end(JSON.stringify({ keys: t.mode === 'empty' ? [] : [...t.keys.map((k) => k.publicJwk), ...t.extraJwks] }));
-        return;
-      }
-      res.statusCode = 404;
-      res.end();
+      const a = t.answer(req.url ?? '');
+      if (!a) return; // 'hang': never answers
+      res.statusCode = a.status;
+      if (a.json) res.setHeader('content-type', 'application/json');
+      res.end(a.body);
     });
     await new Promise<void>((r) => t.server!.listen(0, '127.0.0.1', r));
     const port = (t.server.address() as AddressInfo).port;
-    t.issuer = `http://127.0.0.1:${port}${path}`;
-    t.jwksUrl = `${t.issuer}${jwksPath}`;
+    t.setIssuer(`http://127.0.0.1:${port}${path}`);
     return t;
+  }
+
+  /** The same issuer at `https://issuer.test<path>`, reached only through its `fetch` (no socket, nothing to stop). */
+  static local(keys: PublishedKey[], path = '', opts: IssuerOptions = {}): TestIssuer {
+    const t = TestIssuer.create(keys, path, opts);
+    t.setIssuer(`https://issuer.test${path}`);
+    return t;
+  }
+
+  private static create(keys: PublishedKey[], path: string, opts: IssuerOptions): TestIssuer {
+    const t = new TestIssuer();
+    t.keys = keys;
+    t.path = path;
+    t.jwksPath = opts.jwksPath ?? '/jwks';
+    return t;
+  }
+
+  private setIssuer(issuer: string): void {
+    this.issuer = issuer;
+    this.jwksUrl = `${issuer}${this.jwksPath}`;
+  }
+
+  /**
+   * This issuer's answers as a `fetch`: the same routes and modes as its server ('hang' ends only
+   * when the caller's signal aborts). Another origin fails as an unreachable host would.
+   */
+  readonly fetch = (async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+    const url = new URL(input instanceof Request ? input.url : String(input));
+    if (!this.issuer || url.origin !== new URL(this.issuer).origin) throw new TypeError(`fetch failed: nothing answers at ${url.origin}`);
+    const a = this.answer(url.pathname + url.search);
+    if (!a) {
+      const signal = init?.signal;
+      return new Promise<Response>((_, reject) => signal?.addEventListener('abort', () => reject(signal.reason), { once: true }));
+    }
+    return new Response(a.body, { status: a.status, headers: a.json ? { 'content-type': 'application/json' } : {} });
+  }) as typeof fetch;
+
+  /** What the issuer answers at `url` (path and query); undefined: no answer at all (mode 'hang'). */
+  private answer(url: string): Answer | undefined {
+    const path = this.path;
+    if (url === `${path}/.well-known/openid-configuration` || url === `${path}/.well-known/oauth-authorization-server`) {
+      const algs = [...new Set(this.keys.map((k) => k.publicJwk.alg).filter(Boolean))];
+      return { status: 200, json: true, body: JSON.stringify({ issuer: this.issuer, jwks_uri: this.jwksUrl, ...(algs.length ? { id_token_signing_alg_values_supported: algs } : {}) }) };
+    }
+    if (url === `${path}/jwks` || url === `${path}/.well-known/jwks.json` || url === `${path}${this.jwksPath}`) {
+      this.jwksHits++;
+      if (this.mode === 'hang') return undefined;
+      if (this.mode === 'error500') return { status: 500, body: 'oops' };
+      if (this.mode === 'garbage') return { status: 200, json: true, body: '{"keys": [ not json' };
+      return { status: 200, json: true, body: JSON.stringify({ keys: this.mode === 'empty' ? [] : [...this.keys.map((k) => k.publicJwk), ...this.extraJwks] }) };
+    }
+    return { status: 404, body: '' };
   }
 
   async stop(): Promise<void> {

@@ -123,9 +123,9 @@ describe('TokenVerifier: a cached decision belongs to the key material, not to t
   beforeEach(async () => {
     // two different keys published under the same kid: rotation in place
     [old, next] = await Promise.all([makeKey('ES256', 'k1'), makeKey('ES256', 'k1')]);
-    idp = await TestIssuer.start([old]);
+    idp = TestIssuer.local([old]); // the JWKS through the verifier's fetch: no socket
     const config = parseConfig({ NODE_ENV: 'test', AUTH_MODE: 'jwks', AUTH_ISSUER: idp.issuer, AUTH_AUDIENCE: 'api', AUTH_JWKS_URL: idp.jwksUrl, AUTH_DECISION_CACHE_TTL_S: '600', DATA_DIR: 'memory://' });
-    verifier = new TokenVerifier({ config, metrics: createMetrics({ defaults: false }), log: pino({ level: 'silent' }) });
+    verifier = new TokenVerifier({ config, metrics: createMetrics({ defaults: false }), log: pino({ level: 'silent' }), fetch: idp.fetch });
     await verifier.refresh();
   });
   afterEach(async () => {

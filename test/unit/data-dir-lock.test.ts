@@ -1,6 +1,5 @@
 // The embedded store's one-writer lock: a live holder is named in the refusal, a dead one's lock
 // is taken over, a lock from another host is never guessed at, and release removes only our own.
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,10 +15,13 @@ let n = 0;
 const dir = () => path.join(root, `d${n++}`);
 const lockFile = (d: string) => path.join(d, LOCK_FILE);
 
-/** The pid of a process that has exited (so nothing runs under it, unless reused). */
+/**
+ * A pid no process can have: above the kernel's pid_max (Linux: /proc/sys/kernel/pid_max; 2^22 is
+ * its ceiling on 64-bit), so kill(pid, 0) answers ESRCH as for a holder that exited.
+ */
 function deadPid(): number {
-  const r = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
-  return Number(r.stdout);
+  const max = Number(fs.readFileSync('/proc/sys/kernel/pid_max', 'utf8'));
+  return (Number.isInteger(max) && max > 0 ? max : 4_194_304) + 1;
 }
 
 test('the lock names this process; a second taker is refused with the holder; release frees it', () => {
