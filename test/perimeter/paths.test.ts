@@ -47,7 +47,7 @@ describe('the corpus through the real HTTP validator', () => {
       QUOTA_ROUTES: 'POST /api/tasks',
       QUOTA_DEFAULT_DAILY_TICKS: '1000000',
     });
-    server = http.createServer(t.app);
+    server = http.createServer(t.listener);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     const token = (sub: string, scope: string) => mint({ iss: iss.issuer, aud: 'wavestack' }, { key, claims: { sub, scope, azp: 'cli' } });

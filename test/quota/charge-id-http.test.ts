@@ -39,7 +39,7 @@ test('the same charge id twice: two grants with the same X-Ticks-Charged, one ch
   expect(retry.headers['x-ticks-charged']).toBe('2');
   expect(retry.headers['x-ticks-remaining']).toBe(first.headers['x-ticks-remaining']);
   expect(await used('retried-user')).toBe(2);
-  const metrics = (await request(t.app).get('/metrics')).text;
+  const metrics = (await request(t.listener).get('/metrics')).text;
   expect(metrics).toMatch(/tollgate_quota_charges_total\{outcome="replayed"\} 1/);
   expect(metrics).toMatch(/tollgate_quota_ticks_charged_total 2\b/);
 });

@@ -36,14 +36,14 @@ function appAt(clock: { ms: number }, env: Record<string, string> = {}) {
   const logger = createLogger('silent');
   const verifier = new TokenVerifier({ config, metrics, log: logger, now: () => clock.ms });
   verifier.start();
-  const { app } = createApp({ config, verifier, metrics, logger, now: () => new Date(clock.ms) });
-  return { app, verifier };
+  const { listener } = createApp({ config, verifier, metrics, logger, now: () => new Date(clock.ms) });
+  return { listener, verifier };
 }
 
 const at = (s: number) => ({ ms: s * 1000 });
 
-async function status(app: ReturnType<typeof appAt>['app'], token: string) {
-  const r = await request(app).get('/api/auth/validate').set('authorization', `Bearer ${token}`).set('x-original-method', 'GET').set('x-original-uri', '/api/things');
+async function status(listener: ReturnType<typeof appAt>['listener'], token: string) {
+  const r = await request(listener).get('/api/auth/validate').set('authorization', `Bearer ${token}`).set('x-original-method', 'GET').set('x-original-uri', '/api/things');
   return `${r.status}${r.headers['x-auth-reason'] ? ' ' + r.headers['x-auth-reason'] : ''}`;
 }
 
@@ -54,13 +54,13 @@ describe.each([
   const tok = (claims: Record<string, number>) => mint({ iss: idp.issuer, aud: 'api' }, { key, claims: { iat: T - 600, exp: T + 600, ...claims } });
   const run = async (claims: Record<string, number>, steps: Array<[atS: number, expected: string]>) => {
     const clock = at(steps[0]![0]);
-    const { app, verifier } = appAt(clock, { AUTH_DECISION_CACHE_TTL_S: ttl });
+    const { listener, verifier } = appAt(clock, { AUTH_DECISION_CACHE_TTL_S: ttl });
     try {
       const token = await tok(claims);
       const seen: Array<[number, string]> = [];
       for (const [s, _] of steps) {
         clock.ms = s * 1000;
-        seen.push([s, await status(app, token)]);
+        seen.push([s, await status(listener, token)]);
       }
       expect(seen).toEqual(steps);
     } finally {
@@ -106,14 +106,14 @@ describe.each([
 
 test('no leeway (AUTH_CLOCK_TOLERANCE_S=0): expired at exp exactly', async () => {
   const clock = at(T - 1);
-  const { app, verifier } = appAt(clock, { AUTH_CLOCK_TOLERANCE_S: '0', AUTH_DECISION_CACHE_TTL_S: '60' });
+  const { listener, verifier } = appAt(clock, { AUTH_CLOCK_TOLERANCE_S: '0', AUTH_DECISION_CACHE_TTL_S: '60' });
   try {
     const token = await mint({ iss: idp.issuer, aud: 'api' }, { key, claims: { iat: T - 60, exp: T } });
-    expect(await status(app, token)).toBe('200');
+    expect(await status(listener, token)).toBe('200');
     clock.ms = T * 1000 - 1;
-    expect(await status(app, token)).toBe('200');
+    expect(await status(listener, token)).toBe('200');
     clock.ms = T * 1000;
-    expect(await status(app, token)).toBe('401 token_expired');
+    expect(await status(listener, token)).toBe('401 token_expired');
   } finally {
     verifier.close();
   }
@@ -125,7 +125,7 @@ describe('quota day rollover at local midnight (injected clock, embedded Postgre
   afterEach(() => t?.close());
 
   const charge = (token: string, ticks: number) =>
-    request(t.app).post('/api/auth/validate').set('authorization', `Bearer ${token}`).set('x-original-method', 'POST').set('x-original-uri', '/api/tasks').set('x-max-ticks', String(ticks));
+    request(t.listener).post('/api/auth/validate').set('authorization', `Bearer ${token}`).set('x-original-method', 'POST').set('x-original-uri', '/api/tasks').set('x-max-ticks', String(ticks));
 
   test('Asia/Kolkata (UTC+05:30): exhausted at 23:59:59, Retry-After 1; a fresh day at 00:00:00 local', async () => {
     t = await buildTestApp(

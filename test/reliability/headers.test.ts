@@ -22,7 +22,7 @@ beforeAll(async () => {
     { AUTH_MODE: 'jwks', AUTH_ISSUER: idp.issuer, AUTH_AUDIENCE: 'api', AUTH_JWKS_URL: idp.jwksUrl, LOG_LEVEL: 'info' },
     { noStore: true },
   );
-  server = http.createServer(t.app);
+  server = http.createServer(t.listener);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   port = (server.address() as AddressInfo).port;
   token = await mint({ iss: idp.issuer, aud: 'api' }, { key, claims: { sub: 'hdr-user' } });

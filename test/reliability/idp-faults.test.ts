@@ -51,7 +51,7 @@ async function rig(env: Record<string, string> = {}, mode: JwksMode = 'ok'): Pro
     { noStore: true },
   );
   open.push(() => app.close());
-  const server = http.createServer(app.app);
+  const server = http.createServer(app.listener);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   open.push(() => new Promise<void>((r) => (server.closeAllConnections(), server.close(() => r()))));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -38,7 +38,7 @@ beforeAll(async () => {
     },
     { noStore: true },
   );
-  server = http.createServer(t.app);
+  server = http.createServer(t.listener);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   port = (server.address() as AddressInfo).port;
   validRsa = await mint({ iss: idp.issuer, aud: 'api' }, { key: trustedRsa, expiresIn: 3600, claims: { scope: 'api:read' } });

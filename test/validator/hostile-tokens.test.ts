@@ -196,7 +196,7 @@ describe.each(CONFIGURATIONS)('hostile tokens, issuers from %s', (_config, issue
 
   test.each(mine.map(([n, a, s, r]) => [n, s, r, a] as const))('%s → %i %s', async (_name, status, reason, auth) => {
     const value = await auth();
-    const req = request(t.app).get('/api/auth/validate').set('X-Original-Method', 'GET').set('X-Original-URI', '/api/things');
+    const req = request(t.listener).get('/api/auth/validate').set('X-Original-Method', 'GET').set('X-Original-URI', '/api/things');
     const res = await (value === undefined ? req : req.set('Authorization', value));
     if (res.status >= 500) console.error(t.logs.slice(-3).join(''));
     expect({ status: res.status, reason: res.headers['x-auth-reason'] ?? 'ok' }).toEqual({ status, reason });
@@ -215,7 +215,7 @@ describe.each(CONFIGURATIONS)('hostile tokens, issuers from %s', (_config, issue
 
   test('duplicated Authorization headers are refused', async () => {
     const token = await kcToken();
-    const server = http.createServer(t.app).listen(0, '127.0.0.1');
+    const server = http.createServer(t.listener).listen(0, '127.0.0.1');
     await new Promise((r) => server.once('listening', r));
     const port = (server.address() as { port: number }).port;
     // raw bytes: HTTP clients merge or refuse duplicate headers, NGINX and attackers may not
@@ -234,7 +234,7 @@ describe.each(CONFIGURATIONS)('hostile tokens, issuers from %s', (_config, issue
   });
 
   test('every refusal is counted by reason in /metrics', async () => {
-    const res = await request(t.app).get('/metrics');
+    const res = await request(t.listener).get('/metrics');
     expect(res.text).toMatch(/tollgate_decisions_total\{result="refused",reason="algorithm_not_allowed",status="401"\} [1-9]/);
     expect(res.text).toMatch(/tollgate_decisions_total\{result="granted",reason="ok",status="200"\} [1-9]/);
   });

@@ -21,7 +21,7 @@ afterAll(async () => {
 
 const token = (sub: string, scope = 'api:read api:write') => mint({ iss: iss.issuer, aud: 'wavestack' }, { key, claims: { sub, scope, azp: 'cli', email: `${sub}@example.com` } });
 const validate = (tok: string | undefined, method: string, uri: string, extra: Record<string, string> = {}) => {
-  let r = request(t.app).get('/api/auth/validate').set('X-Original-Method', method).set('X-Original-URI', uri);
+  let r = request(t.listener).get('/api/auth/validate').set('X-Original-Method', method).set('X-Original-URI', uri);
   if (tok) r = r.set('Authorization', `Bearer ${tok}`);
   for (const [k, v] of Object.entries(extra)) r = r.set(k, v);
   return r;
@@ -29,14 +29,14 @@ const validate = (tok: string | undefined, method: string, uri: string, extra: R
 
 describe('probes and metrics', () => {
   test('health is 200 without touching dependencies', async () => {
-    const res = await request(t.app).get('/api/health');
+    const res = await request(t.listener).get('/api/health');
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ status: 'ok' });
   });
 
   test('ready is 200 once the keys are loaded and the database answers', async () => {
     await t.verifier.refresh();
-    const res = await request(t.app).get('/api/ready');
+    const res = await request(t.listener).get('/api/ready');
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ ready: true, database: { ok: true, kind: 'embedded' }, missing: [] });
     expect(res.body.issuers[0]).toMatchObject({ issuer: iss.issuer, usable: true, stale: false, keys: 1 });
@@ -44,7 +44,7 @@ describe('probes and metrics', () => {
 
   test('metrics expose decisions, latency, JWKS and store series', async () => {
     await validate(await token('metrics-user'), 'GET', '/api/x');
-    const text = (await request(t.app).get('/metrics')).text;
+    const text = (await request(t.listener).get('/metrics')).text;
     for (const name of ['tollgate_decisions_total', 'tollgate_decision_duration_seconds_bucket', 'tollgate_jwks_fetches_total', 'tollgate_jwks_keys', 'tollgate_db_pool_connections']) {
       expect(text).toContain(name);
     }
@@ -52,7 +52,7 @@ describe('probes and metrics', () => {
   });
 
   test('unknown paths are a JSON 404', async () => {
-    const res = await request(t.app).get('/nope');
+    const res = await request(t.listener).get('/nope');
     expect(res.status).toBe(404);
   });
 });
@@ -97,6 +97,31 @@ describe('logging', () => {
     expect(res.status).toBe(200);
     expect(res.headers['cache-control']).toBe('no-store');
     expect(res.headers.etag).toBeUndefined();
+  });
+});
+
+describe('the Express app alone', () => {
+  // Production listens with `listener` (validate before Express); the app mounted by itself
+  // (createApp's `app`, e.g. under another server) must decide the same.
+  test('answers /api/auth/validate as the listener does: status, reason, identity, challenge, cache headers', async () => {
+    const tok = await token('mounted-user');
+    const cases: Array<[string | undefined, string, number]> = [
+      [tok, '/api/things', 200],
+      [tok, '/api/%2e%2e/admin', 400],
+      [`${tok}x`, '/api/things', 401],
+      [undefined, '/api/things', 401],
+    ];
+    const ask = async (target: TestApp['app'] | TestApp['listener'], auth: string | undefined, uri: string) => {
+      const r = request(target).get('/api/auth/validate').set('X-Original-Method', 'GET').set('X-Original-URI', uri);
+      const res = await (auth ? r.set('Authorization', `Bearer ${auth}`) : r);
+      const h = res.headers;
+      return { status: res.status, reason: h['x-auth-reason'], user: h['x-user-id'], challenge: h['www-authenticate'], cache: h['cache-control'] };
+    };
+    for (const [auth, uri, status] of cases) {
+      const viaListener = await ask(t.listener, auth, uri);
+      expect(viaListener.status).toBe(status);
+      expect(await ask(t.app, auth, uri)).toEqual(viaListener);
+    }
   });
 });
 
@@ -180,13 +205,13 @@ describe('database unreachable', () => {
 
   test('charged routes fail closed with 503 quota_unavailable; others keep answering 200; ready is 503', async () => {
     const tok = await token('db-down-user');
-    const charged = await request(down.app).get('/api/auth/validate').set('Authorization', `Bearer ${tok}`).set('X-Original-Method', 'POST').set('X-Original-URI', '/api/tasks');
+    const charged = await request(down.listener).get('/api/auth/validate').set('Authorization', `Bearer ${tok}`).set('X-Original-Method', 'POST').set('X-Original-URI', '/api/tasks');
     expect(charged.status).toBe(503);
     expect(charged.headers['x-auth-reason']).toBe('quota_unavailable');
     expect(charged.headers['retry-after']).toBeDefined();
-    const free = await request(down.app).get('/api/auth/validate').set('Authorization', `Bearer ${tok}`).set('X-Original-Method', 'GET').set('X-Original-URI', '/api/tasks');
+    const free = await request(down.listener).get('/api/auth/validate').set('Authorization', `Bearer ${tok}`).set('X-Original-Method', 'GET').set('X-Original-URI', '/api/tasks');
     expect(free.status).toBe(200);
-    const ready = await request(down.app).get('/api/ready');
+    const ready = await request(down.listener).get('/api/ready');
     expect(ready.status).toBe(503);
     expect(ready.body.missing).toContain('database');
   });

@@ -28,7 +28,7 @@ const app = async (env: Record<string, string>) => {
   await t.verifier.refresh();
   return t;
 };
-const ready = (t: TestApp) => request(t.app).get('/api/ready');
+const ready = (t: TestApp) => request(t.listener).get('/api/ready');
 const validate = (t: TestApp, tok: string, method: string, uri: string) =>
   request(t.listener).get('/api/auth/validate').set('Authorization', `Bearer ${tok}`).set('X-Original-Method', method).set('X-Original-URI', uri);
 
