@@ -2,7 +2,8 @@
 import { AuthError, ConfigError } from '../../validator/errors';
 import { PathRefusal, readPath } from '../../validator/lib/paths';
 import { matchRoute, type RouteRule } from '../../validator/lib/routes';
-import { parseRouteList, parseRouteRules, splitScopes } from '../../validator/config/routes';
+import { parseRouteList, parseRouteRules } from '../../validator/config/routes';
+import { splitScopes } from '../../validator/config/requirements';
 import { authorizeRoute } from '../../validator/policy/rules';
 import type { Principal } from '../../validator/token/claims';
 

@@ -5,8 +5,6 @@ import { asciiLower, type RouteMatch, type RouteRule } from '../lib/routes';
 import type { Reading } from './read';
 import { RequirementParser } from './requirements';
 
-export { splitScopes } from './requirements';
-
 const METHOD = /^(\*|[A-Z]+)$/;
 
 function checkMatch(variable: string, method: string, path: string): RouteMatch {

@@ -18,8 +18,6 @@ import { createListener } from './listener';
 import { readiness } from './ready';
 import { createValidateHandler, requestId, VALIDATE_PATH } from './validate';
 
-export { decisionInput, writeDecision } from './validate';
-
 export interface AppDeps {
   config: Config;
   verifier: TokenVerifier;

@@ -13,17 +13,6 @@ function formatter(timeZone: string): Intl.DateTimeFormat {
   return f;
 }
 
-/** True when `tz` is an IANA zone (or 'UTC') this runtime's Intl knows. */
-export function isValidTimeZone(tz: string): boolean {
-  if (typeof tz !== 'string' || tz === '') return false;
-  try {
-    formatter(tz);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** The calendar date (YYYY-MM-DD) of `now` in `timeZone`. Throws RangeError for an unknown zone. */
 export function usageDate(now: Date, timeZone: string): string {
   let y = '', m = '', d = '';

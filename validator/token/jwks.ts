@@ -167,11 +167,6 @@ export class JwksStore {
     return candidates.length === 1 ? candidates[0] : undefined;
   }
 
-  /** Whether any key with this kid is published (Supabase: a kid that matches a JWKS key uses it). */
-  has(kid: string): boolean {
-    return this.jwks.some((k) => k.jwk.kid === kid);
-  }
-
   /**
    * Fetches the JWKS now; concurrent callers share one fetch. Keeps good keys on any failure.
    * `force` (an operator's refresh): never answered by a fetch already under way, which may have

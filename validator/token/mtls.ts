@@ -5,9 +5,6 @@ import { timingSafeEqual } from 'node:crypto';
 import { invalidToken } from '../errors';
 import { S256 } from './binding';
 
-/** The request header that carries the thumbprint from the front (lower case, as Node reads it). */
-export const CLIENT_CERT_HEADER = 'x-client-cert-s256';
-
 /**
  * The thumbprint as the front sent it, when it has the one shape a front can send (43 base64url
  * characters: base64url of SHA-256 over the DER certificate, RFC 8705 §3.1); anything else (another
