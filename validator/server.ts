@@ -42,7 +42,7 @@ export interface RunningValidator {
  * alone reach ~24 KiB, and ingress-nginx or Caddy forward every client header (up to 32 KiB). Past
  * the limit Node answers 431 itself, which a front reports as the validator failing (502).
  */
-export const MAX_HEADER_BYTES = 64 * 1024;
+const MAX_HEADER_BYTES = 64 * 1024;
 
 /** Starts a validator from an environment (already merged with .env / keys.env). */
 export async function startValidator(env: RawEnv, opts: { logger?: Logger; now?: () => Date; readEnv?: () => RawEnv } = {}): Promise<RunningValidator> {

@@ -14,7 +14,7 @@ import { deploymentProblems } from '../probes/startup';
 import type { ProbeResult } from '../probes/types';
 import { printable, printableJson, type Out } from './terminal';
 
-export const CHECK_USAGE = `usage: tollgate check [--json] [--no-probes]
+const CHECK_USAGE = `usage: tollgate check [--json] [--no-probes]
 
 Reads the configuration as the validator does (.env, keys.env, the environment, *_FILE secrets) and
 reports every problem at once; then probes the issuers' discovery and JWKS (keys, algorithms, use),

@@ -17,7 +17,7 @@ import type { QuotaStore } from '../store/types';
 import { TokenVerifier } from '../token/verify';
 import { printable, printableJson, type Out } from './terminal';
 
-export const EXPLAIN_USAGE = `usage: tollgate explain [TOKEN | -] [--method M --uri U] [--max-ticks N] [--json]
+const EXPLAIN_USAGE = `usage: tollgate explain [TOKEN | -] [--method M --uri U] [--max-ticks N] [--json]
 
 Runs TOKEN through every stage of the decision against this configuration (.env, keys.env and the
 environment, as the validator reads them) and prints each stage with ✓ / ✗ and what it got versus

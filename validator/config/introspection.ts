@@ -24,9 +24,9 @@ export interface IntrospectionConfig {
  * The longest an answer may be reused: a revoked token passes at most this long after its revocation.
  * A minute bounds the damage and still spares the IdP a round trip per request.
  */
-export const MAX_INTROSPECTION_TTL_S = 60;
-export const DEFAULT_INTROSPECTION_TTL_S = 10;
-export const DEFAULT_INTROSPECTION_TIMEOUT_MS = 2000;
+const MAX_INTROSPECTION_TTL_S = 60;
+const DEFAULT_INTROSPECTION_TTL_S = 10;
+const DEFAULT_INTROSPECTION_TIMEOUT_MS = 2000;
 
 const FIELDS = ['url', 'clientId', 'clientSecret', 'clientSecretFile', 'cacheTtlS', 'opaque', 'timeoutMs'];
 

@@ -7,7 +7,7 @@ import type { ClaimRequirement, ClaimValue, Requirement } from '../lib/requireme
 import { SCOPE_TOKEN } from '../lib/scopes';
 
 /** Keys of the object form. */
-export const REQUIREMENT_KEYS = ['scopes', 'roles', 'claims', 'any'] as const;
+const REQUIREMENT_KEYS = ['scopes', 'roles', 'claims', 'any'] as const;
 /** `any` inside `any` inside …: deeper than this is a mistake, not a policy. */
 const MAX_DEPTH = 4;
 // Control characters or surrounding spaces in a role or claim name can never match what an IdP sends.

@@ -28,12 +28,12 @@ export interface Readiness {
 }
 
 /** How long a readiness or watch ping may take before it counts as down (ms). */
-export const PING_TIMEOUT_MS = 2000;
+const PING_TIMEOUT_MS = 2000;
 /** How often the store watch pings the database (ms): well inside TollgateDatabaseDown's `for: 2m`. */
-export const STORE_WATCH_INTERVAL_MS = 15_000;
+const STORE_WATCH_INTERVAL_MS = 15_000;
 
 /** Pings the store within PING_TIMEOUT_MS; sets tollgate_store_up; resolves to the error when down. */
-export async function pingStore(store: QuotaStore, metrics: Metrics): Promise<Error | undefined> {
+async function pingStore(store: QuotaStore, metrics: Metrics): Promise<Error | undefined> {
   let timer: NodeJS.Timeout | undefined;
   try {
     await Promise.race([

@@ -22,7 +22,7 @@ export interface ClaimMapping {
 /** Keys that would reach the prototype chain rather than the payload's own data. */
 const FORBIDDEN_KEYS = new Set(['__proto__', 'prototype', 'constructor']);
 /** Stands for each configured audience of the issuer in a path (Keycloak's `resource_access.<client>.roles`). */
-export const AUDIENCE_PLACEHOLDER = '{audience}';
+const AUDIENCE_PLACEHOLDER = '{audience}';
 
 /**
  * A path as configured: a dotted string (`realm_access.roles`), or an array of keys for a claim whose

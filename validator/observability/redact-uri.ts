@@ -15,7 +15,7 @@ function pctDecode(s: string): string {
  * case-insensitively), percent-encoded (twice, too), with the separators PHP turns into `_`
  * (space, `.`, `[`) or a `-`, and with a PHP array suffix (`access_token[]`).
  */
-export function isTokenName(name: string): boolean {
+function isTokenName(name: string): boolean {
   const n = pctDecode(pctDecode(name)).toLowerCase().replace(/[\s+.\-[\]_]+/g, '_').replace(/^_+|_+$/g, '');
   return /^(?:(?:access|id|refresh)_?)?token$/.test(n);
 }

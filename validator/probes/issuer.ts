@@ -62,7 +62,7 @@ function clockProbe(issuer: string, s: Seen, toleranceS: number): ProbeResult {
 }
 
 /** Probes one issuer's discovery (when its JWKS URL is discovered), JWKS and clock. */
-export async function probeIssuer(issuer: IssuerConfig, config: Config, base: typeof fetch = fetch): Promise<ProbeResult[]> {
+async function probeIssuer(issuer: IssuerConfig, config: Config, base: typeof fetch = fetch): Promise<ProbeResult[]> {
   const target = issuer.issuer;
   if (issuer.kind === 'hs256') {
     return [{ name: 'keys', target, ok: true, skipped: true, detail: `HS256 with a shared secret of ${issuer.hmacSecret?.length ?? 0} bytes (AUTH_JWT_SECRET): nothing to fetch` }];
