@@ -21,7 +21,7 @@ export function markdown(doc: { cases: CaseResult[]; targets: Target[] }): strin
     '|---|---:|---:|---:|---:|---:|',
     ...rows,
     '',
-    '| target (issue 6) | measured | goal | |',
+    '| target (ratio of this run) | measured | goal | |',
     '|---|---:|---|---|',
     ...targets,
   ].join('\n');

@@ -118,7 +118,7 @@ async function main(): Promise<void> {
     );
 
     say('\n' + table(results));
-    say('\nTargets (issue 6), ratios measured in this run:\n' + targetTable(ts));
+    say('\nTargets (the performance goals, bench/report.ts), ratios measured in this run:\n' + targetTable(ts));
 
     const doc = {
       startedAt: startedAt.toISOString(),

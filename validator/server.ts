@@ -85,7 +85,8 @@ export async function startValidator(env: RawEnv, opts: { logger?: Logger; now?:
   const app = createApp({ config, verifier, store, metrics, logger, now: opts.now, tracing, configStatus: reloader.status });
   const { listener } = app;
 
-  // The listener answers /api/auth/validate before Express's router (issue 6, docs/PERFORMANCE.md).
+  // The listener answers /api/auth/validate before Express's router: the router was a large part of a
+  // cached decision's cost (http/validate.ts, docs/PERFORMANCE.md).
   const server = createServer({ maxHeaderSize: MAX_HEADER_BYTES }, listener).listen(config.port, config.host);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
