@@ -190,7 +190,7 @@ export function createPipeline(deps: PipelineDeps) {
     if (binding) headers[BINDING_HEADER] = binding.kinds.join(',');
     // X-User-Email only for an address the IdP or the Supabase store says is verified.
     if (emailVerified && email !== undefined) headers['X-User-Email'] = email;
-    // Charged routes are never cached anywhere: every request must reach the quota (issue 6).
+    // Charged routes are never cached anywhere: every request must reach the quota.
     const exp = verified.payload.exp as number;
     // An introspected issuer's grant is cached no longer than its introspection answer: a revoked
     // token must not live on at the edge.

@@ -1,8 +1,8 @@
 // The /api/auth/validate handler: request → DecisionInput → pipeline.decide → response, one log
 // line and the decision metrics. It is plain node:http so that the server can run it before
 // Express's router (see listener.ts); the Express app mounts the very same handler, so both
-// fronts answer, log and count identically. Why it bypasses Express and pino-http: issue 6 and
-// docs/PERFORMANCE.md (the router and a per-request pino child logger were ~40 % of a cached decision).
+// fronts answer, log and count identically. It bypasses Express and pino-http because the router and
+// a per-request pino child logger were ~40 % of a cached decision (docs/PERFORMANCE.md).
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
