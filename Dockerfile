@@ -2,7 +2,7 @@
 # tollgate production image: the compiled validator and its SQL migrations, nothing else.
 # Build:  docker build -t tollgate:$(git rev-parse --short HEAD) .
 # The dev IdP (keycloak/dev-idp), devkit/, scripts/, tests and dev dependencies never enter the runtime stage;
-# test/deploy/prod-build.test.ts proves the compiled output holds no token-minting code or key material.
+# test/deploy/image.test.ts proves the compiled output holds no token-minting code or key material.
 
 # Node 24 LTS: the runtime the tests run on (package.json `engines` and the `node` devDependency;
 # test/deploy/runtime.test.ts keeps the three in step).
