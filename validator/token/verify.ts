@@ -211,7 +211,9 @@ export class TokenVerifier {
     let key: CryptoKey | Uint8Array;
     let keyId: string | undefined;
     if (alg === 'HS256' && issuer.hmacSecret) {
-      // Supabase's verifier: a kid of a JWKS key uses that key; otherwise only HS256 + the legacy secret.
+      // HS256 has one key, the issuer's shared secret (Supabase's legacy JWT secret, AUTH_JWT_SECRET),
+      // whatever the kid says; an asymmetric algorithm takes the JWKS key its kid names (JwksStore.getKey:
+      // without a kid, the one key that fits). The JWKS holds no HS256 key (jwksAlgorithms are asymmetric).
       key = issuer.hmacSecret;
     } else if (store && issuer.jwksAlgorithms.includes(alg)) {
       ({ key, keyId } = await store.getKey(header.kid, alg));
