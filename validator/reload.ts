@@ -76,11 +76,17 @@ export function createReloader(deps: ReloaderDeps): Reloader {
       env = resolveFiles(deps.readEnv());
       plan = planReload(env, deps.pinned);
     } catch (e) {
-      return refuse(e instanceof ConfigError ? 'invalid' : 'error', e instanceof ConfigError ? configProblems(e).map((p) => p.message) : [(e as Error).message]);
+      return refuse(
+        e instanceof ConfigError ? 'invalid' : 'error',
+        e instanceof ConfigError ? configProblems(e).map((p) => p.message) : [(e as Error).message],
+      );
     }
     if (!plan.ok) return refuse('invalid', plan.errors.map((p) => p.message));
     for (const w of plan.warnings) logger.warn({ variable: w.variable }, `UNKNOWN VARIABLE ${w.message}`);
-    if (plan.restartPending.length) logger.warn({ variables: plan.restartPending }, `configuration reload: ${plan.restartPending.join(', ')} changed; a restart applies them (the running values are kept until then)`);
+    if (plan.restartPending.length) logger.warn(
+      { variables: plan.restartPending },
+      `configuration reload: ${plan.restartPending.join(', ')} changed; a restart applies them (the running values are kept until then)`,
+    );
 
     const old = deps.live();
     const hash = configHash(plan.config);
@@ -114,7 +120,10 @@ export function createReloader(deps: ReloaderDeps): Reloader {
     }
     metrics.configReloads.inc({ result: 'ok' });
     const at = new Date().toISOString();
-    logger.info({ hash, previous: status.hash === hash ? undefined : status.hash, changed, restartPending: plan.restartPending }, hash === status.hash ? 'configuration reloaded: unchanged' : 'configuration reloaded');
+    logger.info(
+      { hash, previous: status.hash === hash ? undefined : status.hash, changed, restartPending: plan.restartPending },
+      hash === status.hash ? 'configuration reloaded: unchanged' : 'configuration reloaded',
+    );
     status = { hash, loadedAt: hash === status.hash ? status.loadedAt : at, restartPending: plan.restartPending, lastReload: { at, result: 'ok' } };
     lastValues = values;
     return 'ok';

@@ -117,7 +117,10 @@ export async function startValidator(env: RawEnv, opts: { logger?: Logger; now?:
   const refreshKeys = async () => {
     const issuers = await app.live().verifier.forceRefresh();
     const failed = issuers.filter((i) => !i.ok).length;
-    logger[failed ? 'warn' : 'info']({ issuers, failed }, failed ? 'forced key refresh: some issuers failed; their cached keys stay' : 'forced key refresh done');
+    logger[failed ? 'warn' : 'info'](
+      { issuers, failed },
+      failed ? 'forced key refresh: some issuers failed; their cached keys stay' : 'forced key refresh done',
+    );
   };
   return { config, server, port, verifier, store, logger, reload: reloader.reload, refreshKeys, close };
 }

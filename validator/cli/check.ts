@@ -62,7 +62,9 @@ const MARK = (p: ProbeResult) => (p.skipped ? '–' : p.ok ? '✓' : '✗');
 function print(r: CheckReport, out: Out): void {
   const p = (s: string) => out(printable(s));
   const c = r.configuration;
-  p(c.ok ? `✓ configuration  parsed${c.warnings.length ? `, ${c.warnings.length} warning(s)` : ''}` : `✗ configuration  ${c.errors.length} error${c.errors.length > 1 ? 's' : ''}; fix them all, then check again`);
+  const warnings = c.warnings.length ? `, ${c.warnings.length} warning(s)` : '';
+  const errors = `${c.errors.length} error${c.errors.length > 1 ? 's' : ''}`;
+  p(c.ok ? `✓ configuration  parsed${warnings}` : `✗ configuration  ${errors}; fix them all, then check again`);
   for (const e of c.errors) p(`    ${e.message}`);
   for (const w of c.warnings) p(`    warning: ${w.message}`);
   const width = Math.max(0, ...r.probes.map((x) => x.name.length));

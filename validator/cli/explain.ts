@@ -54,7 +54,13 @@ export async function explain(args: string[], io: ExplainIo): Promise<number> {
     ({ values, positionals } = parseArgs({
       args,
       allowPositionals: true,
-      options: { method: { type: 'string' }, uri: { type: 'string' }, 'max-ticks': { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        method: { type: 'string' },
+        uri: { type: 'string' },
+        'max-ticks': { type: 'string' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
     }));
   } catch (e) {
     io.err(`tollgate explain: ${(e as Error).message}\n\n${EXPLAIN_USAGE}`);
@@ -107,7 +113,10 @@ export async function explain(args: string[], io: ExplainIo): Promise<number> {
     }
   }
   try {
-    const x = await explainToken({ config, verifier, store, storeProblem, published, metrics, log }, { token, method: values.method, uri: values.uri, maxTicks: values['max-ticks'] });
+    const x = await explainToken(
+      { config, verifier, store, storeProblem, published, metrics, log },
+      { token, method: values.method, uri: values.uri, maxTicks: values['max-ticks'] },
+    );
     // JSON escapes C0 controls itself; printableJson escapes the C1 and bidi characters it leaves
     if (values.json) io.out(printableJson(JSON.stringify(x, null, 2)));
     else print(x, io.out);
@@ -138,7 +147,10 @@ function print(x: Explanation, out: Out): void {
   for (const n of x.notes) p(`note: ${n}`);
   const d = x.decision;
   const dry = d?.headers['X-Ticks-Charged'] !== undefined ? ' (dry run: nothing was charged)' : '';
-  if (d) p(d.granted ? `verdict: granted, ${d.status} with ${Object.entries(d.headers).map(([k, v]) => `${k}: ${v}`).join(', ')}${dry}` : `verdict: refused, ${d.status} ${d.reason}: ${d.message ?? ''}`);
+  if (d) {
+    const headers = Object.entries(d.headers).map(([k, v]) => `${k}: ${v}`).join(', ');
+    p(d.granted ? `verdict: granted, ${d.status} with ${headers}${dry}` : `verdict: refused, ${d.status} ${d.reason}: ${d.message ?? ''}`);
+  }
   else {
     const f = x.stages.find((s) => s.mark === 'fail');
     p(f ? `verdict: refused, ${f.reason} at ${f.stage}` : 'verdict: the token passes (no route given)');

@@ -38,4 +38,11 @@ export type CaddyVariable = (typeof CADDY_VARIABLES)[number];
  * (GATEWAY_CERTS_DIR, TOLLGATE_TAG), the Keycloak realm import and keys.env (GATEWAY_CLIENT_SECRET),
  * scripts/smoke.sh (GATEWAY_URL) and the test harness (TOLLGATE_E2E_STUB, TOLLGATE_TEST_TMPDIR).
  */
-export const TOOL_VARIABLES = ['GATEWAY_CERTS_DIR', 'GATEWAY_CLIENT_SECRET', 'GATEWAY_URL', 'TOLLGATE_TAG', 'TOLLGATE_E2E_STUB', 'TOLLGATE_TEST_TMPDIR'] as const;
+export const TOOL_VARIABLES = [
+  'GATEWAY_CERTS_DIR',
+  'GATEWAY_CLIENT_SECRET',
+  'GATEWAY_URL',
+  'TOLLGATE_TAG',
+  'TOLLGATE_E2E_STUB',
+  'TOLLGATE_TEST_TMPDIR',
+] as const;

@@ -67,12 +67,23 @@ export function parseIntrospection(value: unknown, production: boolean, fail: In
   }
   if (typeof secret !== 'string' || secret === '') bad('clientSecret', 'is required (or a file holding it)');
   const ttl = o.cacheTtlS ?? DEFAULT_INTROSPECTION_TTL_S;
-  if (!Number.isInteger(ttl) || (ttl as number) < 0 || (ttl as number) > MAX_INTROSPECTION_TTL_S) bad('cacheTtlS', `must be a whole number of seconds from 0 to ${MAX_INTROSPECTION_TTL_S}`);
+  if (!Number.isInteger(ttl) || (ttl as number) < 0 || (ttl as number) > MAX_INTROSPECTION_TTL_S) {
+    bad('cacheTtlS', `must be a whole number of seconds from 0 to ${MAX_INTROSPECTION_TTL_S}`);
+  }
   const timeoutMs = o.timeoutMs ?? DEFAULT_INTROSPECTION_TIMEOUT_MS;
-  if (!Number.isInteger(timeoutMs) || (timeoutMs as number) < 100 || (timeoutMs as number) > 30_000) bad('timeoutMs', 'must be a whole number of ms from 100 to 30000');
+  if (!Number.isInteger(timeoutMs) || (timeoutMs as number) < 100 || (timeoutMs as number) > 30_000) {
+    bad('timeoutMs', 'must be a whole number of ms from 100 to 30000');
+  }
   if (o.opaque !== undefined && typeof o.opaque !== 'boolean') bad('opaque', 'must be true or false');
   if (!ok) return undefined;
-  return { url: o.url as string, clientId: o.clientId as string, clientSecret: secret as string, cacheTtlS: ttl as number, opaque: o.opaque === true, timeoutMs: timeoutMs as number };
+  return {
+    url: o.url as string,
+    clientId: o.clientId as string,
+    clientSecret: secret as string,
+    cacheTtlS: ttl as number,
+    opaque: o.opaque === true,
+    timeoutMs: timeoutMs as number,
+  };
 }
 
 const VARIABLE_OF: Record<string, string> = {
@@ -104,14 +115,24 @@ function urlProblem(raw: string, production: boolean): string | undefined {
 export function withIntrospection(r: Reading, issuers: IssuerConfig[]): IssuerConfig[] {
   const v = r.values;
   const production = v.NODE_ENV === 'production';
-  const given = (['AUTH_INTROSPECTION_URL', 'AUTH_INTROSPECTION_CLIENT_ID', 'AUTH_INTROSPECTION_CLIENT_SECRET', 'AUTH_INTROSPECTION_OPAQUE', 'AUTH_INTROSPECTION_CACHE_TTL_S', 'AUTH_INTROSPECTION_TIMEOUT_MS'] as const).filter((n) => r.isSet(n));
+  const given = ([
+    'AUTH_INTROSPECTION_URL',
+    'AUTH_INTROSPECTION_CLIENT_ID',
+    'AUTH_INTROSPECTION_CLIENT_SECRET',
+    'AUTH_INTROSPECTION_OPAQUE',
+    'AUTH_INTROSPECTION_CACHE_TTL_S',
+    'AUTH_INTROSPECTION_TIMEOUT_MS',
+  ] as const).filter((n) => r.isSet(n));
   let out = issuers;
   if (given.length) {
     const target = issuers.find((i) => i.issuer === v.AUTH_ISSUER && i.kind !== 'supabase');
     if (v.AUTH_INTROSPECTION_URL === undefined) {
       if (!r.refused('AUTH_INTROSPECTION_URL')) r.fail(given[0]!, 'has no effect without AUTH_INTROSPECTION_URL');
     } else if (!target) {
-      if (!r.refused('AUTH_ISSUER') && !r.refused('AUTH_MODE')) r.fail('AUTH_INTROSPECTION_URL', 'applies to the AUTH_ISSUER issuer (AUTH_MODE=jwks or hs256); for AUTH_ISSUERS entries write "introspection" in the entry');
+      if (!r.refused('AUTH_ISSUER') && !r.refused('AUTH_MODE')) {
+        const where = 'for AUTH_ISSUERS entries write "introspection" in the entry';
+        r.fail('AUTH_INTROSPECTION_URL', `applies to the AUTH_ISSUER issuer (AUTH_MODE=jwks or hs256); ${where}`);
+      }
     } else {
       const cfg = parseIntrospection(
         {
@@ -130,7 +151,8 @@ export function withIntrospection(r: Reading, issuers: IssuerConfig[]): IssuerCo
   }
   const opaque = out.filter((i) => i.introspection?.opaque);
   if (opaque.length > 1) {
-    r.fail('AUTH_ISSUERS', `opaque tokens are accepted by ${opaque.map((i) => i.issuer).join(' and ')}; an opaque token names no issuer, so at most one issuer may accept them`);
+    const names = opaque.map((i) => i.issuer).join(' and ');
+    r.fail('AUTH_ISSUERS', `opaque tokens are accepted by ${names}; an opaque token names no issuer, so at most one issuer may accept them`);
   }
   return out;
 }

@@ -109,7 +109,10 @@ function unsafeJwtRole(token: string): string | undefined {
  */
 export const supabaseAnonKey: Parser<string> = (raw, name) => {
   if (unsafeJwtRole(raw) === 'service_role' || raw.startsWith('sb_secret_')) {
-    throw new ConfigError(name, 'is a service-role / secret key (a JWT with role service_role, or an sb_secret_ key); use the anon/publishable key: the service role bypasses RLS');
+    throw new ConfigError(
+      name,
+      'is a service-role / secret key (a JWT with role service_role, or an sb_secret_ key); use the anon/publishable key: the service role bypasses RLS',
+    );
   }
   return raw;
 };

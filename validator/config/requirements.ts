@@ -38,7 +38,10 @@ export class RequirementParser {
     else this.fail(`scopes of ${where} must be a string or an array of strings`);
     // A scope no token can carry would refuse everyone on that route, silently.
     const bad = scopes.find((s) => !SCOPE_TOKEN.test(s));
-    if (bad !== undefined) this.fail(`scope ${JSON.stringify(bad)} of ${where} is not an RFC 6749 scope-token (printable ASCII without space, ", \\ or comma): no token could satisfy it`);
+    if (bad !== undefined) {
+      const what = 'an RFC 6749 scope-token (printable ASCII without space, ", \\ or comma)';
+      this.fail(`scope ${JSON.stringify(bad)} of ${where} is not ${what}: no token could satisfy it`);
+    }
     return scopes;
   }
 
@@ -69,7 +72,9 @@ export class RequirementParser {
     const roles = typeof v === 'string' ? [v] : v;
     if (!Array.isArray(roles) || !roles.every((r) => typeof r === 'string')) this.fail(`roles of ${where} must be a string or an array of strings`);
     const bad = roles.find((r) => r === '' || BAD_NAME.test(r));
-    if (bad !== undefined) this.fail(`role ${JSON.stringify(bad)} of ${where} is empty, has surrounding spaces or control characters: no token could satisfy it`);
+    if (bad !== undefined) {
+      this.fail(`role ${JSON.stringify(bad)} of ${where} is empty, has surrounding spaces or control characters: no token could satisfy it`);
+    }
     return roles;
   }
 
@@ -80,7 +85,9 @@ export class RequirementParser {
       // Dotted: `app_metadata.plan` is the key `plan` of the object claim `app_metadata` (a claim
       // whose own name holds a dot is reached through the issuer's claim mapping, as roles).
       const path = BAD_NAME.test(claim) ? 'has surrounding spaces or control characters' : parseClaimPath(claim);
-      if (typeof path === 'string') this.fail(`claim name ${JSON.stringify(claim)} of ${where} ${path} (write a name or dotted path, e.g. "app_metadata.plan")`);
+      if (typeof path === 'string') {
+        this.fail(`claim name ${JSON.stringify(claim)} of ${where} ${path} (write a name or dotted path, e.g. "app_metadata.plan")`);
+      }
       const values = Array.isArray(value) ? value : [value];
       if (values.length === 0) this.fail(`claim ${claim} of ${where}: an empty list of values could never match`);
       for (const x of values) {

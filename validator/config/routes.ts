@@ -83,6 +83,9 @@ function parseRouteRuleShapes(variable: string, raw: string): RouteRule[] {
 export function checkDefaultPolicy(r: Reading): void {
   const { AUTH_DEFAULT_POLICY: policy, AUTH_ROUTE_RULES: rules } = r.values;
   if (policy === 'deny' && rules?.length === 0 && !r.refused('AUTH_ROUTE_RULES')) {
-    r.fail('AUTH_DEFAULT_POLICY', 'is deny but AUTH_ROUTE_RULES has no rule, so every request would be refused; add rules (`{"GET /api/": []}` lets any valid token through)');
+    r.fail(
+      'AUTH_DEFAULT_POLICY',
+      'is deny but AUTH_ROUTE_RULES has no rule, so every request would be refused; add rules (`{"GET /api/": []}` lets any valid token through)',
+    );
   }
 }

@@ -17,7 +17,8 @@ import { checkClaims, scopesOf, type Principal } from '../token/claims';
 import { extractBearer } from '../token/extract';
 import { decodeUnverified } from '../token/facts';
 import type { TokenVerifier, VerifiedToken } from '../token/verify';
-import { expectation, show, when, type ExpectContext } from './expect';
+import { expectation, show, type ExpectContext } from './expect';
+import { describeStep, stepOf, VERIFY_STEPS, type VerifyStep } from './verify-steps';
 
 /** ✓ passed, ✗ refused here, · not reached (or not checked), – does not apply. */
 export type Mark = 'pass' | 'fail' | 'skip' | 'n/a';
@@ -65,37 +66,6 @@ export interface ExplainInput {
   maxTicks?: string;
 }
 
-/** The verify stage's checks in the order TokenVerifier (and jose inside it) makes them. */
-const VERIFY_STEPS = ['header', 'issuer', 'algorithm', 'key', 'signature', 'audience', 'lifetime', 'subject'] as const;
-type VerifyStep = (typeof VERIFY_STEPS)[number];
-
-/** Which check refused, from the reason (and, where one code has several places, the message). */
-function stepOf(e: AuthError): VerifyStep {
-  switch (e.code as string) {
-    case 'issuer_mismatch':
-      return 'issuer';
-    case 'algorithm_not_allowed':
-      return /none/.test(e.message) ? 'header' : 'algorithm';
-    case 'key_not_found':
-    case 'keys_unavailable':
-      return 'key';
-    case 'signature_invalid':
-      return 'signature';
-    case 'audience_mismatch':
-      return 'audience';
-    case 'token_expired':
-    case 'token_not_yet_valid':
-    case 'claim_invalid':
-      return 'lifetime';
-    case 'claim_missing':
-      return /\bsub\b/.test(e.message) ? 'subject' : 'lifetime';
-    case 'token_malformed':
-      return e.message === 'token is malformed' ? 'signature' : 'header';
-    default:
-      return 'header';
-  }
-}
-
 export async function explainToken(deps: ExplainDeps, input: ExplainInput): Promise<Explanation> {
   const { config, verifier, store } = deps;
   const nowS = Math.floor((deps.now?.() ?? new Date()).getTime() / 1000);
@@ -121,10 +91,21 @@ export async function explainToken(deps: ExplainDeps, input: ExplainInput): Prom
     const path = readPath(asked.uri);
     if (typeof path === 'string') {
       route = { method, path, uri: asked.uri };
-      stages.push({ stage: 'request', mark: 'pass', text: `${method} ${show(asked.uri)}${path !== asked.uri.split('?')[0] ? ` (read as ${show(path)})` : ''}` });
+      stages.push({
+        stage: 'request',
+        mark: 'pass',
+        text: `${method} ${show(asked.uri)}${path !== asked.uri.split('?')[0] ? ` (read as ${show(path)})` : ''}`,
+      });
     } else {
       refused = true;
-      stages.push({ stage: 'request', mark: 'fail', reason: 'path_ambiguous', text: `${method} ${show(asked.uri)}`, got: path.why, expected: 'a path every server reads the same way' });
+      stages.push({
+        stage: 'request',
+        mark: 'fail',
+        reason: 'path_ambiguous',
+        text: `${method} ${show(asked.uri)}`,
+        got: path.why,
+        expected: 'a path every server reads the same way',
+      });
     }
   }
 
@@ -171,7 +152,11 @@ export async function explainToken(deps: ExplainDeps, input: ExplainInput): Prom
     try {
       principal = checkClaims(verified, config);
       ctx.principal = principal;
-      stages.push({ stage: 'claims', mark: 'pass', text: `sub ${show(principal.sub)}${principal.clientId ? `, client ${show(principal.clientId)}` : ''}, scopes ${show(principal.scopes.join(' '))}` });
+      stages.push({
+        stage: 'claims',
+        mark: 'pass',
+        text: `sub ${show(principal.sub)}${principal.clientId ? `, client ${show(principal.clientId)}` : ''}, scopes ${show(principal.scopes.join(' '))}`,
+      });
     } catch (e) {
       fail('claims', e as AuthError, `sub ${show(decoded?.payload.sub)}`);
     }
@@ -180,14 +165,19 @@ export async function explainToken(deps: ExplainDeps, input: ExplainInput): Prom
   if (principal && !refused) {
     try {
       const verifiedEmail = await checkEmail(principal, config, store);
-      stages.push({ stage: 'email', mark: 'pass', text: principal.supabase ? 'a confirmed Supabase user' : `email ${principal.email === undefined ? 'absent' : `${show(principal.email)}, ${verifiedEmail ? 'verified: sent as X-User-Email' : 'not verified: not sent'}`}` });
+      const sent = verifiedEmail ? 'verified: sent as X-User-Email' : 'not verified: not sent';
+      const email = principal.email === undefined ? 'absent' : `${show(principal.email)}, ${sent}`;
+      stages.push({ stage: 'email', mark: 'pass', text: principal.supabase ? 'a confirmed Supabase user' : `email ${email}` });
     } catch (e) {
       fail('email', e as AuthError, `email ${show(decoded?.payload.email)}`);
     }
   } else later('email', `email ${show(decoded?.payload.email)}`);
 
   const rule = route && matchRoute(config.auth.routeRules, route.method, route.path);
-  const ruleText = !route ? 'no route given' : rule ? `${rule.method} ${rule.path} requires ${requirementText(rule)}` : `no rule matches ${route.method} ${route.path} (AUTH_DEFAULT_POLICY=${config.auth.defaultPolicy})`;
+  const ruleText =
+    !route ? 'no route given'
+    : rule ? `${rule.method} ${rule.path} requires ${requirementText(rule)}`
+    : `no rule matches ${route.method} ${route.path} (AUTH_DEFAULT_POLICY=${config.auth.defaultPolicy})`;
   if (!route) stages.push({ stage: 'rule', mark: 'n/a', text: ruleText });
   else if (principal && !refused) {
     try {
@@ -199,14 +189,23 @@ export async function explainToken(deps: ExplainDeps, input: ExplainInput): Prom
   } else later('rule', rule && decoded ? `${ruleText}; the token carries scopes ${show(scopesOf(decoded.payload).join(' '))}` : ruleText);
 
   const charged = route && matchRoute(config.quota.routes, route.method, route.path);
-  const chargeText = !route ? 'no route given' : charged ? `${charged.method} ${charged.path} is charged (QUOTA_ROUTES)` : 'not a charged route (QUOTA_ROUTES): nothing to charge';
+  const chargeText =
+    !route ? 'no route given'
+    : charged ? `${charged.method} ${charged.path} is charged (QUOTA_ROUTES)`
+    : 'not a charged route (QUOTA_ROUTES): nothing to charge';
   if (!route || !charged) stages.push({ stage: 'quota', mark: 'n/a', text: chargeText });
   else if (principal && !refused && store) {
     const preview = createQuotaStage({ config, ledger: { charge: (u, t, d) => store.preview(u, t, d) }, metrics: deps.metrics, log: deps.log, now: deps.now });
     try {
       const out: ChargeOutcome = await preview(principal, route.method, route.path, route.uri, input.maxTicks);
       const h = out.headers;
-      stages.push({ stage: 'quota', mark: 'pass', text: `${chargeText}: would charge ${h['X-Ticks-Charged']} tick(s), ${h['X-Ticks-Remaining'] ?? '?'} of ${h['RateLimit-Limit'] ?? '?'} left after it (dry run: nothing charged)` });
+      stages.push({
+        stage: 'quota',
+        mark: 'pass',
+        text:
+          `${chargeText}: would charge ${h['X-Ticks-Charged']} tick(s), ` +
+          `${h['X-Ticks-Remaining'] ?? '?'} of ${h['RateLimit-Limit'] ?? '?'} left after it (dry run: nothing charged)`,
+      });
     } catch (e) {
       if (!(e instanceof AuthError)) throw e;
       fail('quota', e, chargeText);
@@ -218,11 +217,20 @@ export async function explainToken(deps: ExplainDeps, input: ExplainInput): Prom
     // The verdict is the pipeline's own, over the same stages, with the store's preview for a charge.
     const dryStore = store && { ...store, charge: (u: string, t: number, d: string) => store.preview(u, t, d) };
     const pipeline = createPipeline({ config, verifier, store: dryStore, metrics: deps.metrics, log: deps.log, now: deps.now });
-    const d = await pipeline.decide({ authorization: `Bearer ${input.token}`, authorizationCount: 1, method: asked.method, uri: asked.uri, front: config.auth.front, maxTicks: input.maxTicks });
+    const d = await pipeline.decide({
+      authorization: `Bearer ${input.token}`,
+      authorizationCount: 1,
+      method: asked.method,
+      uri: asked.uri,
+      front: config.auth.front,
+      maxTicks: input.maxTicks,
+    });
     result.decision = { status: d.status, granted: d.granted, reason: d.reason, message: d.message, headers: d.headers };
     result.granted = d.granted;
     const first = stages.find((s) => s.mark === 'fail');
-    if (first ? first.reason !== d.reason : !d.granted) notes.push(`the pipeline decided ${d.reason}${first ? `, the stages above ${first.reason}` : ''}: ${d.message ?? ''}`);
+    if (first ? first.reason !== d.reason : !d.granted) {
+      notes.push(`the pipeline decided ${d.reason}${first ? `, the stages above ${first.reason}` : ''}: ${d.message ?? ''}`);
+    }
   } else if (!refused) {
     notes.push('the token passes; give --method and --uri to check a route\'s rule and charge');
   }
@@ -236,29 +244,4 @@ function requirementText(rule: object): string {
     .filter(([, v]) => v !== undefined && !(Array.isArray(v) && v.length === 0))
     .map(([k, v]) => (k === 'scopes' ? `scope ${(v as string[]).join(' ')}` : `${k} ${show(v)}`));
   return parts.length ? parts.join(', ') : 'nothing (any valid token)';
-}
-
-/** What one verify check looks at, from the decoded token and the configuration. */
-function describeStep(step: VerifyStep, c: ExpectContext): string {
-  const { header: h, payload: p, issuer: i, nowS } = c;
-  switch (step) {
-    case 'header':
-      return `alg ${show(h?.alg)}, typ ${show(h?.typ)}, kid ${show(h?.kid)}`;
-    case 'issuer':
-      return `iss ${show(p?.iss)}${i ? ` (a configured ${i.kind} issuer)` : ''}`;
-    case 'algorithm':
-      return `alg ${show(h?.alg)}${i ? `, allowed ${[...i.jwksAlgorithms, ...(i.hmacSecret ? ['HS256'] : [])].join(', ')}` : ''}`;
-    case 'key':
-      return i?.kind === 'hs256' || (h?.alg === 'HS256' && i?.hmacSecret) ? 'the configured HS256 secret (not shown)' : `kid ${show(h?.kid)} in the issuer's JWKS`;
-    case 'signature':
-      return 'the signature (not shown) against that key';
-    case 'audience': {
-      const claim = (i as { audienceClaim?: string } | undefined)?.audienceClaim ?? 'aud';
-      return `${claim} ${show(p?.[claim])}${i ? `, accepted ${i.audiences.map((a) => show(a)).join(', ')}` : ''}`;
-    }
-    case 'lifetime':
-      return [`exp ${when(p?.exp, nowS)}`, p?.nbf !== undefined && `nbf ${when(p.nbf, nowS)}`, p?.iat !== undefined && `iat ${when(p.iat, nowS)}`].filter(Boolean).join(', ');
-    case 'subject':
-      return `sub ${show(p?.sub)}`;
-  }
 }

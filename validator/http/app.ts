@@ -40,7 +40,13 @@ const STORE_PLUMBING = ['ping', 'poolStats', 'close', 'kind', 'target'];
  * (same handler as the Express route below) and hands everything else to `app`; server.ts listens
  * with it. `app` alone (supertest, or mounting it elsewhere) answers identically, only slower.
  */
-export function createApp(deps: AppDeps): { app: Express; pipeline: Pick<Pipeline, 'decide'>; listener: RequestListener; swap(next: LiveConfig): void; live(): LiveConfig } {
+export function createApp(deps: AppDeps): {
+  app: Express;
+  pipeline: Pick<Pipeline, 'decide'>;
+  listener: RequestListener;
+  swap(next: LiveConfig): void;
+  live(): LiveConfig;
+} {
   const { config, store, metrics, logger, tracing } = deps;
   const stageStore = tracing && store ? tracedMethods(store, 'tollgate.store', tracing, { 'db.system.name': 'postgresql' }, STORE_PLUMBING) : store;
   const build = (l: LiveConfig) => createPipeline({ config: l.config, verifier: l.verifier, store: stageStore, metrics, log: logger, now: deps.now });

@@ -18,7 +18,16 @@ export interface OriginalRequest {
 
 // Request headers whose value decides something: a second copy is ambiguous (Node joins
 // duplicates of most headers with ", ", and keeps only the first Authorization).
-const SINGLE = new Set(['authorization', 'x-original-method', 'x-original-uri', 'x-forwarded-method', 'x-forwarded-uri', 'x-max-ticks', 'x-tollgate-charge-id', 'x-client-cert-s256']);
+const SINGLE = new Set([
+  'authorization',
+  'x-original-method',
+  'x-original-uri',
+  'x-forwarded-method',
+  'x-forwarded-uri',
+  'x-max-ticks',
+  'x-tollgate-charge-id',
+  'x-client-cert-s256',
+]);
 
 /** The first header name of SINGLE that occurs more than once in the raw header list, if any. */
 export function duplicatedHeader(raw: readonly string[]): string | undefined {

@@ -54,7 +54,9 @@ async function pingStore(store: QuotaStore, metrics: Metrics): Promise<Error | u
 }
 
 export async function readiness(verifier: TokenVerifier, store: QuotaStore | undefined, metrics: Metrics, config: Config): Promise<Readiness> {
-  const issuers = verifier.status().map(({ issuer, kind, usable, stale, keys, lastSuccessAt, lastError }) => ({ issuer, kind, usable, stale, keys, lastSuccessAt, lastError }));
+  const issuers = verifier
+    .status()
+    .map(({ issuer, kind, usable, stale, keys, lastSuccessAt, lastError }) => ({ issuer, kind, usable, stale, keys, lastSuccessAt, lastError }));
   const missing = issuers.filter((i) => !i.usable).map((i) => `signing keys of ${i.issuer}`);
   const degraded: string[] = [];
   const { needed, why } = databaseRole(config);

@@ -7,7 +7,15 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { createTraceState, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
-import { AlwaysOffSampler, AlwaysOnSampler, BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler, TracerProvider, type Sampler } from '@opentelemetry/sdk-trace';
+import {
+  AlwaysOffSampler,
+  AlwaysOnSampler,
+  BatchSpanProcessor,
+  ParentBasedSampler,
+  TraceIdRatioBasedSampler,
+  TracerProvider,
+  type Sampler,
+} from '@opentelemetry/sdk-trace';
 import type { Logger } from 'pino';
 import type { SpanAttributes, Tracing } from './tracing';
 
@@ -87,7 +95,8 @@ export function createOtelTracing(log: Logger, env: NodeJS.ProcessEnv): Tracing 
   const tracer = provider.getTracer('tollgate');
   // The running decision, without registering a global context manager: only our spans nest.
   const active = new AsyncLocalStorage<Active>();
-  log.info({ endpoint: env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? env.OTEL_EXPORTER_OTLP_ENDPOINT ?? 'http://localhost:4318' }, 'tracing on: OpenTelemetry spans exported over OTLP/HTTP');
+  const endpoint = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? env.OTEL_EXPORTER_OTLP_ENDPOINT ?? 'http://localhost:4318';
+  log.info({ endpoint }, 'tracing on: OpenTelemetry spans exported over OTLP/HTTP');
 
   const stage: Tracing['stage'] = (name, attributes, fn) => {
     const parent = active.getStore();

@@ -23,7 +23,13 @@ export interface Tracing {
    * new trace's root; spans of stages started while `fn` runs nest under it. `describe` turns the
    * result into the span's closing attributes. `ids` receives the span's trace and span id.
    */
-  decision<T>(parent: TraceParent | undefined, attributes: SpanAttributes, fn: () => Promise<T>, describe: (result: T) => SpanAttributes & { error?: boolean }, ids: SpanIds): Promise<T>;
+  decision<T>(
+    parent: TraceParent | undefined,
+    attributes: SpanAttributes,
+    fn: () => Promise<T>,
+    describe: (result: T) => SpanAttributes & { error?: boolean },
+    ids: SpanIds,
+  ): Promise<T>;
   /** Runs one stage (a JWKS fetch, a store call) in a child span of the running decision, if any. */
   stage<T>(name: string, attributes: SpanAttributes, fn: (span: SpanHandle) => Promise<T>): Promise<T>;
   /** `fetch` with a span per call (`name`, e.g. tollgate.jwks.fetch): URL without credentials or query, status. */

@@ -44,7 +44,8 @@ export async function checkEmail(principal: Principal, config: Config, confirmat
     }
     if (confirmed?.email) return true;
     if (confirmed?.phone) return false;
-    throw forbidden('email_unconfirmed', confirmed ? 'neither the e-mail address nor the phone number is confirmed' : 'user is unknown, confirmation cannot be established');
+    const why = confirmed ? 'neither the e-mail address nor the phone number is confirmed' : 'user is unknown, confirmation cannot be established';
+    throw forbidden('email_unconfirmed', why);
   }
   const verified = principal.emailVerifiedClaim === true;
   if (config.auth.requireEmailVerified && principal.isPerson && !verified) {

@@ -26,9 +26,21 @@ export async function probeDatabase(config: Config): Promise<ProbeResult> {
   const role = databaseRole(config);
   const target = url ? redactUrl(url) : `DATA_DIR ${dataDir}`;
   const name = 'database';
-  if (!url && dataDir.includes('://')) return { name, target, ok: true, skipped: true, detail: 'a throw-away in-memory database: created and migrated at each start' };
+  if (!url && dataDir.includes('://')) return {
+    name,
+    target,
+    ok: true,
+    skipped: true,
+    detail: 'a throw-away in-memory database: created and migrated at each start',
+  };
   if (!url && !fs.existsSync(dataDir)) {
-    return { name, target, ok: true, skipped: true, detail: `does not exist yet: created at the first start${migrateOnStart ? ' and migrated then (MIGRATE_ON_START)' : ''}` };
+    return {
+      name,
+      target,
+      ok: true,
+      skipped: true,
+      detail: `does not exist yet: created at the first start${migrateOnStart ? ' and migrated then (MIGRATE_ON_START)' : ''}`,
+    };
   }
   let db: Db;
   try {

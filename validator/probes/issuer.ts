@@ -58,14 +58,26 @@ function clockProbe(issuer: string, s: Seen, toleranceS: number): ProbeResult {
   const how = skewS === 0 ? 'agrees with ours' : `is ${Math.abs(skewS)} s ${skewS > 0 ? 'ahead of' : 'behind'} ours`;
   const detail = `the IdP's clock (Date header of ${redactUrl(s.url)}) ${how} (±${1 + Math.ceil(rtt / 1000)} s); AUTH_CLOCK_TOLERANCE_S=${toleranceS}`;
   const ok = Math.abs(skewS) <= toleranceS;
-  return { name: 'clock', target: issuer, ok, detail, ...(ok ? {} : { hint: 'fix NTP on the IdP or on this host: tokens will look expired or not yet valid (exp, nbf, iat)' }) };
+  return {
+    name: 'clock',
+    target: issuer,
+    ok,
+    detail,
+    ...(ok ? {} : { hint: 'fix NTP on the IdP or on this host: tokens will look expired or not yet valid (exp, nbf, iat)' }),
+  };
 }
 
 /** Probes one issuer's discovery (when its JWKS URL is discovered), JWKS and clock. */
 async function probeIssuer(issuer: IssuerConfig, config: Config, base: typeof fetch = fetch): Promise<ProbeResult[]> {
   const target = issuer.issuer;
   if (issuer.kind === 'hs256') {
-    return [{ name: 'keys', target, ok: true, skipped: true, detail: `HS256 with a shared secret of ${issuer.hmacSecret?.length ?? 0} bytes (AUTH_JWT_SECRET): nothing to fetch` }];
+    return [{
+      name: 'keys',
+      target,
+      ok: true,
+      skipped: true,
+      detail: `HS256 with a shared secret of ${issuer.hmacSecret?.length ?? 0} bytes (AUTH_JWT_SECRET): nothing to fetch`,
+    }];
   }
   const seen: Seen[] = [];
   const store = new JwksStore({
@@ -122,10 +134,20 @@ function jwksProbe(issuer: IssuerConfig, s: Seen | undefined, ready: boolean, la
     ...good.map((k) => `${describeKey(k)} verifies ${algs.filter((a) => usable(k, a)).join(', ')}`),
     ...bad.map((k) => `${describeKey(k)} is not used: ${whyUnusable(k, algs)}`),
   ];
-  if (ready) return { name: 'jwks', target, ok: true, detail: `${good.length} usable signing key${good.length === 1 ? '' : 's'} for ${algs.join(', ')}: ${listed.join('; ')}` };
+  if (ready) return {
+    name: 'jwks',
+    target,
+    ok: true,
+    detail: `${good.length} usable signing key${good.length === 1 ? '' : 's'} for ${algs.join(', ')}: ${listed.join('; ')}`,
+  };
   // Supabase projects still on the legacy secret publish no asymmetric key: HS256 tokens verify without one.
   if (issuer.kind === 'supabase' && issuer.hmacSecret && s?.status === 200) {
-    return { name: 'jwks', target, ok: true, detail: `no asymmetric signing key published${listed.length ? ` (${listed.join('; ')})` : ''}; HS256 tokens verify with SUPABASE_JWT_SECRET` };
+    return {
+      name: 'jwks',
+      target,
+      ok: true,
+      detail: `no asymmetric signing key published${listed.length ? ` (${listed.join('; ')})` : ''}; HS256 tokens verify with SUPABASE_JWT_SECRET`,
+    };
   }
   const why = lastError ?? (s ? `answered ${s.status}` : 'not fetched');
   const hint = keys.length
@@ -137,7 +159,9 @@ function jwksProbe(issuer: IssuerConfig, s: Seen | undefined, ready: boolean, la
 /** probeIssuer for every configured issuer, in parallel; an unexpected error becomes a failed probe. */
 export async function probeIssuers(config: Config, base?: typeof fetch): Promise<ProbeResult[]> {
   const each = await Promise.all(
-    config.auth.issuers.map((i) => probeIssuer(i, config, base).catch((e): ProbeResult[] => [{ name: 'jwks', target: i.issuer, ok: false, detail: describeError(e) }])),
+    config.auth.issuers.map((i) =>
+      probeIssuer(i, config, base).catch((e): ProbeResult[] => [{ name: 'jwks', target: i.issuer, ok: false, detail: describeError(e) }]),
+    ),
   );
   return each.flat();
 }

@@ -22,7 +22,8 @@ export function deploymentProblems(config: Config): ConfigError[] {
       new ConfigError(
         'DATABASE_URL',
         `is not set: in production quotas need a Postgres server; the embedded database in DATA_DIR=${dataDir} would be one process's own copy, ` +
-          'never migrated, and every charge would fail. Set DATABASE_URL (docs/PRODUCTION.md), or MIGRATE_ON_START=true to run one instance on the embedded database on purpose',
+          'never migrated, and every charge would fail. Set DATABASE_URL (docs/PRODUCTION.md), ' +
+          'or MIGRATE_ON_START=true to run one instance on the embedded database on purpose',
       ),
     );
   }

@@ -122,6 +122,10 @@ export function createQuotaStage(deps: { config: Config; ledger?: TickLedger; me
       metrics.quotaCharges.inc({ outcome: 'charged' });
       metrics.ticksCharged.inc(result.charged);
     }
-    return { headers: { 'X-Ticks-Charged': String(result.charged), 'X-Ticks-Remaining': String(result.remaining), ...rate }, charged: result.charged, quotaRoute: true };
+    return {
+      headers: { 'X-Ticks-Charged': String(result.charged), 'X-Ticks-Remaining': String(result.remaining), ...rate },
+      charged: result.charged,
+      quotaRoute: true,
+    };
   };
 }

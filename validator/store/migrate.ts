@@ -56,7 +56,11 @@ export function readMigrations(dir: string): MigrationFile[] {
   files.sort((a, b) => a.version - b.version);
   for (let i = 1; i < files.length; i++) {
     if (files[i].version === files[i - 1].version) {
-      throw new MigrationError('migration_dir_invalid', `two migrations share version ${files[i].version}: ${files[i - 1].file}, ${files[i].file}`, files[i].file);
+      throw new MigrationError(
+        'migration_dir_invalid',
+        `two migrations share version ${files[i].version}: ${files[i - 1].file}, ${files[i].file}`,
+        files[i].file,
+      );
     }
   }
   return files;

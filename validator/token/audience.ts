@@ -28,5 +28,9 @@ export function checkAudience(issuer: IssuerConfig, payload: Readonly<Record<str
   if (had?.some((a) => issuer.audiences.includes(a))) return;
   const got = had === undefined || had.length === 0 ? `the token has no ${claim}` : `${claim} is ${show(had)}`;
   const hint = issuer.audienceHint === undefined ? '' : `. ${issuer.audienceHint}`;
-  throw invalidToken('audience_mismatch', `token audience is not accepted here: ${got}, expected ${show(issuer.audiences)}${hint}`, 'ERR_JWT_CLAIM_VALIDATION_FAILED');
+  throw invalidToken(
+    'audience_mismatch',
+    `token audience is not accepted here: ${got}, expected ${show(issuer.audiences)}${hint}`,
+    'ERR_JWT_CLAIM_VALIDATION_FAILED',
+  );
 }

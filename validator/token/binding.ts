@@ -49,10 +49,14 @@ function readCnf(cnf: unknown): TokenBinding | undefined {
   const jkt = Object.hasOwn(c, 'jkt') ? c.jkt : undefined;
   const x5t = Object.hasOwn(c, 'x5t#S256') ? c['x5t#S256'] : undefined;
   if (jkt !== undefined && (typeof jkt !== 'string' || !S256.test(jkt))) throw invalidToken('claim_invalid', 'cnf.jkt is not a base64url SHA-256 thumbprint');
-  if (x5t !== undefined && (typeof x5t !== 'string' || !S256.test(x5t))) throw invalidToken('claim_invalid', 'cnf x5t#S256 is not a base64url SHA-256 thumbprint');
+  if (x5t !== undefined && (typeof x5t !== 'string' || !S256.test(x5t))) {
+    throw invalidToken('claim_invalid', 'cnf x5t#S256 is not a base64url SHA-256 thumbprint');
+  }
   const kinds: BindingKind[] = [];
   if (jkt !== undefined) kinds.push('dpop');
   if (x5t !== undefined) kinds.push('mtls');
-  if (kinds.length === 0) throw invalidToken('claim_invalid', 'the token is bound (cnf) by a method tollgate cannot check: only jkt (DPoP) and x5t#S256 (mTLS)');
+  if (kinds.length === 0) {
+    throw invalidToken('claim_invalid', 'the token is bound (cnf) by a method tollgate cannot check: only jkt (DPoP) and x5t#S256 (mTLS)');
+  }
   return Object.freeze({ jkt: jkt as string | undefined, x5tS256: x5t as string | undefined, kinds: Object.freeze(kinds) });
 }

@@ -132,7 +132,9 @@ export class Introspection {
       });
       if (res.status !== 200) throw new Error(`answered ${res.status}`);
       body = await res.json();
-      if (body === null || typeof body !== 'object' || typeof (body as { active?: unknown }).active !== 'boolean') throw new Error('the answer has no boolean "active"');
+      if (body === null || typeof body !== 'object' || typeof (body as { active?: unknown }).active !== 'boolean') {
+        throw new Error('the answer has no boolean "active"');
+      }
     } catch (e) {
       took();
       metrics.introspections.inc({ issuer: issuer.issuer, result: 'error' });
@@ -159,8 +161,12 @@ export class Introspection {
     if (answer.iss !== undefined && answer.iss !== issuer.issuer) throw invalidToken('token_inactive', 'the introspection answer names another issuer');
     // RFC 7662 §2.2 token_type (RFC 6749 §7.1): only bearer tokens; `cnf` binds the token to a key
     // or certificate (RFC 8705, RFC 9449) whose proof tollgate cannot check.
-    if (typeof answer.token_type === 'string' && answer.token_type.toLowerCase() !== 'bearer') throw invalidToken('token_type_invalid', 'only bearer access tokens are accepted');
-    if (answer.cnf !== undefined) throw invalidToken('token_type_invalid', 'sender-constrained tokens (cnf) are not accepted: their proof cannot be checked here');
+    if (typeof answer.token_type === 'string' && answer.token_type.toLowerCase() !== 'bearer') {
+      throw invalidToken('token_type_invalid', 'only bearer access tokens are accepted');
+    }
+    if (answer.cnf !== undefined) {
+      throw invalidToken('token_type_invalid', 'sender-constrained tokens (cnf) are not accepted: their proof cannot be checked here');
+    }
     checkAudience(issuer, answer);
     for (const [claim, value] of Object.entries(issuer.accessTokenClaims)) {
       if (answer[claim] !== value) throw invalidToken('token_type_invalid', `only access tokens are accepted from this issuer (${claim} must be ${value})`);

@@ -143,7 +143,10 @@ export class JwksStore {
         throw unavailable('keys_unavailable', `signing keys of ${this.o.issuer} are unavailable`);
       }
       found = this.find(kid, alg);
-      if (!found) throw invalidToken('key_not_found', kid ? 'no published signing key matches the token kid and algorithm' : 'token has no kid and the issuer publishes several keys');
+      if (!found) {
+        const why = kid ? 'no published signing key matches the token kid and algorithm' : 'token has no kid and the issuer publishes several keys';
+        throw invalidToken('key_not_found', why);
+      }
     }
     const { jwk, ref: keyId } = found;
     const cacheKey = `${keyId}|${alg}`;
@@ -259,7 +262,10 @@ export class JwksStore {
       metrics.jwksFetches.inc({ issuer, outcome: 'error' });
       const st = this.status();
       metrics.jwksStale.set({ issuer }, st.stale ? 1 : 0);
-      log.warn({ issuer, err: this.lastError, cachedKeys: this.jwks.length, stale: st.stale }, this.jwks.length ? 'jwks refresh failed; using cached keys' : 'jwks fetch failed; no keys yet');
+      log.warn(
+        { issuer, err: this.lastError, cachedKeys: this.jwks.length, stale: st.stale },
+        this.jwks.length ? 'jwks refresh failed; using cached keys' : 'jwks fetch failed; no keys yet',
+      );
       throw e;
     }
   }

@@ -55,11 +55,26 @@ export class TokenVerifier {
     this.now = deps.now ?? Date.now;
     this.tolerance = config.auth.clockToleranceS;
     this.cache = new VerifiedTokenCache(config.auth.verifiedTokenCache.max, config.auth.verifiedTokenCache.ttlS * 1000);
-    this.introspection = new Introspection({ issuers: config.auth.issuers, cacheMax: config.auth.introspectionCacheMax, clockToleranceS: config.auth.clockToleranceS, metrics, log, fetch: deps.fetch, now: deps.now });
+    this.introspection = new Introspection({
+      issuers: config.auth.issuers,
+      cacheMax: config.auth.introspectionCacheMax,
+      clockToleranceS: config.auth.clockToleranceS,
+      metrics,
+      log,
+      fetch: deps.fetch,
+      now: deps.now,
+    });
     for (const issuer of config.auth.issuers) {
       let store: JwksStore | undefined;
       if (issuer.kind !== 'hs256') { // jwks and supabase issuers publish keys; hs256 has one shared secret
-        const settings = { issuer: issuer.issuer, jwksUrl: issuer.jwksUrl, production: config.env === 'production', algorithms: issuer.jwksAlgorithms, keysOptional: issuer.hmacSecret !== undefined, ...config.auth.jwks };
+        const settings = {
+          issuer: issuer.issuer,
+          jwksUrl: issuer.jwksUrl,
+          production: config.env === 'production',
+          algorithms: issuer.jwksAlgorithms,
+          keysOptional: issuer.hmacSecret !== undefined,
+          ...config.auth.jwks,
+        };
         const key = JSON.stringify(settings);
         const shared = deps.previous?.stores.get(key);
         store = shared ?? new JwksStore({ ...settings, metrics, log, fetch: deps.fetch, now: deps.now });
@@ -127,7 +142,12 @@ export class TokenVerifier {
     const settled = await Promise.allSettled(entries.map(({ store }) => store!.refresh({ force: true })));
     return entries.map(({ issuer, store }, i) => {
       const r = settled[i]!;
-      return { issuer: issuer.issuer, ok: r.status === 'fulfilled', keys: store!.status().keys, ...(r.status === 'rejected' ? { error: (r.reason as Error).message } : {}) };
+      return {
+        issuer: issuer.issuer,
+        ok: r.status === 'fulfilled',
+        keys: store!.status().keys,
+        ...(r.status === 'rejected' ? { error: (r.reason as Error).message } : {}),
+      };
     });
   }
 
@@ -205,7 +225,10 @@ export class TokenVerifier {
     // other JWTs of the same issuer from passing as access tokens.
     if (!issuer.tokenTypes.includes(header.typ === undefined ? '' : normalizeTyp(header.typ))) {
       const typ = header.typ === undefined ? 'no typ' : `typ ${JSON.stringify(header.typ.slice(0, 40))}`;
-      throw invalidToken('token_type_invalid', `token type is not an access token of this issuer: ${typ}, expected ${issuer.tokenTypes.map((t) => (t === '' ? 'none' : t)).join(', ')}`);
+      throw invalidToken(
+        'token_type_invalid',
+        `token type is not an access token of this issuer: ${typ}, expected ${issuer.tokenTypes.map((t) => (t === '' ? 'none' : t)).join(', ')}`,
+      );
     }
 
     let key: CryptoKey | Uint8Array;
