@@ -12,10 +12,10 @@ import { storeSettings, type DatabaseConfig } from './store';
 import { unknownMessage, unknownVariables } from './unknown';
 
 export { ConfigErrors, configProblems, type ConfigWarning } from './read';
-export type { IssuerConfig, IssuerKind, SupabaseConfig } from './issuers';
+export type { IssuerConfig } from './issuers';
 export type { IntrospectionConfig } from './introspection';
 export type { Front } from './schema';
-export { parseStoreConfig, type DatabaseConfig, type StoreOptions } from './store';
+export { parseStoreConfig } from './store';
 
 /** The headers that carry the original request for each front (named in refusals and docs). */
 export const FRONT_HEADERS: Readonly<Record<Front, string>> = Object.freeze({

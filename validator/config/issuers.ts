@@ -3,14 +3,13 @@
 // and that one `iss` is configured once. Runs after every value is parsed and reports each broken
 // rule to the Reading instead of stopping at the first.
 import { readFileSync } from 'node:fs';
-import { PRESETS, type PresetName } from '../lib/presets';
+import type { PresetName } from '../lib/presets';
 import { readEntries, resolveProfile, type IssuerEntry, type IssuerKind, type IssuerProfile } from './issuer-entries';
 import { parseIntrospection, type IntrospectionConfig } from './introspection';
 import { keyUrlProblem } from './key-url';
 import type { Reading } from './read';
 import type { VariableName } from './schema';
 
-export type { IssuerKind } from './issuer-entries';
 
 /** One trusted issuer: chosen by a token's `iss`; its keys, algorithms and claim rules apply to that token only. */
 export interface IssuerConfig extends IssuerProfile {
@@ -181,6 +180,3 @@ export function buildIssuers(r: Reading): { issuers: IssuerConfig[]; supabase: S
     return { url: supabaseUrls[0]!, allowAnonymous: v.SUPABASE_ALLOW_ANONYMOUS!, allowUnconfirmed: v.SUPABASE_ALLOW_UNCONFIRMED! };
   }
 }
-
-/** The audience_mismatch hint of a preset (for docs and tests). */
-export const audienceHintOf = (preset: PresetName): string => PRESETS[preset].audienceHint;

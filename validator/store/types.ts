@@ -29,7 +29,6 @@ export interface UsageRow {
   limit: number;
 }
 
-export type { SchemaStatus } from './schema';
 import type { SchemaStatus } from './schema';
 
 /** Options to open a store: the DATABASE_* settings, declared once with the rest of the configuration. */
