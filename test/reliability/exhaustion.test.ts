@@ -96,7 +96,7 @@ beforeAll(async () => {
     },
     { store: counting.store },
   );
-  server = http.createServer(t.app);
+  server = http.createServer(t.listener);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/auth/validate`;
 });
