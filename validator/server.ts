@@ -44,6 +44,9 @@ export interface RunningValidator {
  */
 const MAX_HEADER_BYTES = 64 * 1024;
 
+/** Longer than NGINX's upstream keepalive_timeout (60 s): NGINX closes an idle connection first, so it never reuses one Node closed. */
+const KEEP_ALIVE_MS = 65_000;
+
 /** Starts a validator from an environment (already merged with .env / keys.env). */
 export async function startValidator(env: RawEnv, opts: { logger?: Logger; now?: () => Date; readEnv?: () => RawEnv } = {}): Promise<RunningValidator> {
   const { config, warnings } = parseConfigWithWarnings(env);
@@ -92,9 +95,8 @@ export async function startValidator(env: RawEnv, opts: { logger?: Logger; now?:
     server.once('listening', resolve);
     server.once('error', reject);
   });
-  // NGINX keeps upstream connections alive; outlive its keepalive_timeout so it never reuses a closed one.
-  server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 66_000;
+  server.keepAliveTimeout = KEEP_ALIVE_MS;
+  server.headersTimeout = KEEP_ALIVE_MS + 1000; // Node wants it above keepAliveTimeout
   const port = (server.address() as AddressInfo).port;
   logger.info({ port, host: config.host, env: config.env, issuers: config.auth.issuers.map((i) => `${i.kind}:${i.issuer}`), store: store.kind }, 'listening');
 

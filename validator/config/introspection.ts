@@ -27,6 +27,9 @@ export interface IntrospectionConfig {
 const MAX_INTROSPECTION_TTL_S = 60;
 const DEFAULT_INTROSPECTION_TTL_S = 10;
 const DEFAULT_INTROSPECTION_TIMEOUT_MS = 2000;
+/** Bounds of an entry's `timeoutMs`: a round trip of a live IdP, and no longer than a decision can wait. */
+const MIN_INTROSPECTION_TIMEOUT_MS = 100;
+const MAX_INTROSPECTION_TIMEOUT_MS = 30_000;
 
 const FIELDS = ['url', 'clientId', 'clientSecret', 'clientSecretFile', 'cacheTtlS', 'opaque', 'timeoutMs'];
 
@@ -71,8 +74,8 @@ export function parseIntrospection(value: unknown, production: boolean, fail: In
     bad('cacheTtlS', `must be a whole number of seconds from 0 to ${MAX_INTROSPECTION_TTL_S}`);
   }
   const timeoutMs = o.timeoutMs ?? DEFAULT_INTROSPECTION_TIMEOUT_MS;
-  if (!Number.isInteger(timeoutMs) || (timeoutMs as number) < 100 || (timeoutMs as number) > 30_000) {
-    bad('timeoutMs', 'must be a whole number of ms from 100 to 30000');
+  if (!Number.isInteger(timeoutMs) || (timeoutMs as number) < MIN_INTROSPECTION_TIMEOUT_MS || (timeoutMs as number) > MAX_INTROSPECTION_TIMEOUT_MS) {
+    bad('timeoutMs', `must be a whole number of ms from ${MIN_INTROSPECTION_TIMEOUT_MS} to ${MAX_INTROSPECTION_TIMEOUT_MS}`);
   }
   if (o.opaque !== undefined && typeof o.opaque !== 'boolean') bad('opaque', 'must be true or false');
   if (!ok) return undefined;

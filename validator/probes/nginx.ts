@@ -10,6 +10,9 @@ import type { RawEnv } from '../config/env';
 import { describeError } from '../observability/describe-error';
 import type { ProbeResult } from './types';
 
+/** `nginx -t` only reads files: past this it is stuck, and the probe says so rather than wait. */
+const NGINX_TEST_TIMEOUT_MS = 20_000;
+
 /** The part of devkit/nginx.ts this probe uses. */
 interface Renderer {
   findNginx(env?: NodeJS.ProcessEnv): string | undefined;
@@ -47,7 +50,8 @@ export function probeNginx(env: RawEnv): ProbeResult {
   try {
     const vars = r.resolveVars({ env: procEnv });
     r.renderConfig(prefix, vars, bin, procEnv);
-    execFileSync(bin, ['-p', `${prefix}/`, '-c', path.join(prefix, 'nginx.conf'), '-t', '-q'], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 20_000 });
+    const args = ['-p', `${prefix}/`, '-c', path.join(prefix, 'nginx.conf'), '-t', '-q'];
+    execFileSync(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], timeout: NGINX_TEST_TIMEOUT_MS });
     return { name, target, ok: true, detail: 'the templates rendered with this environment pass `nginx -t`' };
   } catch (e) {
     const stderr = (e as { stderr?: Buffer }).stderr?.toString().trim();

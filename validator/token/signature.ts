@@ -39,6 +39,8 @@ const ALGS = new Map<string, Alg>([
 ]);
 // KeyObject names of the curves (OpenSSL's), to bind a KeyObject's curve to the algorithm.
 const NODE_CURVE: Record<string, string> = { prime256v1: 'P-256', secp384r1: 'P-384', secp521r1: 'P-521' };
+/** RSA keys shorter than this are refused, as jose does (RFC 7518 §3.3: 2048 bits or larger). */
+const MIN_RSA_MODULUS_BITS = 2048;
 
 /** A key ready for one algorithm: what crypto.verify takes, built once. */
 export interface Prepared {
@@ -58,7 +60,7 @@ function keyObjectFor(key: VerifyKey, alg: Alg): KeyObject | undefined {
     if (key.type !== (alg.kind === 'hmac' ? 'secret' : 'public')) return undefined;
     if (alg.kind === 'hmac') return key.symmetricKeySize ? key : undefined;
     const d = key.asymmetricKeyDetails;
-    if (alg.kind === 'rsa' || alg.kind === 'pss') return key.asymmetricKeyType === 'rsa' && (d?.modulusLength ?? 0) >= 2048 ? key : undefined;
+    if (alg.kind === 'rsa' || alg.kind === 'pss') return key.asymmetricKeyType === 'rsa' && (d?.modulusLength ?? 0) >= MIN_RSA_MODULUS_BITS ? key : undefined;
     if (alg.kind === 'ec') return key.asymmetricKeyType === 'ec' && NODE_CURVE[d?.namedCurve ?? ''] === alg.curve ? key : undefined;
     return key.asymmetricKeyType === 'ed25519' ? key : undefined;
   }
@@ -69,7 +71,7 @@ function keyObjectFor(key: VerifyKey, alg: Alg): KeyObject | undefined {
   if (k.type !== (alg.kind === 'hmac' ? 'secret' : 'public') || a.name !== alg.name || !k.usages.includes('verify')) return undefined;
   if (alg.webHash !== undefined && a.hash?.name !== alg.webHash) return undefined;
   if (alg.kind === 'ec' && a.namedCurve !== alg.curve) return undefined;
-  if ((alg.kind === 'rsa' || alg.kind === 'pss') && !((a.modulusLength ?? 0) >= 2048)) return undefined;
+  if ((alg.kind === 'rsa' || alg.kind === 'pss') && !((a.modulusLength ?? 0) >= MIN_RSA_MODULUS_BITS)) return undefined;
   return KeyObject.from(k);
 }
 
