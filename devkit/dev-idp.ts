@@ -1,5 +1,6 @@
 // Runs the development IdP (dist/keycloak/dev-idp/main.js) as a child process, for tests and `npm start`.
 import { existsSync } from 'node:fs';
+import type { DpopClient } from './dpop';
 import { startChild, type Started } from './process';
 import { distPath } from './root';
 
@@ -27,6 +28,8 @@ export interface DevIdp {
   readonly port: number;
   /** A client_credentials access token (client_secret_basic). Defaults: client `gateway`, its configured secret, all its scopes. Throws on a non-200 answer. */
   token(clientId?: string, secret?: string, scope?: string): Promise<string>;
+  /** The same, bound to `dpop`'s key (RFC 9449 §5: the request carries a proof; the token has cnf.jkt and payload typ DPoP). */
+  dpopToken(dpop: DpopClient, clientId?: string, secret?: string, scope?: string): Promise<string>;
   /** Publishes a new signing key; `drop` also unpublishes the old ones. Returns the published kids, signing key first. */
   rotate(drop?: boolean): Promise<string[]>;
   /** SIGTERM, then waits for the exit (SIGKILL after 5 s). Idempotent. */
@@ -53,6 +56,25 @@ export async function startDevIdp(opts: StartDevIdpOptions = {}): Promise<DevIdp
   let run = await spawnDevIdp(opts.port ?? 0, env);
   let log = '';
 
+  /** client_credentials, client_secret_basic; with `dpop`, a proof for this very request (a new one per attempt). */
+  async function requestToken(clientId: string, secret: string, scope: string | undefined, dpop?: DpopClient): Promise<string> {
+    const body = new URLSearchParams({ grant_type: 'client_credentials' });
+    if (scope !== undefined) body.set('scope', scope);
+    const post = async () => {
+      const headers: Record<string, string> = { Authorization: basicAuth(clientId, secret) };
+      if (dpop) headers.DPoP = await dpop.proof({ method: 'POST', url: run.ready.tokenUrl });
+      return fetch(run.ready.tokenUrl, { method: 'POST', headers, body });
+    };
+    // A pooled keep-alive socket may be closed by the IdP (or a restart) just as it is reused:
+    // retry that once, as any OAuth client would. HTTP error statuses are not retried.
+    const res = await post().catch(() => post());
+    const text = await res.text();
+    if (res.status !== 200) throw new Error(`dev IdP token request for ${clientId} failed: ${res.status} ${text}`);
+    const answer = JSON.parse(text) as { access_token: string; token_type: string };
+    if (dpop && answer.token_type !== 'DPoP') throw new Error(`dev IdP answered token_type ${answer.token_type} to a DPoP token request`);
+    return answer.access_token;
+  }
+
   const idp: DevIdp = {
     get issuer() {
       return run.ready.issuer;
@@ -69,16 +91,11 @@ export async function startDevIdp(opts: StartDevIdpOptions = {}): Promise<DevIdp
     get port() {
       return run.ready.port;
     },
-    async token(clientId = 'gateway', secret = secrets[clientId] ?? '', scope) {
-      const body = new URLSearchParams({ grant_type: 'client_credentials' });
-      if (scope !== undefined) body.set('scope', scope);
-      const post = () => fetch(run.ready.tokenUrl, { method: 'POST', headers: { Authorization: basicAuth(clientId, secret) }, body });
-      // A pooled keep-alive socket may be closed by the IdP (or a restart) just as it is reused:
-      // retry that once, as any OAuth client would. HTTP error statuses are not retried.
-      const res = await post().catch(() => post());
-      const text = await res.text();
-      if (res.status !== 200) throw new Error(`dev IdP token request for ${clientId} failed: ${res.status} ${text}`);
-      return (JSON.parse(text) as { access_token: string }).access_token;
+    token(clientId = 'gateway', secret = secrets[clientId] ?? '', scope) {
+      return requestToken(clientId, secret, scope);
+    },
+    dpopToken(dpop, clientId = 'gateway', secret = secrets[clientId] ?? '', scope) {
+      return requestToken(clientId, secret, scope, dpop);
     },
     async rotate(drop = false) {
       const res = await fetch(`http://127.0.0.1:${run.ready.port}/admin/rotate${drop ? '?drop=1' : ''}`, { method: 'POST' });

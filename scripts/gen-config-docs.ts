@@ -15,6 +15,7 @@ const GROUPS: ReadonlyArray<[VariableDef['group'], string]> = [
   ['auth', 'Issuers and token rules'],
   ['jwks', 'JWKS key fetching'],
   ['introspection', 'Token introspection (RFC 7662)'],
+  ['dpop', 'DPoP: proof-of-possession tokens (RFC 9449)'],
   ['supabase', 'Supabase'],
   ['routes', 'Route rules'],
   ['cache', 'Verified-token cache (the `AUTH_DECISION_CACHE_*` names are kept for compatibility)'],
@@ -28,6 +29,7 @@ const PRODUCTION_REFUSALS = [
   '`SUPABASE_ALLOW_UNCONFIRMED=true`.',
   '`AUTH_INTROSPECTION_URL` (or an entry\'s `introspection.url`) with plain `http://` to a host other than the loopback: the token and the client secret would travel in clear.',
   '`AUTH_ISSUER`, `AUTH_JWKS_URL`, `SUPABASE_URL` or an `AUTH_ISSUERS` entry\'s `issuer` (when keys are discovered), `jwksUrl` or `url` with plain `http://` to a host other than `localhost`, `127.0.0.1` or `[::1]`.',
+  '`AUTH_PUBLIC_ORIGIN` with plain `http://`: DPoP proofs would travel in clear.',
   'A variable under one of tollgate\'s prefixes that no part of tollgate reads (see [Unknown variables](#unknown-variables)).',
 ];
 
@@ -43,6 +45,7 @@ const ALWAYS_REFUSED = [
   '`SUPABASE_ANON_KEY` that is a service-role key (its JWT payload says `role: service_role`).',
   'An `AUTH_ROUTE_RULES` rule with a key other than `scopes`, `roles`, `claims` and `any` (a misspelt key would leave the route open), an empty `any`, a claim value that is not a string, number or boolean; `AUTH_DEFAULT_POLICY=deny` without a single rule.',
   'An `AUTH_INTROSPECTION_*` variable without `AUTH_INTROSPECTION_URL`, or without the `AUTH_ISSUER` issuer to apply to; the URL without `AUTH_INTROSPECTION_CLIENT_ID` and `_CLIENT_SECRET`; an `introspection` field an entry does not know; more than one issuer accepting opaque tokens.',
+  'DPoP on (`AUTH_DPOP`, an entry\'s `"dpop"`) without `AUTH_PUBLIC_ORIGIN`, or an `AUTH_PUBLIC_ORIGIN` that is not a bare origin; `AUTH_DPOP` without the `AUTH_ISSUER` issuer; `AUTH_DPOP_NONCE` without DPoP, or without an `AUTH_DPOP_NONCE_SECRET` of 32 bytes or more; `"dpop"` on a Supabase entry.',
   'Both `<NAME>` and `<NAME>_FILE` set, or a `<NAME>_FILE` that cannot be read or names an empty file.',
   'Any value that does not parse: integers out of range, booleans other than `true`/`false`/`1`/`0`/`yes`/`no`/`on`/`off`, an unknown time zone, a `DATABASE_URL` that is not `postgres://`, an `AUTH_AUDIENCE` list with no audience, route rules that are not valid JSON, a route path not in normal form (`/api//x`, `/api/x/../y`, `%61`, a query).',
 ];

@@ -29,7 +29,8 @@ export function renderReasonsMd(): string {
     '',
     "- **Status**: the HTTP status of every refusal with that code (the validator's 503s and its 429 carry `Retry-After`).",
     "- **RFC 6750 error**: the `error` attribute of the validator's `WWW-Authenticate` challenge (sent on 401 and 403; " +
-      'RFC 6750 §3.1) and the `error` field of its JSON body. — means none: a 401 or 403 then carries a bare `Bearer realm="api"` challenge.',
+      'RFC 6750 §3.1) and the `error` field of its JSON body. — means none: a 401 or 403 then carries a bare `Bearer realm="api"` challenge. ' +
+      'A DPoP refusal carries a `DPoP` challenge instead (RFC 9449 §7.1: its `error` and `algs`), and no `error` field in the body.',
     '- **Emitted by**: `validator`, `gateway` (nginx/templates, nginx/njs, deploy/caddy), or `both`.',
     '',
     '| Code | Status | RFC 6750 error | Emitted by | Meaning |',
@@ -37,7 +38,8 @@ export function renderReasonsMd(): string {
   ];
   for (const code of REASON_CODES) {
     const r: ReasonDef = REASONS[code];
-    out.push(`| \`${code}\` | ${r.status} | ${r.bearerError ? `\`${r.bearerError}\`` : '—'} | ${r.emitter} | ${cell(r.doc)} |`);
+    const error = r.bearerError ? `\`${r.bearerError}\`` : r.dpopError ? `DPoP \`${r.dpopError}\`` : '—';
+    out.push(`| \`${code}\` | ${r.status} | ${error} | ${r.emitter} | ${cell(r.doc)} |`);
   }
   return out.join('\n') + '\n';
 }

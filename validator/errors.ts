@@ -1,9 +1,9 @@
 // Typed refusals: every stage of the pipeline throws one of these, never a bare Error.
 // Each carries a stable reason code; its HTTP status and RFC 6750 error come from the reason table
 // (reasons.ts), and for 401/403 a ready RFC 6750 WWW-Authenticate value.
-import { REASONS, type BearerErrorCode, type ReasonWhere, type ValidatorReason } from './reasons';
+import { REASONS, type BearerErrorCode, type DpopErrorCode, type ReasonWhere, type ValidatorReason } from './reasons';
 
-export type { BearerErrorCode, ReasonCode, ValidatorReason } from './reasons';
+export type { BearerErrorCode, DpopErrorCode, ReasonCode, ValidatorReason } from './reasons';
 
 export const REALM = 'api';
 
@@ -23,6 +23,8 @@ export interface AuthErrorOptions {
   headers?: Record<string, string>;
   /** The underlying library error code (e.g. jose's ERR_JWT_EXPIRED), kept for the log line. */
   cause?: string;
+  /** A DPoP refusal's `algs` (RFC 9449 §7.1): the proof algorithms accepted. */
+  algs?: readonly string[];
 }
 
 /** Base class of every refusal. `status` is what /api/auth/validate answers: the code's, from the table. */
@@ -31,25 +33,34 @@ export class AuthError extends Error {
   readonly code: ValidatorReason;
   /** The code's RFC 6750 error; none for a request that carried no credentials (§3) or for a non-token refusal. */
   readonly bearerError?: BearerErrorCode;
+  /** The code's RFC 9449 error: the challenge is then `DPoP`, not `Bearer`. */
+  readonly dpopError?: DpopErrorCode;
   readonly scope?: string[];
+  readonly algs?: readonly string[];
   readonly headers: Record<string, string>;
   readonly causeCode?: string;
 
   constructor(code: ValidatorReason, message: string, opts: AuthErrorOptions = {}) {
     super(message);
     this.name = 'AuthError';
-    const reason: { status: number; bearerError?: BearerErrorCode } = REASONS[code];
+    const reason: { status: number; bearerError?: BearerErrorCode; dpopError?: DpopErrorCode } = REASONS[code];
     this.status = reason.status;
     this.code = code;
     this.bearerError = reason.bearerError;
+    this.dpopError = reason.dpopError;
     this.scope = opts.scope;
+    this.algs = opts.algs;
     this.headers = opts.headers ?? {};
     this.causeCode = opts.cause;
   }
 
-  /** The RFC 6750 WWW-Authenticate value for 401/403, undefined for other statuses. */
+  /** The RFC 6750 (or, for a DPoP refusal, RFC 9449 §7.1) WWW-Authenticate value for 401/403, undefined for other statuses. */
   get wwwAuthenticate(): string | undefined {
     if (this.status !== 401 && this.status !== 403) return undefined;
+    if (this.dpopError) {
+      const algs = this.algs?.length ? `, algs=${quote(this.algs.join(' '))}` : '';
+      return `DPoP realm=${quote(REALM)}, error=${quote(this.dpopError)}, error_description=${quote(this.message)}${algs}`;
+    }
     let v = `Bearer realm=${quote(REALM)}`;
     if (this.bearerError) {
       v += `, error=${quote(this.bearerError)}, error_description=${quote(this.message)}`;

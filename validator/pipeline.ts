@@ -5,7 +5,7 @@
 // into a response, so the same pipeline can serve any front (and be tested without HTTP).
 import type { Logger } from 'pino';
 import { FRONT_HEADERS, type Config, type Front } from './config';
-import { AuthError, invalidRequest, invalidToken, type BearerErrorCode, type ValidatorReason } from './errors';
+import { AuthError, invalidRequest, type BearerErrorCode, type ValidatorReason } from './errors';
 import { debugFacts, type DebugFacts } from './debug-facts';
 import type { Metrics } from './observability/metrics';
 import { GRANTED } from './reasons';
@@ -15,7 +15,9 @@ import { authorizeRoute } from './policy/rules';
 import { createQuotaStage, NOT_CHARGED, type TickLedger } from './quota/charge';
 import { checkClaims, type Principal } from './token/claims';
 import { BINDING_HEADER, bindingOf } from './token/binding';
-import { extractBearer } from './token/extract';
+import { createDpopStage } from './token/dpop';
+import type { ProofLedger } from './token/dpop-replay';
+import { extractCredentials } from './token/extract';
 import { checkCertificateBinding, readThumbprint } from './token/mtls';
 import type { TokenVerifier, VerifiedToken } from './token/verify';
 
@@ -44,6 +46,9 @@ export interface DecisionInput {
    * §3.1); read only with AUTH_MTLS_TRUST_HEADER, for tokens bound to a certificate.
    */
   clientCertS256?: string;
+  /** The DPoP proof header (RFC 9449 §4.1; the first, when several came) and how many came. */
+  dpop?: string;
+  dpopCount?: number;
 }
 
 export interface Decision {
@@ -72,7 +77,7 @@ export interface PipelineDeps {
   config: Config;
   verifier: TokenVerifier;
   /** The store, seen as the two questions the stages ask it (validator/store implements both). */
-  store?: TickLedger & UserConfirmations;
+  store?: TickLedger & UserConfirmations & Partial<ProofLedger>;
   metrics: Metrics;
   log: Logger;
   /** Clock for the quota day (tests). */
@@ -135,6 +140,10 @@ export function createPipeline(deps: PipelineDeps) {
   // An issuer that introspects may accept opaque (non-JWS) bearer tokens.
   const opaqueTokens = verifier.acceptsOpaque;
   const nowMs = deps.now ? () => deps.now!().getTime() : Date.now;
+  // DPoP (RFC 9449): proofs are remembered in the store when there is one (shared by every instance on
+  // its database), else in this process (token/dpop-replay.ts).
+  const dpopOn = config.auth.dpop.enabled;
+  const dpop = createDpopStage({ config, ledger: store?.firstUse ? (store as ProofLedger) : undefined, metrics: deps.metrics, now: nowMs });
   // Everything derived from the token alone (claims rules, identity headers) depends only on it and
   // the config, and a cache hit returns the same frozen VerifiedToken: derive it once per token
   // rather than per request (scope split, Set, freeze, header checks).
@@ -169,15 +178,14 @@ export function createPipeline(deps: PipelineDeps) {
 
   async function run(input: DecisionInput): Promise<Decision> {
     const route = originalRoute(input);
-    const token = extractBearer(input.authorization, input.authorizationCount, maxTokenBytes, opaqueTokens);
-    const verified = await verifier.verify(token);
+    const credentials = extractCredentials(input.authorization, input.authorizationCount, maxTokenBytes, opaqueTokens, dpopOn);
+    const verified = await verifier.verify(credentials.token);
     // Sender-constrained tokens (token/binding.ts): the proof is checked on every request, also
     // when the token came from the verified-token cache, and before any other stage (RFC 8705 §3: 401).
     const binding = bindingOf(verified);
     if (binding?.x5tS256 !== undefined) checkCertificateBinding(binding.x5tS256, readThumbprint(input.clientCertS256), config.auth.trustClientCertHeader);
-    // A DPoP proof (RFC 9449 §4.3) is checked here once that check exists; until then a DPoP-bound
-    // token is refused rather than passed as a bearer token.
-    if (binding?.jkt !== undefined) throw invalidToken('claim_invalid', 'DPoP-bound tokens (cnf.jkt) are not accepted here');
+    // RFC 9449: a DPoP-bound token (or any token of an issuer that requires DPoP) needs its proof.
+    const proved = await dpop.check({ credentials, proof: input.dpop, proofCount: input.dpopCount ?? 0, route }, verified);
     const { principal, headers: identityHeaders, email, unsendable } = identityOf(verified);
     const emailVerified = await checkEmail(principal, config, store);
 
@@ -188,6 +196,7 @@ export function createPipeline(deps: PipelineDeps) {
 
     const headers: Record<string, string> = { ...identityHeaders, ...quota.headers };
     if (binding) headers[BINDING_HEADER] = binding.kinds.join(',');
+    if (proved) Object.assign(headers, dpop.grantHeaders(nowMs()));
     // X-User-Email only for an address the IdP or the Supabase store says is verified.
     if (emailVerified && email !== undefined) headers['X-User-Email'] = email;
     // Charged routes are never cached anywhere: every request must reach the quota.

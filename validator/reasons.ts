@@ -5,6 +5,9 @@
 /** RFC 6750 §3.1 error codes. */
 export type BearerErrorCode = 'invalid_request' | 'invalid_token' | 'insufficient_scope';
 
+/** RFC 9449 §7.1 and §9 error codes of a `DPoP` challenge. */
+export type DpopErrorCode = 'invalid_dpop_proof' | 'use_dpop_nonce';
+
 /**
  * Who answers with a code: the validator, the gateway in front of it (nginx/templates, nginx/njs,
  * deploy/caddy: refusals made before or instead of asking the validator), or both.
@@ -16,6 +19,8 @@ export interface ReasonDef {
   readonly status: number;
   /** RFC 6750 §3.1 error, sent in the WWW-Authenticate challenge (401, 403) and the validator's JSON body. */
   readonly bearerError?: BearerErrorCode;
+  /** RFC 9449 error: the refusal's challenge is `DPoP` (with `algs`) instead of `Bearer`. */
+  readonly dpopError?: DpopErrorCode;
   readonly emitter: Emitter;
   /** One line for docs/REASONS.md: when this code is answered. */
   readonly doc: string;
@@ -136,6 +141,36 @@ export const REASONS = {
     emitter: 'validator',
     doc: 'A token bound to a client certificate (`cnf` `x5t#S256`, RFC 8705 §3) came over a TLS connection with another certificate.',
   },
+  dpop_proof_missing: {
+    status: 401,
+    dpopError: 'invalid_dpop_proof',
+    emitter: 'validator',
+    doc: 'A DPoP-bound token (`cnf.jkt`, RFC 9449), or any token of an issuer that requires DPoP, came without `Authorization: DPoP` and a `DPoP` proof header: presented as `Bearer` (a downgrade), or with no proof.',
+  },
+  dpop_proof_invalid: {
+    status: 401,
+    dpopError: 'invalid_dpop_proof',
+    emitter: 'validator',
+    doc: "The `DPoP` proof fails a check of RFC 9449 §4.3: several headers, not a JWT, `typ`, `alg` (not in `AUTH_DPOP_ALGORITHMS`), `jwk` (missing, private, not the alg's key), signature, `htm`, `htu` (`AUTH_PUBLIC_ORIGIN` + the original path), `iat` (outside `AUTH_DPOP_IAT_WINDOW_S`), `ath`, `jti`.",
+  },
+  dpop_replayed: {
+    status: 401,
+    dpopError: 'invalid_dpop_proof',
+    emitter: 'validator',
+    doc: "The proof's `jti` was already used within its `iat` window: a replayed proof (across every instance on the same database).",
+  },
+  dpop_binding_mismatch: {
+    status: 401,
+    dpopError: 'invalid_dpop_proof',
+    emitter: 'validator',
+    doc: "The proof's key is not the one the token is bound to (its RFC 7638 thumbprint is not `cnf.jkt`); or `Authorization: DPoP` with a token that is not DPoP-bound; or a DPoP-bound token of an issuer with DPoP `off`.",
+  },
+  dpop_nonce_required: {
+    status: 401,
+    dpopError: 'use_dpop_nonce',
+    emitter: 'validator',
+    doc: 'With `AUTH_DPOP_NONCE`, the proof has no nonce or a stale one (RFC 9449 §9); `DPoP-Nonce` carries the one to use.',
+  },
   // --- who may pass: 403 ---
   client_not_allowed: {
     status: 403,
@@ -208,7 +243,7 @@ export const REASONS = {
   quota_unavailable: {
     status: 503,
     emitter: 'validator',
-    doc: 'The quota database is down: no charge, nor Supabase e-mail confirmation check, can be made; fails closed (see `QUOTA_FAIL_OPEN`).',
+    doc: 'The quota database is down: no charge, nor Supabase e-mail confirmation check, nor DPoP replay check, can be made; fails closed (see `QUOTA_FAIL_OPEN`, which covers charges only).',
   },
   keys_unavailable: {
     status: 503,
@@ -234,7 +269,7 @@ export const REASONS = {
   header_duplicate: {
     status: 400,
     emitter: 'gateway',
-    doc: 'A second `X-Max-Ticks` (or `Authorization`) header.',
+    doc: 'A second `X-Max-Ticks`, `DPoP` (or `Authorization`) header.',
   },
   token_in_uri: {
     status: 400,

@@ -1,7 +1,7 @@
 // The development IdP: an oidc-provider instance shaped like a Keycloak realm, with in-memory keys.
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jose';
+import { calculateJwkThumbprint, EmbeddedJWK, exportJWK, generateKeyPair, jwtVerify, type JWK } from 'jose';
 
 /** Realm name and mount path, as Keycloak lays them out (`/realms/<realm>`). */
 export const REALM = 'wavestack';
@@ -10,6 +10,10 @@ export const REALM_PATH = `/realms/${REALM}`;
 export const AUDIENCE = 'wavestack';
 /** Access token lifetime in seconds (the contract caps `exp - iat` at 15 min). */
 export const ACCESS_TOKEN_TTL_S = 300;
+/** DPoP proof algorithms the token endpoint accepts (Keycloak accepts these and more). */
+const DPOP_ALGS = ['ES256', 'ES384', 'PS256', 'RS256', 'EdDSA'];
+/** How far a token request's DPoP proof `iat` may be from now, seconds. */
+const DPOP_IAT_WINDOW_S = 60;
 
 // Keycloak has no resource indicators (RFC 8707); oidc-provider needs one to issue a JWT access
 // token, so every token request resolves to this one when the client names none.
@@ -90,6 +94,25 @@ export async function createDevIdp(opts: DevIdpOptions): Promise<DevIdp> {
   };
 }
 
+/**
+ * The RFC 7638 thumbprint of a token request's DPoP proof key, after the checks of RFC 9449 §4.3 a
+ * token endpoint makes (no access token, so no `ath`; no nonces, no replay cache in this dev realm).
+ */
+async function dpopThumbprint(proof: string, tokenUrl: string, errors: OidcProviderModule['errors']): Promise<string> {
+  let jwt;
+  try {
+    jwt = await jwtVerify(proof, EmbeddedJWK, { typ: 'dpop+jwt', algorithms: DPOP_ALGS });
+  } catch (e) {
+    throw new errors.InvalidDpopProof(`invalid DPoP proof: ${(e as Error).message}`);
+  }
+  const { payload, protectedHeader } = jwt;
+  const fresh = typeof payload.iat === 'number' && Math.abs(Date.now() / 1000 - payload.iat) <= DPOP_IAT_WINDOW_S;
+  if (typeof payload.jti !== 'string' || payload.htm !== 'POST' || payload.htu !== tokenUrl || !fresh) {
+    throw new errors.InvalidDpopProof('DPoP proof jti, htm, htu or iat do not fit this token request');
+  }
+  return calculateJwkThumbprint(protectedHeader.jwk!);
+}
+
 /** Keycloak's name for a client's service-account user. */
 function serviceAccount(clientId: string | undefined): string {
   return `service-account-${clientId}`;
@@ -137,10 +160,11 @@ function buildProvider(issuer: string, clients: ClientDef[], keys: JWK[], cookie
         },
       },
     },
-    // Keycloak puts `typ: Bearer` and `azp` in the payload; the validator checks both.
+    // Keycloak puts `typ: Bearer` (`DPoP` for a DPoP-bound token, keycloak/keycloak#21919) and
+    // `azp` in the payload; the validator checks both.
     extraTokenClaims: async (_ctx: unknown, token: OidcToken) => ({
       azp: token.clientId,
-      typ: 'Bearer',
+      typ: token.jkt ? 'DPoP' : 'Bearer',
       preferred_username: serviceAccount(token.clientId),
     }),
     formats: {
@@ -170,13 +194,18 @@ function buildProvider(issuer: string, clients: ClientDef[], keys: JWK[], cookie
 
       const token = new provider.ClientCredentials({ client, scope: asked.join(' ') || undefined });
       token.resourceServer = new provider.ResourceServer(RESOURCE, resourceServer);
+      // DPoP (RFC 9449 §5): a token request with a proof gets a token bound to the proof's key
+      // (cnf.jkt), as Keycloak does when the client sends one (the built-in grant that oidc-provider
+      // would check it in is replaced here, so the proof is checked here).
+      const proof = ctx.get('dpop');
+      if (proof) token.setThumbprint('jkt', await dpopThumbprint(proof, `${issuer}${ROUTES.token}`, errors));
       ctx.oidc.entity('ClientCredentials', token);
       const value = await token.save();
       ctx.body = {
         access_token: value,
         expires_in: token.expiration,
         refresh_expires_in: 0,
-        token_type: 'Bearer',
+        token_type: token.jkt ? 'DPoP' : 'Bearer',
         'not-before-policy': 0,
         scope: token.scope ?? '',
       };
@@ -220,6 +249,9 @@ interface OidcClient {
 }
 interface OidcToken {
   clientId?: string;
+  /** cnf.jkt of a DPoP-bound token. */
+  jkt?: string;
+  setThumbprint(kind: 'jkt', thumbprint: string): void;
   scope?: string;
   expiration: number;
   resourceServer?: unknown;
@@ -227,6 +259,7 @@ interface OidcToken {
 }
 interface GrantContext {
   oidc: { client: OidcClient; params: Record<string, unknown>; entity(name: string, value: unknown): void };
+  get(header: string): string;
   body: unknown;
 }
 interface OidcProvider {
@@ -241,6 +274,7 @@ interface OidcProviderModule {
   errors: {
     InvalidScope: new (description: string, scope?: string) => Error;
     InvalidTarget: new (description?: string) => Error;
+    InvalidDpopProof: new (description: string) => Error;
   };
 }
 

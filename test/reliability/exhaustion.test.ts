@@ -46,6 +46,10 @@ function countingStore() {
       count('emailConfirmed');
       return { email: true, phone: false };
     },
+    async firstUse() {
+      count('firstUse');
+      return true;
+    },
     async ping() {
       count('ping');
     },

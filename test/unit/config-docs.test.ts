@@ -53,7 +53,7 @@ describe('CONFIG_VARIABLES ⇄ parseConfig', () => {
   });
 
   test('the rules name listed variables, and every parsed value is used (SUPABASE_ANON_KEY is only checked)', () => {
-    const source = ['index.ts', 'issuers.ts', 'store.ts', 'introspection.ts', 'routes.ts'].map((f) => readFileSync(join(ROOT, 'validator/config', f), 'utf8')).join('\n');
+    const source = ['index.ts', 'issuers.ts', 'store.ts', 'introspection.ts', 'dpop.ts', 'routes.ts'].map((f) => readFileSync(join(ROOT, 'validator/config', f), 'utf8')).join('\n');
     const named = [...source.matchAll(/\b(?:fail|need|isSet|refused|keyUrl|secretBytes)\('([A-Z0-9_]+)'/g)].map((m) => m[1]!);
     const used = new Set([...source.matchAll(/\bv\.([A-Z][A-Z0-9_]+)\b/g)].map((m) => m[1]!));
     expect(named.length).toBeGreaterThan(15);
@@ -86,7 +86,7 @@ describe('generated .env.example and docs/CONFIGURATION.md', () => {
     const text = renderEnvExample();
     const lines = text.split('\n').filter((l) => /^(# )?[A-Z][A-Z0-9_]*=/.test(l));
     expect(lines.map((l) => l.replace(/^# /, '').split('=')[0])).toEqual(
-      ['server', 'auth', 'jwks', 'introspection', 'supabase', 'routes', 'cache', 'quota', 'database'].flatMap((g) => CONFIG_VARIABLES.filter((v) => v.group === g).map((v) => v.name)),
+      ['server', 'auth', 'jwks', 'introspection', 'dpop', 'supabase', 'routes', 'cache', 'quota', 'database'].flatMap((g) => CONFIG_VARIABLES.filter((v) => v.group === g).map((v) => v.name)),
     );
     for (const v of CONFIG_VARIABLES) {
       expect(lines).toContain(v.default === undefined ? `${v.name}=` : `# ${v.name}=${v.default}`);

@@ -7,6 +7,9 @@ import { REASON_CODES, REASONS, type ValidatorReason } from '../../validator/rea
 const DESC = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
 const SCOPE = /^[\x21\x23-\x5b\x5d-\x7e]+( [\x21\x23-\x5b\x5d-\x7e]+)*$/;
 const CHALLENGE = /^Bearer realm="api"(, error="(invalid_request|invalid_token|insufficient_scope)", error_description="([^"]*)"(, scope="([^"]*)")?)?$/;
+// RFC 9449 §7.1: a DPoP refusal's challenge, with the accepted proof algorithms when given.
+const DPOP_CHALLENGE =
+  /^DPoP realm="api", error="(invalid_dpop_proof|use_dpop_nonce)", error_description="[\x20\x21\x23-\x5b\x5d-\x7e]*"(, algs="[A-Za-z0-9 ]+")?$/;
 
 function parts(value: string | undefined) {
   const m = CHALLENGE.exec(value ?? '');
@@ -79,11 +82,22 @@ describe('WWW-Authenticate', () => {
 
 test.each(REASON_CODES.filter((c) => REASONS[c].emitter !== 'gateway'))('%s: status and RFC 6750 error come from the reason table', (code) => {
   const e = new AuthError(code as ValidatorReason, 'refused');
-  const row: { status: number; bearerError?: string } = REASONS[code];
+  const row: { status: number; bearerError?: string; dpopError?: string } = REASONS[code];
   expect({ status: e.status, bearerError: e.bearerError }).toEqual({ status: row.status, bearerError: row.bearerError });
-  // a challenge exactly on 401 and 403, with the table's error attribute when there is one
-  if (row.status === 401 || row.status === 403) expect(parts(e.wwwAuthenticate).error).toBe(row.bearerError);
-  else expect(e.wwwAuthenticate).toBeUndefined();
+  // a challenge exactly on 401 and 403, with the table's error attribute when there is one; a DPoP
+  // refusal's is a DPoP challenge (RFC 9449 §7.1), every other one a Bearer challenge (RFC 6750 §3)
+  if (row.status === 401 || row.status === 403) {
+    if (row.dpopError) expect(DPOP_CHALLENGE.exec(e.wwwAuthenticate ?? '')?.[1]).toBe(row.dpopError);
+    else expect(parts(e.wwwAuthenticate).error).toBe(row.bearerError);
+  } else expect(e.wwwAuthenticate).toBeUndefined();
+});
+
+test('a DPoP refusal names the accepted algorithms (RFC 9449 §7.1 algs), its description kept in the RFC 6750 set', () => {
+  const e = new AuthError('dpop_proof_invalid', 'DPoP proof htu "https://evil" is\nwrong', { algs: ['ES256', 'PS256'] });
+  expect(e.wwwAuthenticate).toBe(
+    'DPoP realm="api", error="invalid_dpop_proof", error_description="DPoP proof htu \'https://evil\' is\'wrong", algs="ES256 PS256"',
+  );
+  expect(() => validateHeaderValue('WWW-Authenticate', e.wwwAuthenticate!)).not.toThrow();
 });
 
 test('ConfigError names the variable in the message and as a field', () => {

@@ -42,7 +42,7 @@ const all = (text: string, re: RegExp) => [...text.matchAll(re)];
 /** validator/: `new AuthError('x'…)`, the factories that take a code, and `reason: 'x'` (a decision rewritten in place). */
 function validatorMentions(file: string, text: string): Mention[] {
   return [
-    ...all(text, /\b(?:new AuthError|invalidToken|invalidRequest|forbidden|unavailable|missingToken)\(\s*'([a-z0-9_]+)'/g),
+    ...all(text, /\b(?:new AuthError|invalidToken|invalidRequest|forbidden|unavailable|missingToken|proofRefused)\(\s*'([a-z0-9_]+)'/g),
     ...all(text, /\breason: '([a-z0-9_]+)'/g),
   ].map((m) => ({ file, code: m[1]! }));
 }

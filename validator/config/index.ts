@@ -7,6 +7,7 @@ import { buildIssuers, type IssuerConfig, type SupabaseConfig } from './issuers'
 import { Reading, type ConfigWarning } from './read';
 import { checkDefaultPolicy } from './routes';
 import { withIntrospection } from './introspection';
+import { withDpop, type DpopConfig } from './dpop';
 import type { Front } from './schema';
 import { storeSettings, type DatabaseConfig } from './store';
 import { unknownMessage, unknownVariables } from './unknown';
@@ -14,6 +15,7 @@ import { unknownMessage, unknownVariables } from './unknown';
 export { ConfigErrors, configProblems, type ConfigWarning } from './read';
 export type { IssuerConfig } from './issuers';
 export type { IntrospectionConfig } from './introspection';
+export type { DpopConfig, DpopPolicy } from './dpop';
 export type { Front } from './schema';
 export { parseStoreConfig } from './store';
 
@@ -50,6 +52,8 @@ export interface Config {
     readonly introspectionCacheMax: number;
     /** AUTH_DECISION_CACHE_*: the verified-token cache; `ttlS` also caps how long the edge decision cache keeps a grant. */
     readonly verifiedTokenCache: { readonly ttlS: number; readonly max: number };
+    /** DPoP (RFC 9449): public origin, proof algorithms, iat window, nonces (config/dpop.ts); each issuer's policy is on its IssuerConfig. */
+    readonly dpop: DpopConfig;
   };
   readonly supabase: SupabaseConfig | null;
   readonly quota: {
@@ -80,7 +84,7 @@ function deepFreeze<T>(o: T): T {
 export function parseConfigWithWarnings(env: RawEnv): { config: Config; warnings: ConfigWarning[] } {
   const r = new Reading(env);
   const built = buildIssuers(r);
-  const issuers = withIntrospection(r, built.issuers);
+  const { issuers, dpop } = withDpop(r, withIntrospection(r, built.issuers));
   const supabase = built.supabase;
   checkDefaultPolicy(r);
   const production = r.values.NODE_ENV === 'production';
@@ -114,6 +118,7 @@ export function parseConfigWithWarnings(env: RawEnv): { config: Config; warnings
       defaultPolicy: v.AUTH_DEFAULT_POLICY!,
       introspectionCacheMax: v.AUTH_INTROSPECTION_CACHE_MAX!,
       verifiedTokenCache: { ttlS: v.AUTH_DECISION_CACHE_TTL_S!, max: v.AUTH_DECISION_CACHE_MAX! },
+      dpop,
     },
     supabase,
     quota: {

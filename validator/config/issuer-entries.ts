@@ -6,6 +6,7 @@ import { ConfigError } from '../errors';
 import { ASYMMETRIC_ALGORITHMS, DEFAULT_ALGORITHMS, type AsymmetricAlgorithm } from '../lib/algorithms';
 import { expandAudience, parseClaimPath, type ClaimMapping, type ClaimPath } from '../lib/claim-mapping';
 import { GENERIC_CLAIMS, PRESET_NAMES, PRESETS, type ClaimSpec, type PresetName } from '../lib/presets';
+import { DPOP_POLICIES, type DpopPolicy } from './dpop';
 import { keyUrlProblem } from './key-url';
 import type { Parser } from './parsers';
 
@@ -33,9 +34,11 @@ export interface IssuerEntry {
   readonly claims: ClaimOverrides;
   /** RFC 7662 introspection settings as written; checked with the environment in issuers.ts (config/introspection.ts). */
   readonly introspection?: unknown;
+  /** RFC 9449 DPoP for this issuer's tokens (config/dpop.ts); unset: off. */
+  readonly dpop?: DpopPolicy;
 }
 
-const ENTRY_KEYS = ['kind', 'issuer', 'url', 'audience', 'jwksUrl', 'algorithms', 'tokenTypes', 'preset', 'hmacSecret', 'hmacSecretFile', 'claims', 'introspection'];
+const ENTRY_KEYS = ['kind', 'issuer', 'url', 'audience', 'jwksUrl', 'algorithms', 'tokenTypes', 'preset', 'hmacSecret', 'hmacSecretFile', 'claims', 'introspection', 'dpop'];
 const CLAIM_KEYS: ReadonlyArray<keyof ClaimMapping> = ['subject', 'scopes', 'roles', 'email', 'clientId'];
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
@@ -102,6 +105,11 @@ export function readEntries(list: readonly Record<string, unknown>[], fail: (mes
         return void bad(field, 'must be a non-empty string or a non-empty array of non-empty strings');
       }
       return items as string[];
+    };
+
+    const dpopPolicy = (): DpopPolicy | undefined => {
+      if (e.dpop === undefined || (DPOP_POLICIES as readonly unknown[]).includes(e.dpop)) return e.dpop as DpopPolicy | undefined;
+      return void bad('dpop', `must be ${DPOP_POLICIES.join(', ')}; got ${JSON.stringify(e.dpop)}`);
     };
 
     let kind: IssuerKind = e.hmacSecret !== undefined || e.hmacSecretFile !== undefined ? 'hs256' : 'jwks';
@@ -175,6 +183,7 @@ export function readEntries(list: readonly Record<string, unknown>[], fail: (mes
       hmacSecretFile: str('hmacSecretFile'),
       claims,
       introspection: e.introspection,
+      dpop: dpopPolicy(),
     };
     // what each kind needs and forbids
     if (kind === 'supabase') {
@@ -194,6 +203,7 @@ export function readEntries(list: readonly Record<string, unknown>[], fail: (mes
     }
     if (e.hmacSecret !== undefined && e.hmacSecretFile !== undefined) bad('hmacSecretFile', 'set hmacSecret or hmacSecretFile, not both');
     if (kind === 'supabase' && e.introspection !== undefined) bad('introspection', 'Supabase Auth has no RFC 7662 introspection endpoint');
+    if (kind === 'supabase' && e.dpop !== undefined) bad('dpop', 'Supabase Auth issues no DPoP-bound tokens');
     if (ok) out.push(entry);
   });
   return out;

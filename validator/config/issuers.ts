@@ -4,6 +4,7 @@
 // rule to the Reading instead of stopping at the first.
 import { readFileSync } from 'node:fs';
 import type { PresetName } from '../lib/presets';
+import type { DpopPolicy } from './dpop';
 import { readEntries, resolveProfile, type IssuerEntry, type IssuerKind, type IssuerProfile } from './issuer-entries';
 import { parseIntrospection, type IntrospectionConfig } from './introspection';
 import { keyUrlProblem } from './key-url';
@@ -25,6 +26,8 @@ export interface IssuerConfig extends IssuerProfile {
   readonly hmacSecret?: Uint8Array;
   /** RFC 7662 introspection of this issuer's tokens (config/introspection.ts), when configured. */
   readonly introspection?: IntrospectionConfig;
+  /** RFC 9449 DPoP for this issuer's tokens (config/dpop.ts); undefined: off. */
+  readonly dpop?: DpopPolicy;
 }
 
 /** Supabase's user rules; they apply to every Supabase issuer (SUPABASE_URL and `kind: "supabase"` entries). */
@@ -120,7 +123,7 @@ export function buildIssuers(r: Reading): { issuers: IssuerConfig[]; supabase: S
     }
     const profile = resolveProfile({ kind: e.kind, preset: e.preset, audiences: e.audiences!, algorithms: e.algorithms, tokenTypes: e.tokenTypes, claims: e.claims });
     const introspection = e.introspection === undefined ? undefined : parseIntrospection(e.introspection, production, (field, m) => r.fail(name, `${e.where} introspection${field ? `.${field}` : ''}: ${m}`));
-    add(name, `AUTH_ISSUERS${e.where}`, `${e.where} `, { kind: e.kind, issuer: e.issuer!, audiences: e.audiences!, jwksUrl: e.jwksUrl, hmacSecret: secret, ...profile, ...(introspection ? { introspection } : {}) });
+    add(name, `AUTH_ISSUERS${e.where}`, `${e.where} `, { kind: e.kind, issuer: e.issuer!, audiences: e.audiences!, jwksUrl: e.jwksUrl, hmacSecret: secret, ...profile, ...(introspection ? { introspection } : {}), ...(e.dpop ? { dpop: e.dpop } : {}) });
   }
 
   // --- the shorthand: one issuer per AUTH_MODE value

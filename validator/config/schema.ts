@@ -4,11 +4,12 @@
 import { ASYMMETRIC_ALGORITHMS } from '../lib/algorithms';
 import { MAX_DAILY_LIMIT } from '../lib/daily-limit';
 import { PRESET_NAMES } from '../lib/presets';
+import { DPOP_POLICIES } from './dpop';
 import { algorithmAdvice, issuerList } from './issuer-entries';
 import { bool, httpUrl, int, list, oneOf, postgresUrl, supabaseAnonKey, text, timeZone, type Parser } from './parsers';
 import { parseRouteList, parseRouteRules } from './routes';
 
-export type Group = 'server' | 'auth' | 'jwks' | 'introspection' | 'supabase' | 'routes' | 'quota' | 'database' | 'cache';
+export type Group = 'server' | 'auth' | 'jwks' | 'introspection' | 'dpop' | 'supabase' | 'routes' | 'quota' | 'database' | 'cache';
 
 export interface VariableDef<T = unknown> {
   readonly group: Group;
@@ -138,6 +139,50 @@ export const VARIABLES = Object.freeze({
   }),
   AUTH_DECISION_CACHE_TTL_S: v({ group: 'cache', parse: int(0, 3600), default: '60', doc: 'A verified token is not verified again for at most this long (and never past its `exp`); also caps how long the NGINX edge decision cache keeps a grant; 0 disables both (seconds).' }),
   AUTH_DECISION_CACHE_MAX: v({ group: 'cache', parse: int(1, 1_000_000), default: '10000', doc: 'Entries in the verified-token cache (LRU).' }),
+
+  AUTH_DPOP: v({
+    group: 'dpop',
+    parse: oneOf(DPOP_POLICIES, { fold: true }),
+    optional: true,
+    doc: 'DPoP (RFC 9449) for the `AUTH_ISSUER` issuer (an `AUTH_ISSUERS` entry says `"dpop"`): `allowed`: a DPoP-bound token (`cnf.jkt`) must come as `Authorization: DPoP` with a valid `DPoP` proof, other tokens pass as bearer tokens; `required`: every token must be DPoP-bound; `off` (unset): no proof is checked, and a DPoP-bound token is refused (never taken for a bearer token). See docs/DPOP.md.',
+  }),
+  AUTH_PUBLIC_ORIGIN: v({
+    group: 'dpop',
+    parse: text,
+    required: 'when an issuer has DPoP on',
+    doc: "The origin clients call, e.g. `https://api.example.com` (scheme, host, port; no path): a proof's `htu` must be it plus the original path, without query and fragment. Never taken from `Host`, which the client chooses. https:// in production.",
+  }),
+  AUTH_DPOP_ALGORITHMS: v({
+    group: 'dpop',
+    parse: list(oneOf(ASYMMETRIC_ALGORITHMS, { refuse: (a) => `${JSON.stringify(a)} is not allowed: ${algorithmAdvice([a])}` })),
+    default: ASYMMETRIC_ALGORITHMS.join(','),
+    doc: "Algorithms a DPoP proof may be signed with (the client's key, not the IdP's: so not the issuer's `AUTH_ALGORITHMS`); sent as the challenge's `algs`. Asymmetric only (RFC 9449 §4.3).",
+  }),
+  AUTH_DPOP_IAT_WINDOW_S: v({
+    group: 'dpop',
+    parse: int(1, 600),
+    default: '60',
+    doc: "A proof's `iat` may be this far in the past or the future, plus `AUTH_CLOCK_TOLERANCE_S` (seconds). Its `jti` is remembered as long, so a replay within the window is refused.",
+  }),
+  AUTH_DPOP_NONCE: v({
+    group: 'dpop',
+    parse: bool,
+    default: 'false',
+    doc: '`true`: proofs must carry a server nonce (RFC 9449 §9): a proof without a current one is answered 401 `dpop_nonce_required` (a `use_dpop_nonce` challenge) with a `DPoP-Nonce` to use; grants carry the next one. Nonces are HMAC-derived from `AUTH_DPOP_NONCE_SECRET` and the time window, so every instance issues and accepts the same ones without shared state.',
+  }),
+  AUTH_DPOP_NONCE_SECRET: v({
+    group: 'dpop',
+    parse: text,
+    secret: true,
+    optional: true,
+    doc: "The nonces' HMAC key, at least 32 bytes, the same on every instance. Required with `AUTH_DPOP_NONCE=true`.",
+  }),
+  AUTH_DPOP_REPLAY_CACHE_MAX: v({
+    group: 'dpop',
+    parse: int(1, 10_000_000),
+    default: '100000',
+    doc: 'Entries of the per-instance `jti` cache (LRU), used only when the validator runs without a store; with one, seen proofs are kept in Postgres and shared by every instance on it.',
+  }),
 
   SUPABASE_URL: v({
     group: 'supabase',

@@ -33,6 +33,26 @@ function authorizationCount(req: IncomingMessage): number {
 }
 
 /**
+ * The DPoP proof header (RFC 9449 §4.1): its first value and how many came (§4.3 allows one; Node
+ * joins repeated headers of this name with ", ", so they are counted in the raw list). None: no work.
+ */
+const NO_PROOF: { dpop?: string; dpopCount: number } = Object.freeze({ dpopCount: 0 });
+
+function dpopProof(req: IncomingMessage): { dpop?: string; dpopCount: number } {
+  if (req.headers.dpop === undefined) return NO_PROOF;
+  const raw = req.rawHeaders;
+  let first: string | undefined;
+  let n = 0;
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i]!.length === 4 && raw[i]!.toLowerCase() === 'dpop') {
+      first ??= raw[i + 1];
+      n++;
+    }
+  }
+  return { dpop: first, dpopCount: n };
+}
+
+/**
  * The DecisionInput for a validate request, read the way `front` sends the original request.
  * The validate request's own method and URL are never judged in its place: without the original
  * request, method and uri stay undefined and the pipeline refuses whenever the route matters.
@@ -40,6 +60,7 @@ function authorizationCount(req: IncomingMessage): number {
 export function decisionInput(req: IncomingMessage, front: Front = 'nginx'): DecisionInput {
   const original = originalRequest(front, req);
   const duplicated = duplicatedHeader(req.rawHeaders);
+  const proof = dpopProof(req);
   return {
     authorization: header(req, 'authorization'),
     authorizationCount: authorizationCount(req),
@@ -49,6 +70,8 @@ export function decisionInput(req: IncomingMessage, front: Front = 'nginx'): Dec
     duplicatedHeader: duplicated === 'authorization' ? undefined : duplicated,
     maxTicks: header(req, 'x-max-ticks'),
     chargeId: chargeId(req),
+    dpop: proof.dpop,
+    dpopCount: proof.dpopCount,
     // X-Client-Cert-S256: the pipeline reads it only with AUTH_MTLS_TRUST_HEADER (token/mtls.ts).
     clientCertS256: header(req, 'x-client-cert-s256'),
   };

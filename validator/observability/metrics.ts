@@ -21,6 +21,8 @@ export interface Metrics {
   /** The verified-token cache (token/cache.ts); its metric names say decision_cache, kept for dashboards. */
   readonly verifiedTokenCache: Counter<'outcome'>;
   readonly verifiedTokenCacheSize: Gauge;
+  /** DPoP proofs checked (token/dpop.ts) by outcome: ok, or the refusal's reason code. */
+  readonly dpopProofs: Counter<'outcome'>;
   /** SIGHUP reloads by result: ok (applied), invalid (refused: configuration errors), error (refused: anything else). */
   readonly configReloads: Counter<'result'>;
   /** 1 for the hash of the configuration in use (config/hash.ts); the previous hash's series is removed. */
@@ -63,6 +65,12 @@ export function createMetrics(opts: { defaults?: boolean } = {}): Metrics {
     storeUp: new Gauge({ name: 'tollgate_store_up', help: '1 when the last quota store operation or readiness ping succeeded.', registers: r }),
     verifiedTokenCache: new Counter({ name: 'tollgate_decision_cache_total', help: 'Verified-token cache lookups by outcome (hit|miss).', labelNames: ['outcome'], registers: r }),
     verifiedTokenCacheSize: new Gauge({ name: 'tollgate_decision_cache_entries', help: 'Entries in the verified-token cache.', registers: r }),
+    dpopProofs: new Counter({
+      name: 'tollgate_dpop_proofs_total',
+      help: "DPoP proofs (RFC 9449) checked, by outcome: ok, or the refusal's reason code (dpop_proof_invalid, dpop_replayed…).",
+      labelNames: ['outcome'],
+      registers: r,
+    }),
     configReloads: new Counter({ name: 'tollgate_config_reloads_total', help: 'Configuration reloads (SIGHUP) by result: ok, invalid (configuration errors; the running one kept), error (anything else; kept too).', labelNames: ['result'], registers: r }),
     configInfo: new Gauge({ name: 'tollgate_config_info', help: 'Always 1, labelled with the SHA-256 of the configuration in use (also in /api/ready).', labelNames: ['hash'], registers: r }),
   };

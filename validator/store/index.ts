@@ -7,6 +7,7 @@ import { openDb, type Db } from './db';
 import { QuotaStoreError, StoreUnavailableError } from './errors';
 import { migrate } from './migrate';
 import { schemaStatus } from './schema';
+import { createProofs } from './proofs';
 import { createTicks } from './ticks';
 import type { QuotaStore, StoreOptions } from './types';
 import { createUsers } from './users';
@@ -57,6 +58,7 @@ export function createStore(db: Db, opts: StoreOptions): QuotaStore {
   const target = db.target ?? `the ${db.kind} database`;
   const ticks = createTicks(pool, opts.defaultDailyTicks);
   const users = createUsers(pool);
+  const proofs = createProofs(pool);
   const named = <A extends unknown[], R>(fn: (...a: A) => Promise<R>) => async (...a: A): Promise<R> => {
     try {
       return await fn(...a);
@@ -72,6 +74,7 @@ export function createStore(db: Db, opts: StoreOptions): QuotaStore {
     preview: named(ticks.preview),
     emailConfirmed: named(users.emailConfirmed),
     confirmation: named(users.confirmation),
+    firstUse: named(proofs.firstUse),
     ping: named(async () => {
       await pool.query('SELECT 1');
     }),

@@ -4,8 +4,8 @@
 import type pg from 'pg';
 import { defaultMigrationsDir, readMigrations } from './migrate';
 
-/** Tables that hold users' rows: Supabase's API exposes them to users, so RLS must be on (migrations/002, 004). */
-export const RLS_TABLES = ['profiles', 'user_daily_usage', 'tollgate_charge_receipts'] as const;
+/** Tables that hold users' rows: Supabase's API exposes them to users, so RLS must be on (migrations/002, 004, 006). */
+export const RLS_TABLES = ['profiles', 'user_daily_usage', 'tollgate_charge_receipts', 'tollgate_dpop_proofs'] as const;
 
 export interface SchemaStatus {
   /** Migration files applied, checksum unchanged. */

@@ -82,8 +82,17 @@ export interface UserRepository {
   confirmation(userId: string): Promise<Confirmation | undefined>;
 }
 
-/** Both repositories over one pool, and the pool's own operations (store/index.ts). */
-export interface QuotaStore extends TickRepository, UserRepository {
+/** DPoP proofs already presented (public.tollgate_dpop_proofs, migrations/006): store/proofs.ts. */
+export interface ProofRepository {
+  /**
+   * Records a proof by `hash` (of its key and jti) until `expiresAt`; true when it was new, false
+   * when the same hash is recorded and not yet expired (a replay). Atomic across instances.
+   */
+  firstUse(hash: string, issuer: string, expiresAt: Date): Promise<boolean>;
+}
+
+/** The repositories over one pool, and the pool's own operations (store/index.ts). */
+export interface QuotaStore extends TickRepository, UserRepository, ProofRepository {
   /** 'embedded' or 'server', for logs and /api/ready. */
   readonly kind: 'embedded' | 'server';
   /** The database, fit for a message: the server URL without its password, or the data directory. */

@@ -76,10 +76,20 @@ function firstString(payload: Readonly<Record<string, unknown>>, paths: readonly
 }
 
 /**
+ * Payload `typ` of an access token (Keycloak): `Bearer`, or `DPoP` for one bound to a DPoP key
+ * (Keycloak since 23: keycloak/keycloak#21919); ID (`ID`) and refresh (`Refresh`) tokens are not.
+ */
+const ACCESS_TYPS = new Set(['bearer', 'dpop']);
+const dpopBound = (p: Readonly<Record<string, unknown>>): boolean => {
+  const cnf = p.cnf as Record<string, unknown> | null | undefined;
+  return typeof cnf === 'object' && cnf !== null && typeof cnf.jkt === 'string';
+};
+
+/**
  * Checks the claims that depend on the kind of issuer and returns the Principal. Subject, scopes,
  * roles, e-mail and client id come from the issuer's claim mapping (preset and overrides).
  * - subject: a non-empty string of at most MAX_SUBJECT_BYTES UTF-8 bytes (401 claim_invalid).
- * - payload `typ` (Keycloak): `Bearer` only; ID (`ID`) and refresh (`Refresh`) tokens are refused.
+ * - payload `typ` (Keycloak): `Bearer`, or `DPoP` with cnf.jkt; ID (`ID`) and refresh (`Refresh`) tokens are refused.
  * - AUTH_ALLOWED_CLIENTS restricts the client id (`azp` / `client_id` unless mapped otherwise).
  * - Supabase: role must be `authenticated`; anonymous users need SUPABASE_ALLOW_ANONYMOUS.
  */
@@ -92,8 +102,8 @@ export function checkClaims(v: VerifiedToken, config: Config): Principal {
   if (!isAcceptableSubject(sub)) {
     throw invalidToken('claim_invalid', `subject (${map.subject.join('.')}) must be a non-empty string of at most ${MAX_SUBJECT_BYTES} UTF-8 bytes`);
   }
-  if (p.typ !== undefined && (typeof p.typ !== 'string' || p.typ.toLowerCase() !== 'bearer')) {
-    throw invalidToken('token_type_invalid', 'only access tokens (typ Bearer) are accepted');
+  if (p.typ !== undefined && (typeof p.typ !== 'string' || !ACCESS_TYPS.has(p.typ.toLowerCase()) || (p.typ.toLowerCase() === 'dpop' && !dpopBound(p)))) {
+    throw invalidToken('token_type_invalid', 'only access tokens (typ Bearer, or DPoP for a DPoP-bound one) are accepted');
   }
   const clientId = firstString(p, map.clientId);
   const allowed = config.auth.allowedClients;
