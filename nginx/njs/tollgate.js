@@ -4,12 +4,13 @@
 // ES5 plus let/const and arrow functions only (no destructuring, no Map/Set, no classes).
 import crypto from 'crypto';
 
-// Removed from every proxied request by conf.d/snippets/identity-headers.conf (the six names the
+// Removed from every proxied request by conf.d/snippets/identity-headers.conf (the names the
 // validator answers are set from its answer instead). Keep the two lists equal: a test compares
 // them, and docs/GATEWAY.md publishes this one. Lower case.
 const STRIPPED_NAMES = [
     // set by the gateway from the validator's answer
     'x-user-id', 'x-scopes', 'x-client-id', 'x-user-email', 'x-ticks-charged', 'x-ticks-remaining',
+    'x-token-binding',
     // tollgate's own control headers: the upstream learns the charge from X-Ticks-Charged
     'x-max-ticks', 'x-tollgate-charge-id',
     // identity names of other gateways, Oathkeeper's X-User, frameworks' conventions
@@ -69,8 +70,9 @@ const REFUSED_FAMILIES = [
 ];
 
 // Headers a request may carry once: two X-Max-Ticks would let the validator charge one value
-// while an upstream reads another; NGINX itself already refuses a second Authorization.
-const SINGLE = ['authorization', 'x-max-ticks'];
+// while an upstream reads another; NGINX itself already refuses a second Authorization. Two DPoP
+// proofs are refused by RFC 9449 section 4.3, and NGINX 1.22's $http_dpop would pass only the first.
+const SINGLE = ['authorization', 'x-max-ticks', 'dpop'];
 
 const STRIPPED = {};
 STRIPPED_NAMES.forEach((n) => { STRIPPED[n] = true; });

@@ -8,7 +8,7 @@ import { REPO_ROOT as ROOT } from '../../devkit/root';
 import { KUBECTL, one, render, type Obj } from './k8s-render';
 
 const njs = (require('../../nginx/njs/tollgate.js') as { default: { STRIPPED_NAMES: string[] } }).default;
-const IDENTITY = ['x-user-id', 'x-scopes', 'x-client-id', 'x-user-email', 'x-ticks-charged', 'x-ticks-remaining'];
+const IDENTITY = ['x-user-id', 'x-scopes', 'x-client-id', 'x-user-email', 'x-ticks-charged', 'x-ticks-remaining', 'x-token-binding'];
 const describeRendered = KUBECTL ? describe : describe.skip;
 
 describeRendered('deploy/k8s/overlays/nginx-gateway', () => {
@@ -91,8 +91,8 @@ describeRendered('deploy/k8s/overlays/envoy-gateway', () => {
     expect(http.backendRefs).toEqual([{ name: validatorSvc.metadata.name, namespace: validatorSvc.metadata.namespace, port: validatorSvc.spec.ports[0].port }]);
     expect(policy.spec.extAuth.failOpen).toBe(false);
     expect(http.headersToBackend).toEqual(IDENTITY);
-    // Only what the validator reads: no cookies, no client charge id.
-    expect(policy.spec.extAuth.headersToExtAuth).toEqual(['authorization', 'x-max-ticks', 'x-request-id']);
+    // Only what the validator reads (a DPoP proof included): no cookies, no client charge id.
+    expect(policy.spec.extAuth.headersToExtAuth).toEqual(['authorization', 'dpop', 'x-max-ticks', 'x-request-id']);
     // The cross-namespace Service reference is granted in the validator's namespace.
     const grant = one(docs, 'ReferenceGrant');
     expect(grant.metadata.namespace).toBe(validatorSvc.metadata.namespace);

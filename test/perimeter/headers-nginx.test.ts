@@ -13,8 +13,8 @@ import { REPO_ROOT as ROOT } from '../../devkit/root';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const njs = (require('../../nginx/njs/tollgate.js') as { default: { STRIPPED_NAMES: string[]; REFUSED_FAMILIES: string[] } }).default;
 
-/** The six names the gateway sets from the validator's answer (never the client's value). */
-const SET_FROM_VALIDATOR = ['x-user-id', 'x-scopes', 'x-client-id', 'x-user-email', 'x-ticks-charged', 'x-ticks-remaining'];
+/** The names the gateway sets from the validator's answer (never the client's value). */
+const SET_FROM_VALIDATOR = ['x-user-id', 'x-scopes', 'x-client-id', 'x-user-email', 'x-ticks-charged', 'x-ticks-remaining', 'x-token-binding'];
 
 /** Names of refused families that the strip list does not know: each must be refused. */
 const UNKNOWN_FAMILY_NAMES = [
