@@ -8,7 +8,7 @@
 //   store          store/                       (above it, only store/types.ts, and only `import type`)
 //   config         config/
 //   lib            lib/                         (pure: imports lib only, no package, no node: module)
-//   base           errors.ts  reasons.ts  observability/
+//   base           errors.ts  reasons.ts (+ reasons-gateway.ts)  observability/
 //
 // A layer may import any layer below it, never one above. devkit/ (the test and dev machinery) may
 // import validator/; validator/ imports none of devkit/, test/, bench/, scripts/. No cycles (inside
@@ -26,7 +26,7 @@ const STORE = '^validator/store/';
 const STORE_TYPES = '^validator/store/types\\.ts$';
 const CONFIG = '^validator/config/';
 const LIB = '^validator/lib/';
-const BASE = '^validator/((errors|reasons)\\.ts$|observability/)';
+const BASE = '^validator/((errors|reasons|reasons-gateway)\\.ts$|observability/)';
 
 /** A layer that imports, inside validator/, nothing but the paths in `allowed`. */
 const only = (name, from, allowed, comment) => ({

@@ -70,20 +70,43 @@ async function main(): Promise<void> {
   const logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tollgate-auth-hop-'));
   const key = await makeKey('RS256', 'hop-rs-1');
   const issuer = await TestIssuer.start([key], '/realms/bench', { jwksPath: '/protocol/openid-connect/certs' });
-  const token = await mint({ iss: issuer.issuer, aud: AUDIENCE }, { key, expiresIn: 3 * 3600, claims: { typ: 'Bearer', azp: 'bench-client', scope: 'api:read api:write', sub: 'bench-user-0' } });
+  const token = await mint(
+    { iss: issuer.issuer, aud: AUDIENCE },
+    { key, expiresIn: 3 * 3600, claims: { typ: 'Bearer', azp: 'bench-client', scope: 'api:read api:write', sub: 'bench-user-0' } },
+  );
   const db = await benchDatabase(process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test');
   const children: Array<{ stop(): Promise<void> }> = [];
   const gateways: Gateway[] = [];
   try {
     const upstream = await node('upstream', 'upstream', {}, logDir);
-    const tollgate = await node('tollgate', 'tollgate', {
-      HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', AUTH_MODE: 'jwks', AUTH_ISSUER: issuer.issuer, AUTH_AUDIENCE: AUDIENCE, AUTH_ROUTE_RULES: RULES,
-      QUOTA_DEFAULT_DAILY_TICKS: String(MAX_DAILY_LIMIT), MIGRATE_ON_START: 'true', ...('url' in db ? { DATABASE_URL: db.url } : { DATA_DIR: 'memory://' }),
-    }, logDir);
+    const tollgate = await node(
+      'tollgate',
+      'tollgate',
+      {
+        HOST: '127.0.0.1',
+        PORT: '0',
+        LOG_LEVEL: 'info',
+        AUTH_MODE: 'jwks',
+        AUTH_ISSUER: issuer.issuer,
+        AUTH_AUDIENCE: AUDIENCE,
+        AUTH_ROUTE_RULES: RULES,
+        QUOTA_DEFAULT_DAILY_TICKS: String(MAX_DAILY_LIMIT),
+        MIGRATE_ON_START: 'true',
+        ...('url' in db ? { DATABASE_URL: db.url } : { DATA_DIR: 'memory://' }),
+      },
+      logDir,
+    );
     const stub = await stubValidator(nginx, logDir);
     children.push(upstream, tollgate, stub);
     const gateway = async (validator: number) => {
-      const g = await startGateway({ validators: [`127.0.0.1:${validator}`], apps: [`127.0.0.1:${upstream.ready}`], httpsPort: 0, httpPort: 0, publicPaths: ['/api/public/*'], vars: { ...RATES_OUT_OF_THE_WAY } });
+      const g = await startGateway({
+        validators: [`127.0.0.1:${validator}`],
+        apps: [`127.0.0.1:${upstream.ready}`],
+        httpsPort: 0,
+        httpPort: 0,
+        publicPaths: ['/api/public/*'],
+        vars: { ...RATES_OUT_OF_THE_WAY },
+      });
       gateways.push(g);
       return g;
     };
@@ -92,10 +115,21 @@ async function main(): Promise<void> {
     const cases = [
       { name: 'no auth (/api/public/things)', g: real, path: '/api/public/things', headers: {}, pids: () => [...childrenOf(real.pid), upstream.pid] },
       { name: 'auth_request → tollgate', g: real, path: '/api/things', headers: auth, pids: () => [...childrenOf(real.pid), upstream.pid, tollgate.pid] },
-      { name: 'auth_request → NGINX return 200', g: fake, path: '/api/things', headers: auth, pids: () => [...childrenOf(fake.pid), upstream.pid, ...childrenOf(stub.pid)] },
+      {
+        name: 'auth_request → NGINX return 200',
+        g: fake,
+        path: '/api/things',
+        headers: auth,
+        pids: () => [...childrenOf(fake.pid), upstream.pid, ...childrenOf(stub.pid)],
+      },
     ].map((c) => ({ ...c, rps: [] as number[], p50: [] as number[], p99: [] as number[], cpu: [] as number[] }));
     for (const c of cases) await runLoad({ url: c.g.httpsUrl, path: c.path, headers: c.headers, seconds: 1, connections }); // warm-up
-    say(`auth hop: HTTPS, ${connections} connections, ${rounds} × ${seconds} s per case, Node ${process.version}, load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+    say(
+      `auth hop: HTTPS, ${connections} connections, ${rounds} × ${seconds} s per case, Node ${process.version}, load ${os
+        .loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')}`,
+    );
     for (let r = 0; r < rounds; r++) {
       for (const c of [...cases.slice(r % 3), ...cases.slice(0, r % 3)]) {
         const pids = c.pids();
@@ -111,7 +145,10 @@ async function main(): Promise<void> {
     const base = median(cases[0]!.rps);
     say('| case | req/s | ÷ no auth | p50 ms | p99 ms | server CPU µs/req (NGINX workers + upstream + validator) |');
     say('|---|---:|---:|---:|---:|---:|');
-    for (const c of cases) say(`| ${c.name} | ${Math.round(median(c.rps))} | ${(median(c.rps) / base).toFixed(2)}× | ${median(c.p50).toFixed(2)} | ${median(c.p99).toFixed(2)} | ${median(c.cpu).toFixed(0)} |`);
+    for (const c of cases)
+      say(
+        `| ${c.name} | ${Math.round(median(c.rps))} | ${(median(c.rps) / base).toFixed(2)}× | ${median(c.p50).toFixed(2)} | ${median(c.p99).toFixed(2)} | ${median(c.cpu).toFixed(0)} |`,
+      );
   } finally {
     await Promise.allSettled(gateways.map((g) => g.stop()));
     await Promise.allSettled(children.map((c) => c.stop()));

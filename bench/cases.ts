@@ -100,17 +100,36 @@ export async function startCases(e: Env, wanted: (id: string) => boolean): Promi
   const tmpDir = (n: string) => fs.mkdtempSync(path.join(os.tmpdir(), `tollgate-bench-${n}-`));
 
   type Def = { id: string; label: string; group: Case['group']; skip?: string; run: () => Promise<Omit<Case, 'id' | 'label' | 'group'>> };
-  const node = (p: ServerProc, load: Omit<NonNullable<Case['load']>, 'url'>, more: Partial<Case> = {}) => ({ pids: [p.pid], load: { ...load, url: p.url }, ...more });
+  const node = (p: ServerProc, load: Omit<NonNullable<Case['load']>, 'url'>, more: Partial<Case> = {}) => ({
+    pids: [p.pid],
+    load: { ...load, url: p.url },
+    ...more,
+  });
   const defs: Def[] = [
-    { id: 'express-bare', label: 'bare Express 5 route (baseline)', group: 'node', run: async () => node(await start('express-bare', 'express-bare', {}), { path: VALIDATE, headers: { ...asGet, authorization: `Bearer ${m.rsOne}` } }) },
-    { id: 'node-raw', label: 'raw node:http, SHA-256 + Map (ceiling)', group: 'node', run: async () => node(await start('node-raw', 'node-raw', { BENCH_TOKEN: m.rsOne }), { path: VALIDATE, headers: { ...asGet, authorization: `Bearer ${m.rsOne}` } }) },
+    {
+      id: 'express-bare',
+      label: 'bare Express 5 route (baseline)',
+      group: 'node',
+      run: async () => node(await start('express-bare', 'express-bare', {}), { path: VALIDATE, headers: { ...asGet, authorization: `Bearer ${m.rsOne}` } }),
+    },
+    {
+      id: 'node-raw',
+      label: 'raw node:http, SHA-256 + Map (ceiling)',
+      group: 'node',
+      run: async () =>
+        node(await start('node-raw', 'node-raw', { BENCH_TOKEN: m.rsOne }), { path: VALIDATE, headers: { ...asGet, authorization: `Bearer ${m.rsOne}` } }),
+    },
     {
       id: 'tollgate-repeated',
       label: 'tollgate RS256, repeated token',
       group: 'node',
       run: async () => {
         const p = await tollgate('tollgate-repeated');
-        return node(p, { path: VALIDATE, headers: { ...asGet, authorization: `Bearer ${m.rsOne}` } }, { metricsUrl: `${p.url}/metrics`, expectCache: 'repeated' });
+        return node(
+          p,
+          { path: VALIDATE, headers: { ...asGet, authorization: `Bearer ${m.rsOne}` } },
+          { metricsUrl: `${p.url}/metrics`, expectCache: 'repeated' },
+        );
       },
     },
     {
@@ -167,10 +186,32 @@ export async function startCases(e: Env, wanted: (id: string) => boolean): Promi
         return node(p, { path: VALIDATE, headers: asCharged, tokens: m.perUser }, { metricsUrl: `${p.url}/metrics` });
       },
     },
-    { id: 'auth0-repeated', label: 'express-oauth2-jwt-bearer, repeated token', group: 'node', run: async () => node(await start('auth0-repeated', 'peer-auth0', peerEnv), { path: VALIDATE, headers: { ...asGet, authorization: `Bearer ${m.rsOne}` } }) },
-    { id: 'auth0-first', label: 'express-oauth2-jwt-bearer, first sight', group: 'node', run: async () => node(await start('auth0-first', 'peer-auth0', peerEnv), { path: VALIDATE, headers: asGet, tokens: m.rsPool }) },
-    { id: 'expressjwt-repeated', label: 'express-jwt + jwks-rsa, repeated token', group: 'node', run: async () => node(await start('expressjwt-repeated', 'peer-express-jwt', peerEnv), { path: VALIDATE, headers: { ...asGet, authorization: `Bearer ${m.rsOne}` } }) },
-    { id: 'expressjwt-first', label: 'express-jwt + jwks-rsa, first sight', group: 'node', run: async () => node(await start('expressjwt-first', 'peer-express-jwt', peerEnv), { path: VALIDATE, headers: asGet, tokens: m.rsPool }) },
+    {
+      id: 'auth0-repeated',
+      label: 'express-oauth2-jwt-bearer, repeated token',
+      group: 'node',
+      run: async () =>
+        node(await start('auth0-repeated', 'peer-auth0', peerEnv), { path: VALIDATE, headers: { ...asGet, authorization: `Bearer ${m.rsOne}` } }),
+    },
+    {
+      id: 'auth0-first',
+      label: 'express-oauth2-jwt-bearer, first sight',
+      group: 'node',
+      run: async () => node(await start('auth0-first', 'peer-auth0', peerEnv), { path: VALIDATE, headers: asGet, tokens: m.rsPool }),
+    },
+    {
+      id: 'expressjwt-repeated',
+      label: 'express-jwt + jwks-rsa, repeated token',
+      group: 'node',
+      run: async () =>
+        node(await start('expressjwt-repeated', 'peer-express-jwt', peerEnv), { path: VALIDATE, headers: { ...asGet, authorization: `Bearer ${m.rsOne}` } }),
+    },
+    {
+      id: 'expressjwt-first',
+      label: 'express-jwt + jwks-rsa, first sight',
+      group: 'node',
+      run: async () => node(await start('expressjwt-first', 'peer-express-jwt', peerEnv), { path: VALIDATE, headers: asGet, tokens: m.rsPool }),
+    },
   ];
 
   // The gateway: one NGINX, one upstream app; /api/public/* is proxied without auth (the baseline),
@@ -258,7 +299,10 @@ export async function startCases(e: Env, wanted: (id: string) => boolean): Promi
   };
   const chosen = defs.filter((d) => wanted(d.id));
   const started = await Promise.allSettled(
-    chosen.map(async (d): Promise<Case> => (d.skip ? { id: d.id, label: d.label, group: d.group, skip: d.skip, pids: [] } : { id: d.id, label: d.label, group: d.group, ...(await d.run()) })),
+    chosen.map(
+      async (d): Promise<Case> =>
+        d.skip ? { id: d.id, label: d.label, group: d.group, skip: d.skip, pids: [] } : { id: d.id, label: d.label, group: d.group, ...(await d.run()) },
+    ),
   );
   const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) {

@@ -16,7 +16,13 @@ import { AUDIENCE, benchDatabase, RULES } from './setup';
 
 const say = (s = '') => process.stdout.write(s + '\n');
 
-async function server(name: string, script: string, env: Record<string, string | undefined>, logDir: string, dist = path.join(__dirname, '..')): Promise<Started<number>> {
+async function server(
+  name: string,
+  script: string,
+  env: Record<string, string | undefined>,
+  logDir: string,
+  dist = path.join(__dirname, '..'),
+): Promise<Started<number>> {
   const execArgv = (process.env.BENCH_EXEC_ARGV ?? '').split(' ').filter(Boolean);
   return startChild(process.execPath, [...execArgv, path.join(dist, 'bench', 'servers', `${script}.js`)], {
     name,
@@ -52,25 +58,51 @@ async function main(): Promise<void> {
   const logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tollgate-decision-cost-'));
   const key = await makeKey('RS256', 'cost-rs-1');
   const issuer = await TestIssuer.start([key], '/realms/bench', { jwksPath: '/protocol/openid-connect/certs' });
-  const token = await mint({ iss: issuer.issuer, aud: AUDIENCE }, { key, expiresIn: 3 * 3600, claims: { typ: 'Bearer', azp: 'bench-client', scope: 'api:read api:write', sub: 'bench-user-0' } });
+  const token = await mint(
+    { iss: issuer.issuer, aud: AUDIENCE },
+    { key, expiresIn: 3 * 3600, claims: { typ: 'Bearer', azp: 'bench-client', scope: 'api:read api:write', sub: 'bench-user-0' } },
+  );
   const db = await benchDatabase(process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test');
   const store = 'url' in db ? { DATABASE_URL: db.url } : { DATA_DIR: 'memory://' };
   const tollgate = (level: string) => ({
-    HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: level, AUTH_MODE: 'jwks', AUTH_ISSUER: issuer.issuer, AUTH_AUDIENCE: AUDIENCE,
-    AUTH_ROUTE_RULES: RULES, QUOTA_DEFAULT_DAILY_TICKS: String(MAX_DAILY_LIMIT), MIGRATE_ON_START: 'true', ...store,
+    HOST: '127.0.0.1',
+    PORT: '0',
+    LOG_LEVEL: level,
+    AUTH_MODE: 'jwks',
+    AUTH_ISSUER: issuer.issuer,
+    AUTH_AUDIENCE: AUDIENCE,
+    AUTH_ROUTE_RULES: RULES,
+    QUOTA_DEFAULT_DAILY_TICKS: String(MAX_DAILY_LIMIT),
+    MIGRATE_ON_START: 'true',
+    ...store,
   });
   const variants: Array<{ name: string; proc: Started<number>; cpu: number[]; rps: number[]; main: number[]; pool: number[] }> = [];
   try {
     const other = process.env.BENCH_COMPARE_DIST;
-    const defs: Array<[string, string, Record<string, string | undefined>, string?]> = [['tollgate info', 'tollgate', tollgate('info')], ['tollgate silent', 'tollgate', tollgate('silent')], ['raw node:http', 'node-raw', { BENCH_TOKEN: token }]];
+    const defs: Array<[string, string, Record<string, string | undefined>, string?]> = [
+      ['tollgate info', 'tollgate', tollgate('info')],
+      ['tollgate silent', 'tollgate', tollgate('silent')],
+      ['raw node:http', 'node-raw', { BENCH_TOKEN: token }],
+    ];
     if (other) defs.splice(1, 0, ['tollgate info (BENCH_COMPARE_DIST)', 'tollgate', tollgate('info'), other]);
     for (const [name, script, env, dist] of defs) {
       variants.push({ name, proc: await server(name.replace(/\W+/g, '-'), script, env, logDir, dist), cpu: [], rps: [], main: [], pool: [] });
     }
     const load = (v: (typeof variants)[number], secs: number) =>
-      runLoad({ url: `http://127.0.0.1:${v.proc.ready}`, path: '/api/auth/validate', headers: { 'X-Original-Method': 'GET', 'X-Original-URI': '/api/things', authorization: `Bearer ${token}` }, seconds: secs, connections });
+      runLoad({
+        url: `http://127.0.0.1:${v.proc.ready}`,
+        path: '/api/auth/validate',
+        headers: { 'X-Original-Method': 'GET', 'X-Original-URI': '/api/things', authorization: `Bearer ${token}` },
+        seconds: secs,
+        connections,
+      });
     for (const v of variants) await load(v, 1); // warm-up: JIT, JWKS, the verified-token cache
-    say(`cached decision, ${connections} connections, ${rounds} × ${seconds} s per variant, Node ${process.version}, load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+    say(
+      `cached decision, ${connections} connections, ${rounds} × ${seconds} s per variant, Node ${process.version}, load ${os
+        .loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')}`,
+    );
     for (let r = 0; r < rounds; r++) {
       for (const v of [...variants.slice(r % variants.length), ...variants.slice(0, r % variants.length)]) {
         const cpu0 = cpuMsOf(v.proc.pid);
@@ -86,7 +118,10 @@ async function main(): Promise<void> {
     }
     say('| variant | req/s (median) | CPU µs per decision (median) | of which main thread | libuv pool | rounds (CPU µs) |');
     say('|---|---:|---:|---:|---:|---|');
-    for (const v of variants) say(`| ${v.name} | ${Math.round(median(v.rps))} | ${median(v.cpu).toFixed(1)} | ${median(v.main).toFixed(1)} | ${median(v.pool).toFixed(1)} | ${v.cpu.map((c) => c.toFixed(0)).join(' ')} |`);
+    for (const v of variants)
+      say(
+        `| ${v.name} | ${Math.round(median(v.rps))} | ${median(v.cpu).toFixed(1)} | ${median(v.main).toFixed(1)} | ${median(v.pool).toFixed(1)} | ${v.cpu.map((c) => c.toFixed(0)).join(' ')} |`,
+      );
     const silent = variants.find((v) => v.name === 'tollgate silent')!;
     for (const v of variants.filter((x) => x.name.includes('info'))) {
       const line = median(v.cpu) - median(silent.cpu);

@@ -31,14 +31,28 @@ function fakeRes(onEnd: () => void): ServerResponse {
 async function main(): Promise<void> {
   const n = Number(process.argv[2] ?? 200_000);
   const rounds = Number(process.argv[3] ?? 7);
-  const config = parseConfig({ NODE_ENV: 'test', AUTH_MODE: 'hs256', AUTH_ISSUER: ISS, AUTH_AUDIENCE: 'api', AUTH_JWT_SECRET: SECRET, QUOTA_ROUTES: ',', DATA_DIR: 'memory://' });
+  const config = parseConfig({
+    NODE_ENV: 'test',
+    AUTH_MODE: 'hs256',
+    AUTH_ISSUER: ISS,
+    AUTH_AUDIENCE: 'api',
+    AUTH_JWT_SECRET: SECRET,
+    QUOTA_ROUTES: ',',
+    DATA_DIR: 'memory://',
+  });
   const sink = new Writable({ write: (_c, _e, cb) => cb() });
   const logger = createLogger('info', sink);
   const metrics = createMetrics({ defaults: false });
   const verifier = new TokenVerifier({ config, metrics, log: logger });
   const { listener } = createApp({ config, verifier, metrics, logger });
   const now = Math.floor(Date.now() / 1000);
-  const token = await new SignJWT({ sub: 'bench', scope: 'api:read' }).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).setIssuer(ISS).setAudience('api').setIssuedAt(now).setExpirationTime(now + 3600).sign(new TextEncoder().encode(SECRET));
+  const token = await new SignJWT({ sub: 'bench', scope: 'api:read' })
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setIssuer(ISS)
+    .setAudience('api')
+    .setIssuedAt(now)
+    .setExpirationTime(now + 3600)
+    .sign(new TextEncoder().encode(SECRET));
   const base = { authorization: `Bearer ${token}`, 'x-original-method': 'GET', 'x-original-uri': '/api/things?page=2', 'x-request-id': 'bench-request-0001' };
   const variants: Array<[string, Record<string, string>]> = [
     ['no traceparent', base],

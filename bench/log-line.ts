@@ -81,7 +81,10 @@ async function main(): Promise<void> {
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
     const base = median(variants[0]!.cpu);
     say(`decision log line, ${perTurn} per event-loop turn, ${lines} lines × ${rounds} rounds, to a file through sonic-boom, Node ${process.version}`);
-    for (const v of variants.slice(1)) say(`  ${v.name.padEnd(42)} ${(median(v.cpu) - base).toFixed(2)} µs CPU per line (median of rounds: ${v.cpu.map((c) => (c - base).toFixed(1)).join(' ')})`);
+    for (const v of variants.slice(1))
+      say(
+        `  ${v.name.padEnd(42)} ${(median(v.cpu) - base).toFixed(2)} µs CPU per line (median of rounds: ${v.cpu.map((c) => (c - base).toFixed(1)).join(' ')})`,
+      );
     const sample = fs.readFileSync(path.join(dir, `${variants[3]!.name}.log`), 'utf8').split('\n')[0];
     const before = fs.readFileSync(path.join(dir, `${variants[1]!.name}.log`), 'utf8').split('\n')[0];
     const same = (s: string | undefined) => s?.replace(/"time":"[^"]*"/, '"time":"T"').replace(/"responseTime":[\d.]+/, '"responseTime":0');

@@ -24,14 +24,34 @@ export function summarise(file: string, top = 25): string {
   const pkg = new Map<string, number>();
   for (const [id, us] of self) {
     const { functionName, url, lineNumber } = byId.get(id)!.callFrame;
-    const where = url.replace(/^file:\/\//, '').replace(/^.*\/node_modules\//, '').replace(/^.*\/dist\//, 'dist/');
+    const where = url
+      .replace(/^file:\/\//, '')
+      .replace(/^.*\/node_modules\//, '')
+      .replace(/^.*\/dist\//, 'dist/');
     const k = `${functionName || '(anonymous)'}  ${where}:${lineNumber + 1}`;
     fn.set(k, (fn.get(k) ?? 0) + us);
-    const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url)?.[1] ?? (url.startsWith('node:') ? 'node:' + url.slice(5).split('/')[0] : url.includes('/dist/') ? url.replace(/^.*\/dist\//, 'dist/').split('/').slice(0, 3).join('/') : functionName.startsWith('(') ? functionName : 'node internals');
+    const m =
+      /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url)?.[1] ??
+      (url.startsWith('node:')
+        ? 'node:' + url.slice(5).split('/')[0]
+        : url.includes('/dist/')
+          ? url
+              .replace(/^.*\/dist\//, 'dist/')
+              .split('/')
+              .slice(0, 3)
+              .join('/')
+          : functionName.startsWith('(')
+            ? functionName
+            : 'node internals');
     pkg.set(m, (pkg.get(m) ?? 0) + us);
   }
   const pct = (us: number) => `${((100 * us) / total).toFixed(1).padStart(5)} %`;
-  const list = (m: Map<string, number>, n: number) => [...m].sort((a, b) => b[1] - a[1]).slice(0, n).map(([k, us]) => `${pct(us)}  ${k}`).join('\n');
+  const list = (m: Map<string, number>, n: number) =>
+    [...m]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, n)
+      .map(([k, us]) => `${pct(us)}  ${k}`)
+      .join('\n');
   return `${file}: ${(all / 1e6).toFixed(1)} s sampled, ${(total / 1e6).toFixed(1)} s busy (percentages of busy time)\n-- self time by package --\n${list(pkg, 15)}\n-- self time by function --\n${list(fn, top)}`;
 }
 

@@ -54,7 +54,8 @@ function median(xs: number[]): number {
 }
 
 export function aggregate(id: string, label: string, group: CaseResult['group'], samples: Sample[], skip?: string): CaseResult {
-  if (skip || samples.length === 0) return { id, label, group, skip: skip ?? 'no samples', samples, rps: NaN, p50: NaN, p99: NaN, rssMb: NaN, cpuUs: NaN, refused: 0 };
+  if (skip || samples.length === 0)
+    return { id, label, group, skip: skip ?? 'no samples', samples, rps: NaN, p50: NaN, p99: NaN, rssMb: NaN, cpuUs: NaN, refused: 0 };
   const refused = samples.reduce((n, s) => n + Object.entries(s.statuses).reduce((k, [code, c]) => k + (code.startsWith('2') ? 0 : c), 0) + s.errors, 0);
   return {
     id,
@@ -91,7 +92,12 @@ export function targets(results: CaseResult[], tollgateRss: Array<{ id: string; 
     const y = field === 'rps' ? Math.max(...ys.map((v) => v.rps)) : Math.min(...ys.map((v) => v.p99));
     return x[field] / y;
   };
-  const t = (what: string, value: number | null, goal: string, atLeast: boolean, bound: number): Target => ({ what, value, goal, met: value === null ? null : atLeast ? value >= bound : value <= bound });
+  const t = (what: string, value: number | null, goal: string, atLeast: boolean, bound: number): Target => ({
+    what,
+    value,
+    goal,
+    met: value === null ? null : atLeast ? value >= bound : value <= bound,
+  });
   // The target is about the validator as deployed (quota store on the Postgres server); the embedded
   // store runs Postgres (PGlite, WASM) inside the process and is reported on its own line.
   const peakOf = (ps: typeof tollgateRss) => {
@@ -165,15 +171,37 @@ export function table(results: CaseResult[]): string {
       rows.push([r.label, `skipped: ${r.skip}`, '', '', '', '', '', '', '', '', '']);
       continue;
     }
-    rows.push([r.label, fmt(r.rps), x(r.ratio?.rps), fmt(r.p50, 2), x(r.ratio?.p50), fmt(r.p99, 2), x(r.ratio?.p99), fmt(r.rssMb), x(r.ratio?.rss), fmt(r.cpuUs), String(r.refused)]);
+    rows.push([
+      r.label,
+      fmt(r.rps),
+      x(r.ratio?.rps),
+      fmt(r.p50, 2),
+      x(r.ratio?.p50),
+      fmt(r.p99, 2),
+      x(r.ratio?.p99),
+      fmt(r.rssMb),
+      x(r.ratio?.rss),
+      fmt(r.cpuUs),
+      String(r.refused),
+    ]);
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.filter((r) => !r[1]!.startsWith('skipped')).map((r) => r[i]!.length)));
-  return rows.map((r) => (r[1]!.startsWith('skipped') ? `${r[0]!.padEnd(widths[0]!)}  ${r[1]}` : r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  '))).join('\n');
+  return rows
+    .map((r) =>
+      r[1]!.startsWith('skipped')
+        ? `${r[0]!.padEnd(widths[0]!)}  ${r[1]}`
+        : r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  '),
+    )
+    .join('\n');
 }
 
 export function targetTable(ts: Target[]): string {
   const w = Math.max(...ts.map((t) => t.what.length));
   return ts
-    .map((t) => `${t.what.padEnd(w)}  ${t.value === null ? 'n/a' : t.what.includes('MB') ? `${t.value.toFixed(1)} MB` : `${t.value.toFixed(2)}×`}`.padEnd(w + 14) + `  goal ${t.goal.padEnd(14)} ${t.goal === 'info' ? '' : t.met === null ? 'not measured' : t.met ? 'met' : 'MISSED'}${t.note ? `  (${t.note})` : ''}`)
+    .map(
+      (t) =>
+        `${t.what.padEnd(w)}  ${t.value === null ? 'n/a' : t.what.includes('MB') ? `${t.value.toFixed(1)} MB` : `${t.value.toFixed(2)}×`}`.padEnd(w + 14) +
+        `  goal ${t.goal.padEnd(14)} ${t.goal === 'info' ? '' : t.met === null ? 'not measured' : t.met ? 'met' : 'MISSED'}${t.note ? `  (${t.note})` : ''}`,
+    )
     .join('\n');
 }

@@ -32,7 +32,10 @@ async function cacheCounters(url: string): Promise<{ hits: number; misses: numbe
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const quick = args.includes('--quick');
-  const only = args.find((a) => a.startsWith('--only='))?.slice(7).split(',');
+  const only = args
+    .find((a) => a.startsWith('--only='))
+    ?.slice(7)
+    .split(',');
   const profile = args.includes('--profile');
   const seconds = Number(process.env.BENCH_SECONDS ?? (quick ? 2 : 5));
   const rounds = Number(process.env.BENCH_ROUNDS ?? (quick ? 1 : 2));
@@ -48,7 +51,8 @@ async function main(): Promise<void> {
   say(`tollgate bench: ${seconds} s per case, ${rounds} round(s), ${connections} connections; logs in ${logDir}`);
   const m = machine(!quick);
   say(`machine: ${m.nproc} × ${m.cpu}, ${m.memGb} GB, Node ${m.node}, load ${m.loadAvgAtStart.join(' ')}`);
-  if (m.openssl) say(`openssl speed: rsa2048 verify ${m.openssl.rsa2048.verify}/s, sign ${m.openssl.rsa2048.sign}/s; ecdsap256 verify ${m.openssl.ecdsap256.verify}/s`);
+  if (m.openssl)
+    say(`openssl speed: rsa2048 verify ${m.openssl.rsa2048.verify}/s, sign ${m.openssl.rsa2048.sign}/s; ecdsap256 verify ${m.openssl.ecdsap256.verify}/s`);
 
   const material = await makeMaterial(poolSize, say);
   const adminUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -66,7 +70,10 @@ async function main(): Promise<void> {
   try {
     const t0 = Date.now();
     if (profile) fs.mkdirSync(profDir, { recursive: true });
-    running = await startCases({ m: material, db, logDir, execArgv: profile ? `--cpu-prof --cpu-prof-dir=${profDir}` : undefined }, (id) => !only || only.includes(id));
+    running = await startCases(
+      { m: material, db, logDir, execArgv: profile ? `--cpu-prof --cpu-prof-dir=${profDir}` : undefined },
+      (id) => !only || only.includes(id),
+    );
     const cases = running.cases;
     const live = cases.filter((c): c is Case & { load: NonNullable<Case['load']> } => !c.skip && !!c.load);
     say(`started ${live.length} case servers in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
@@ -96,7 +103,9 @@ async function main(): Promise<void> {
         const rssMb = Object.values(peaks).reduce((a, b) => a + b, 0);
         const cpuUsPerReq = (cpuMs * 1000) / r.requests;
         samples.get(c.id)!.push({ ...r, round, rssMb, cpuUsPerReq });
-        say(`  ${c.id.padEnd(22)} ${Math.round(r.rps).toString().padStart(6)} req/s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  RSS ${rssMb.toFixed(0)} MB  CPU ${cpuUsPerReq.toFixed(0)} µs/req${r.statuses['200'] === r.requests ? '' : `  statuses ${JSON.stringify(r.statuses)} errors ${r.errors}`}`);
+        say(
+          `  ${c.id.padEnd(22)} ${Math.round(r.rps).toString().padStart(6)} req/s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  RSS ${rssMb.toFixed(0)} MB  CPU ${cpuUsPerReq.toFixed(0)} µs/req${r.statuses['200'] === r.requests ? '' : `  statuses ${JSON.stringify(r.statuses)} errors ${r.errors}`}`,
+        );
       }
     }
 
@@ -123,7 +132,16 @@ async function main(): Promise<void> {
     const doc = {
       startedAt: startedAt.toISOString(),
       durationS: Math.round((Date.now() - startedAt.getTime()) / 1000),
-      settings: { seconds, rounds, connections, tokenPool: poolSize, quick, only: only ?? null, loadGenerator: 'autocannon (in the bench process)', database: 'url' in db ? 'server' : 'embedded' },
+      settings: {
+        seconds,
+        rounds,
+        connections,
+        tokenPool: poolSize,
+        quick,
+        only: only ?? null,
+        loadGenerator: 'autocannon (in the bench process)',
+        database: 'url' in db ? 'server' : 'embedded',
+      },
       machine: m,
       cases: results.map(({ samples: ss, ...r }) => ({ ...r, samples: ss.map(({ statuses, ...s }) => ({ ...s, statuses })) })),
       targets: ts,

@@ -61,7 +61,14 @@ export async function makeMaterial(poolSize: number, say: (s: string) => void): 
   const hsSecret = randomBytes(32).toString('base64url');
   const hs: BenchKey = { alg: 'HS256', kid: '', private: hsSecret };
   const claims = { typ: 'Bearer', azp: 'bench-client', scope: 'api:read api:write' };
-  const spec = (key: BenchKey, iss = issuer.realm, aud = AUDIENCE, extra: Record<string, unknown> = claims): TokenSpec => ({ key, iss, aud, claims: extra, users: USERS, ttlS: 3 * 3600 });
+  const spec = (key: BenchKey, iss = issuer.realm, aud = AUDIENCE, extra: Record<string, unknown> = claims): TokenSpec => ({
+    key,
+    iss,
+    aud,
+    claims: extra,
+    users: USERS,
+    ttlS: 3 * 3600,
+  });
   const t0 = Date.now();
   const rsPool = await mintMany(spec(rs), poolSize);
   say(`  minted ${poolSize} RS256 tokens in ${((Date.now() - t0) / 1000).toFixed(1)} s`);

@@ -31,7 +31,12 @@ async function material(alg: Alg, n: number): Promise<Material> {
     secret = Buffer.from('bench-secret-that-is-at-least-32-bytes-long!');
     sign = verifyKey = new Uint8Array(secret);
   } else {
-    const pair = alg === 'RS256' ? generateKeyPairSync('rsa', { modulusLength: 2048 }) : alg === 'ES256' ? generateKeyPairSync('ec', { namedCurve: 'P-256' }) : generateKeyPairSync('ed25519');
+    const pair =
+      alg === 'RS256'
+        ? generateKeyPairSync('rsa', { modulusLength: 2048 })
+        : alg === 'ES256'
+          ? generateKeyPairSync('ec', { namedCurve: 'P-256' })
+          : generateKeyPairSync('ed25519');
     sign = pair.privateKey;
     // as the JWKS store imports it: the published JWK, for this alg
     verifyKey = (await importJWK({ ...pair.publicKey.export({ format: 'jwk' }), alg }, alg)) as CryptoKey;
@@ -40,7 +45,13 @@ async function material(alg: Alg, n: number): Promise<Material> {
   const now = Math.floor(Date.now() / 1000);
   const tokens: string[] = [];
   for (let i = 0; i < n; i++) {
-    tokens.push(await new SignJWT({ iss: ISS, aud: AUD, sub: `user-${i}`, scope: 'api:read', azp: 'bench', jti: `j${i}` }).setProtectedHeader({ alg, typ: 'JWT', kid: 'k1' }).setIssuedAt(now).setExpirationTime(now + 3600).sign(sign));
+    tokens.push(
+      await new SignJWT({ iss: ISS, aud: AUD, sub: `user-${i}`, scope: 'api:read', azp: 'bench', jti: `j${i}` })
+        .setProtectedHeader({ alg, typ: 'JWT', kid: 'k1' })
+        .setIssuedAt(now)
+        .setExpirationTime(now + 3600)
+        .sign(sign),
+    );
   }
   // same tokens, one signature byte changed: a flood of well-formed forgeries
   const bad = tokens.map((t) => {
@@ -54,7 +65,14 @@ const options = (alg: string): JwtVerifyOptions => ({ issuer: ISS, audience: [AU
 
 /** The part of fast-jwt's API used here (it is not a dependency, so no types). */
 interface FastJwt {
-  createVerifier(o: { key: string | Buffer; algorithms: string[]; allowedIss: string; allowedAud: string; cache: boolean; clockTolerance: number }): (token: string) => unknown;
+  createVerifier(o: {
+    key: string | Buffer;
+    algorithms: string[];
+    allowedIss: string;
+    allowedAud: string;
+    cache: boolean;
+    clockTolerance: number;
+  }): (token: string) => unknown;
 }
 
 interface Result {
@@ -92,7 +110,9 @@ async function main(): Promise<void> {
   const n = Number(process.argv[2] ?? 2000);
   const rounds = Number(process.argv[3] ?? 5);
   const fastJwt = process.env.BENCH_FAST_JWT ? (require(process.env.BENCH_FAST_JWT) as FastJwt) : undefined;
-  say(`verify micro-benchmark: ${n} distinct tokens per alg, ${rounds} rounds (median), Node ${process.version}, sequential; CPU µs per verification (all threads), wall in brackets`);
+  say(
+    `verify micro-benchmark: ${n} distinct tokens per alg, ${rounds} rounds (median), Node ${process.version}, sequential; CPU µs per verification (all threads), wall in brackets`,
+  );
   say('| alg | jose jwtVerify | tollgate verifyJwt | speed-up | fast-jwt | forged: jose | forged: verifyJwt |');
   say('|---|---:|---:|---:|---:|---:|---:|');
   const fmt = (r: Result) => `${r.cpuUs.toFixed(1)} µs (wall ${r.wallUs.toFixed(1)})`;
@@ -104,11 +124,26 @@ async function main(): Promise<void> {
     const fast = await measure(m.tokens, rounds, (t) => verifyJwt(t, m.verifyKey, o));
     let fj = '—';
     if (fastJwt) {
-      const verifier = fastJwt.createVerifier({ key: alg === 'HS256' ? m.secret! : m.pem!, algorithms: [alg], allowedIss: ISS, allowedAud: AUD, cache: false, clockTolerance: 30_000 });
+      const verifier = fastJwt.createVerifier({
+        key: alg === 'HS256' ? m.secret! : m.pem!,
+        algorithms: [alg],
+        allowedIss: ISS,
+        allowedAud: AUD,
+        cache: false,
+        clockTolerance: 30_000,
+      });
       fj = fmt(await measure(m.tokens, rounds, (t) => verifier(t)));
     }
-    const joseBad = await measure(m.bad, rounds, refused((t) => jwtVerify(t, m.verifyKey, joseOptions)));
-    const fastBad = await measure(m.bad, rounds, refused((t) => verifyJwt(t, m.verifyKey, o)));
+    const joseBad = await measure(
+      m.bad,
+      rounds,
+      refused((t) => jwtVerify(t, m.verifyKey, joseOptions)),
+    );
+    const fastBad = await measure(
+      m.bad,
+      rounds,
+      refused((t) => verifyJwt(t, m.verifyKey, o)),
+    );
     say(`| ${alg} | ${fmt(jose)} | ${fmt(fast)} | ${(jose.cpuUs / fast.cpuUs).toFixed(1)}× | ${fj} | ${fmt(joseBad)} | ${fmt(fastBad)} |`);
     if (alg === 'RS256') {
       const dec = await measure(m.tokens, rounds, (t) => [decodeProtectedHeader(t), decodeJwt(t)]);

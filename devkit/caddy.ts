@@ -99,7 +99,8 @@ export function resolveCaddyVars(opts: CaddyOptions = {}): Record<CaddyVar, stri
     if (!/^\d+$/.test(vars[k])) fail(k, 'must be a whole number');
   }
   // Caddy substitutes {$VAR} before parsing: a value with a space, brace or quote would change the file.
-  if (!/^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$/.test(vars.GATEWAY_SERVER_NAME)) fail('GATEWAY_SERVER_NAME', 'must be a plain host name: redirects are sent there');
+  if (!/^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$/.test(vars.GATEWAY_SERVER_NAME))
+    fail('GATEWAY_SERVER_NAME', 'must be a plain host name: redirects are sent there');
   for (const k of ['GATEWAY_TLS_CERT', 'GATEWAY_TLS_KEY'] as const) {
     if (!path.isAbsolute(vars[k]) || /[\s{}"`]/.test(vars[k])) fail(k, 'must be an absolute path without spaces, braces or quotes');
   }

@@ -38,13 +38,23 @@ export function ensureDevCerts(opts: CertOptions = {}): CertPair {
   execFileSync(
     'openssl',
     [
-      'req', '-x509', '-nodes',
-      '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1',
-      '-days', String(opts.days ?? 825),
-      '-subj', '/CN=localhost',
-      '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
-      '-keyout', keyFile,
-      '-out', certFile,
+      'req',
+      '-x509',
+      '-nodes',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-days',
+      String(opts.days ?? 825),
+      '-subj',
+      '/CN=localhost',
+      '-addext',
+      'subjectAltName=DNS:localhost,IP:127.0.0.1',
+      '-keyout',
+      keyFile,
+      '-out',
+      certFile,
     ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
@@ -57,7 +67,22 @@ function opensslPair(certFile: string, keyFile: string, days: number, args: stri
   fs.mkdirSync(path.dirname(certFile), { recursive: true, mode: 0o700 });
   execFileSync(
     'openssl',
-    ['req', '-x509', '-nodes', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-days', String(days), ...args, '-keyout', keyFile, '-out', certFile],
+    [
+      'req',
+      '-x509',
+      '-nodes',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-days',
+      String(days),
+      ...args,
+      '-keyout',
+      keyFile,
+      '-out',
+      certFile,
+    ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
   fs.chmodSync(keyFile, 0o600);
@@ -83,7 +108,15 @@ export function makeClientCa(dir: string, name = 'tollgate-test-client-ca', days
 export function makeClientCert(dir: string, name: string, ca?: CertPair, days = 2): CertPair {
   const base = path.join(path.resolve(dir), safeName(name));
   const issuer = ca ? ['-CA', ca.certFile, '-CAkey', ca.keyFile] : [];
-  return opensslPair(`${base}.crt`, `${base}.key`, days, ['-subj', `/CN=${name}`, ...issuer, '-addext', 'basicConstraints=critical,CA:FALSE', '-addext', 'extendedKeyUsage=clientAuth']);
+  return opensslPair(`${base}.crt`, `${base}.key`, days, [
+    '-subj',
+    `/CN=${name}`,
+    ...issuer,
+    '-addext',
+    'basicConstraints=critical,CA:FALSE',
+    '-addext',
+    'extendedKeyUsage=clientAuth',
+  ]);
 }
 
 /**

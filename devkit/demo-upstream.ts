@@ -4,15 +4,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 /** The identity headers the gateway sets; echoed under `headers` (null when absent). */
-export const ECHOED_HEADERS = [
-  'x-user-id',
-  'x-scopes',
-  'x-client-id',
-  'x-user-email',
-  'x-ticks-charged',
-  'x-ticks-remaining',
-  'x-request-id',
-] as const;
+export const ECHOED_HEADERS = ['x-user-id', 'x-scopes', 'x-client-id', 'x-user-email', 'x-ticks-charged', 'x-ticks-remaining', 'x-request-id'] as const;
 
 /** Path of the call counter. NGINX only proxies /api/ here, so it is not reachable through it. */
 export const CALLS_PATH = '/__calls';

@@ -12,7 +12,10 @@ export interface TestKey {
   publicJwk: JWK;
 }
 
-export async function makeKey(alg: 'RS256' | 'RS384' | 'RS512' | 'PS256' | 'PS384' | 'PS512' | 'ES256' | 'ES384' | 'ES512' | 'EdDSA', kid = `${alg.toLowerCase()}-${Math.random().toString(36).slice(2, 8)}`): Promise<TestKey> {
+export async function makeKey(
+  alg: 'RS256' | 'RS384' | 'RS512' | 'PS256' | 'PS384' | 'PS512' | 'ES256' | 'ES384' | 'ES512' | 'EdDSA',
+  kid = `${alg.toLowerCase()}-${Math.random().toString(36).slice(2, 8)}`,
+): Promise<TestKey> {
   const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true });
   const publicJwk = { ...(await exportJWK(publicKey)), kid, alg, use: 'sig' };
   return { kid, alg, privateKey, publicJwk };
@@ -110,14 +113,22 @@ export class TestIssuer {
     const path = this.path;
     if (url === `${path}/.well-known/openid-configuration` || url === `${path}/.well-known/oauth-authorization-server`) {
       const algs = [...new Set(this.keys.map((k) => k.publicJwk.alg).filter(Boolean))];
-      return { status: 200, json: true, body: JSON.stringify({ issuer: this.issuer, jwks_uri: this.jwksUrl, ...(algs.length ? { id_token_signing_alg_values_supported: algs } : {}) }) };
+      return {
+        status: 200,
+        json: true,
+        body: JSON.stringify({ issuer: this.issuer, jwks_uri: this.jwksUrl, ...(algs.length ? { id_token_signing_alg_values_supported: algs } : {}) }),
+      };
     }
     if (url === `${path}/jwks` || url === `${path}/.well-known/jwks.json` || url === `${path}${this.jwksPath}`) {
       this.jwksHits++;
       if (this.mode === 'hang') return undefined;
       if (this.mode === 'error500') return { status: 500, body: 'oops' };
       if (this.mode === 'garbage') return { status: 200, json: true, body: '{"keys": [ not json' };
-      return { status: 200, json: true, body: JSON.stringify({ keys: this.mode === 'empty' ? [] : [...this.keys.map((k) => k.publicJwk), ...this.extraJwks] }) };
+      return {
+        status: 200,
+        json: true,
+        body: JSON.stringify({ keys: this.mode === 'empty' ? [] : [...this.keys.map((k) => k.publicJwk), ...this.extraJwks] }),
+      };
     }
     return { status: 404, body: '' };
   }

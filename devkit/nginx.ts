@@ -168,7 +168,14 @@ export function resolveVars(opts: GatewayOptions = {}): Record<GatewayVar, strin
   const fail = (k: GatewayVar, why: string): never => {
     throw new Error(`${k}=${JSON.stringify(vars[k])}: ${why}`);
   };
-  for (const k of ['GATEWAY_HTTPS_PORT', 'GATEWAY_HTTP_PORT', 'GATEWAY_REDIRECT_HTTPS_PORT', 'GATEWAY_HSTS_MAX_AGE', 'GATEWAY_BURST_PER_IP', 'GATEWAY_BURST_PER_CREDENTIAL'] as const) {
+  for (const k of [
+    'GATEWAY_HTTPS_PORT',
+    'GATEWAY_HTTP_PORT',
+    'GATEWAY_REDIRECT_HTTPS_PORT',
+    'GATEWAY_HSTS_MAX_AGE',
+    'GATEWAY_BURST_PER_IP',
+    'GATEWAY_BURST_PER_CREDENTIAL',
+  ] as const) {
     if (!/^\d+$/.test(vars[k])) fail(k, 'must be a whole number');
   }
   for (const k of ['GATEWAY_RATE_PER_IP', 'GATEWAY_RATE_PER_CREDENTIAL'] as const) {
@@ -176,7 +183,8 @@ export function resolveVars(opts: GatewayOptions = {}): Record<GatewayVar, strin
   }
   if (!/^(on|off)$/.test(vars.GATEWAY_AUTH_CACHE)) fail('GATEWAY_AUTH_CACHE', 'must be on or off');
   if (!/^(off|optional_no_ca|optional)$/.test(vars.GATEWAY_MTLS)) fail('GATEWAY_MTLS', 'must be off, optional_no_ca or optional');
-  if (vars.GATEWAY_MTLS === 'optional' && !path.isAbsolute(vars.GATEWAY_CLIENT_CA)) fail('GATEWAY_CLIENT_CA', 'GATEWAY_MTLS=optional needs the absolute path of the client CA certificate(s) (PEM)');
+  if (vars.GATEWAY_MTLS === 'optional' && !path.isAbsolute(vars.GATEWAY_CLIENT_CA))
+    fail('GATEWAY_CLIENT_CA', 'GATEWAY_MTLS=optional needs the absolute path of the client CA certificate(s) (PEM)');
   if (vars.GATEWAY_CLIENT_CA && !path.isAbsolute(vars.GATEWAY_CLIENT_CA)) fail('GATEWAY_CLIENT_CA', 'must be an absolute path');
   // The HTTP→HTTPS redirect goes to $server_name, the first name of the list (never the client's Host).
   if (!/^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$/.test(vars.GATEWAY_SERVER_NAME.trim().split(/\s+/)[0] ?? '')) {
@@ -229,9 +237,16 @@ const NJS_MODULE = 'ngx_http_js_module.so';
  * the usual package locations. Throws with the install hint when none has it.
  */
 export function findModulesDir(configure: string, env: NodeJS.ProcessEnv = process.env): string {
-  const candidates = [env.NGINX_MODULES_PATH ?? process.env.NGINX_MODULES_PATH, /--modules-path=(\S+)/.exec(configure)?.[1], '/usr/lib/nginx/modules', '/usr/lib64/nginx/modules', '/usr/local/nginx/modules'];
+  const candidates = [
+    env.NGINX_MODULES_PATH ?? process.env.NGINX_MODULES_PATH,
+    /--modules-path=(\S+)/.exec(configure)?.[1],
+    '/usr/lib/nginx/modules',
+    '/usr/lib64/nginx/modules',
+    '/usr/local/nginx/modules',
+  ];
   const dir = candidates.find((d) => d && fs.existsSync(path.join(d, NJS_MODULE)));
-  if (!dir) throw new Error(`nginx's njs module (${NJS_MODULE}) not found: install it (Debian: apt-get install libnginx-mod-http-js) or set NGINX_MODULES_PATH`);
+  if (!dir)
+    throw new Error(`nginx's njs module (${NJS_MODULE}) not found: install it (Debian: apt-get install libnginx-mod-http-js) or set NGINX_MODULES_PATH`);
   return dir;
 }
 
@@ -350,7 +365,13 @@ export async function startLocalGateway(opts: GatewayOptions & { validators: str
       httpsPort: 0,
       httpPort: 0,
       ...opts,
-      vars: { GATEWAY_TLS_CERT: tls.certFile, GATEWAY_TLS_KEY: tls.keyFile, GATEWAY_FILES_ROOT: path.join(dir, 'files') + '/', ...RATES_OUT_OF_THE_WAY, ...opts.vars },
+      vars: {
+        GATEWAY_TLS_CERT: tls.certFile,
+        GATEWAY_TLS_KEY: tls.keyFile,
+        GATEWAY_FILES_ROOT: path.join(dir, 'files') + '/',
+        ...RATES_OUT_OF_THE_WAY,
+        ...opts.vars,
+      },
     });
     const stopNginx = gw.stop;
     return Object.assign(gw, {

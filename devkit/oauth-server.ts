@@ -94,7 +94,10 @@ export async function startOAuthServer(): Promise<OAuthServer> {
 // --- the child: oidc-provider on 127.0.0.1, port 0 ---
 
 interface ProviderModule {
-  Provider: new (issuer: string, configuration: object) => { callback(): (req: unknown, res: unknown) => void; on(event: string, fn: (...a: unknown[]) => void): void };
+  Provider: new (
+    issuer: string,
+    configuration: object,
+  ) => { callback(): (req: unknown, res: unknown) => void; on(event: string, fn: (...a: unknown[]) => void): void };
 }
 
 async function main(): Promise<void> {
@@ -111,7 +114,14 @@ async function main(): Promise<void> {
   const { Provider } = require('oidc-provider') as ProviderModule;
   const provider = new Provider(issuer, {
     clients: [
-      { client_id: API_CLIENT.id, client_secret: API_CLIENT.secret, grant_types: ['client_credentials'], response_types: [], redirect_uris: [], scope: API_CLIENT.scope },
+      {
+        client_id: API_CLIENT.id,
+        client_secret: API_CLIENT.secret,
+        grant_types: ['client_credentials'],
+        response_types: [],
+        redirect_uris: [],
+        scope: API_CLIENT.scope,
+      },
       // the protected resource: it only introspects
       { client_id: RESOURCE_SERVER.id, client_secret: RESOURCE_SERVER.secret, grant_types: ['client_credentials'], response_types: [], redirect_uris: [] },
     ],

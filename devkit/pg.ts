@@ -38,7 +38,6 @@ function probe(): { url?: string; why?: string } {
   return { why: `TEST_DATABASE_URL (${redactUrl(url)}) is unreachable: ${(r.stderr || r.error?.message || 'timeout').trim()}` };
 }
 
-
 export interface FreshDatabase {
   /** URL of the new, empty database (same server and credentials as the admin URL). */
   url: string;

@@ -129,11 +129,21 @@ export function parseArgs(argv: string[]): { file: string; options: EcsPlanOptio
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     switch (a) {
-      case '--prefix': options.prefix = takeValue(i++, a); break;
-      case '--region': options.region = takeValue(i++, a); break;
-      case '--account': options.account = takeValue(i++, a); break;
-      case '--container': options.container = takeValue(i++, a); break;
-      case '--show-values': options.showValues = true; break;
+      case '--prefix':
+        options.prefix = takeValue(i++, a);
+        break;
+      case '--region':
+        options.region = takeValue(i++, a);
+        break;
+      case '--account':
+        options.account = takeValue(i++, a);
+        break;
+      case '--container':
+        options.container = takeValue(i++, a);
+        break;
+      case '--show-values':
+        options.showValues = true;
+        break;
       default:
         if (a.startsWith('--')) throw new Error(`unknown option ${a}`);
         file = a;
@@ -142,8 +152,7 @@ export function parseArgs(argv: string[]): { file: string; options: EcsPlanOptio
   return { file, options };
 }
 
-export const USAGE =
-  'usage: env-to-ecs [keys.env] [--prefix tollgate] [--region REGION] [--account ACCOUNT_ID] [--container validator] [--show-values]';
+export const USAGE = 'usage: env-to-ecs [keys.env] [--prefix tollgate] [--region REGION] [--account ACCOUNT_ID] [--container validator] [--show-values]';
 
 /** CLI body: returns the exit code and what to print, so tests run it in-process. */
 export function run(argv: string[], readFile: (path: string) => string = (p) => readFileSync(p, 'utf8')): { code: number; stdout: string; stderr: string } {

@@ -142,7 +142,10 @@ if (require.main === module) {
   if (process.argv.includes('--write')) {
     const text = fs.readFileSync(CADDYFILE, 'utf8');
     if (!MATCHER_LINE.test(text)) throw new Error(`${CADDYFILE}: no "@ambiguous expression" line`);
-    fs.writeFileSync(CADDYFILE, text.replace(MATCHER_LINE, () => line));
+    fs.writeFileSync(
+      CADDYFILE,
+      text.replace(MATCHER_LINE, () => line),
+    );
     console.log(`wrote the path filter into ${CADDYFILE}`);
   } else console.log(line);
 }

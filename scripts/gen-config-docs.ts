@@ -25,23 +25,23 @@ const GROUPS: ReadonlyArray<[VariableDef['group'], string]> = [
 
 /** Start-up refusals with NODE_ENV=production (validator/config/issuers.ts and unknown.ts; tested in config.test.ts). */
 const PRODUCTION_REFUSALS = [
-  '`AUTH_JWT_SECRET`, `SUPABASE_JWT_SECRET` or an `AUTH_ISSUERS` entry\'s `hmacSecret` shorter than 32 bytes.',
+  "`AUTH_JWT_SECRET`, `SUPABASE_JWT_SECRET` or an `AUTH_ISSUERS` entry's `hmacSecret` shorter than 32 bytes.",
   '`SUPABASE_ALLOW_UNCONFIRMED=true`.',
-  '`AUTH_INTROSPECTION_URL` (or an entry\'s `introspection.url`) with plain `http://` to a host other than the loopback: the token and the client secret would travel in clear.',
-  '`AUTH_ISSUER`, `AUTH_JWKS_URL`, `SUPABASE_URL` or an `AUTH_ISSUERS` entry\'s `issuer` (when keys are discovered), `jwksUrl` or `url` with plain `http://` to a host other than `localhost`, `127.0.0.1` or `[::1]`.',
+  "`AUTH_INTROSPECTION_URL` (or an entry's `introspection.url`) with plain `http://` to a host other than the loopback: the token and the client secret would travel in clear.",
+  "`AUTH_ISSUER`, `AUTH_JWKS_URL`, `SUPABASE_URL` or an `AUTH_ISSUERS` entry's `issuer` (when keys are discovered), `jwksUrl` or `url` with plain `http://` to a host other than `localhost`, `127.0.0.1` or `[::1]`.",
   '`AUTH_PUBLIC_ORIGIN` with plain `http://`: DPoP proofs would travel in clear.',
-  'A variable under one of tollgate\'s prefixes that no part of tollgate reads (see [Unknown variables](#unknown-variables)).',
+  "A variable under one of tollgate's prefixes that no part of tollgate reads (see [Unknown variables](#unknown-variables)).",
 ];
 
 /** Refused in every environment. */
 const ALWAYS_REFUSED = [
   '`AUTH_MODE` and `AUTH_ISSUERS` both unset or empty: no issuer is configured (tollgate never runs without auth).',
-  'Two issuers with the same `iss` (in `AUTH_ISSUERS`, or an entry and the shorthand): a token\'s `iss` must choose one issuer.',
-  'An `AUTH_ISSUERS` entry with an unknown field, a missing `issuer` or `audience` (a Supabase entry: `url`), an unknown `preset` or algorithm, an `hmacSecret` on a `jwks` issuer, or a claim path that is not a dotted string or key list; every entry\'s problems are listed at once.',
+  "Two issuers with the same `iss` (in `AUTH_ISSUERS`, or an entry and the shorthand): a token's `iss` must choose one issuer.",
+  "An `AUTH_ISSUERS` entry with an unknown field, a missing `issuer` or `audience` (a Supabase entry: `url`), an unknown `preset` or algorithm, an `hmacSecret` on a `jwks` issuer, or a claim path that is not a dotted string or key list; every entry's problems are listed at once.",
   '`AUTH_ISSUER`, `AUTH_AUDIENCE`, `AUTH_JWKS_URL`, `AUTH_JWT_SECRET` or `AUTH_PRESET` set with `AUTH_ISSUERS` but without `AUTH_MODE` (they would be ignored).',
   '`AUTH_MODE` with both `jwks` and `hs256` (they share `AUTH_ISSUER`; Supabase HS256 tokens go through `supabase`).',
   '`AUTH_JWT_SECRET` with `AUTH_MODE=jwks`, or `AUTH_JWKS_URL` with `AUTH_MODE=hs256`: an HMAC secret is never accepted for an asymmetric issuer and vice versa.',
-  '`AUTH_ALGORITHMS` (or an entry\'s `algorithms`) naming anything but RS256/384/512, PS256/384/512, ES256/384/512 or EdDSA (`HS256`, `none`, `rs256`, …).',
+  "`AUTH_ALGORITHMS` (or an entry's `algorithms`) naming anything but RS256/384/512, PS256/384/512, ES256/384/512 or EdDSA (`HS256`, `none`, `rs256`, …).",
   '`SUPABASE_ANON_KEY` that is a service-role key (its JWT payload says `role: service_role`).',
   'An `AUTH_ROUTE_RULES` rule with a key other than `scopes`, `roles`, `claims` and `any` (a misspelt key would leave the route open), an empty `any`, a claim value that is not a string, number or boolean; `AUTH_DEFAULT_POLICY=deny` without a single rule.',
   'An `AUTH_INTROSPECTION_*` variable without `AUTH_INTROSPECTION_URL`, or without the `AUTH_ISSUER` issuer to apply to; the URL without `AUTH_INTROSPECTION_CLIENT_ID` and `_CLIENT_SECRET`; an `introspection` field an entry does not know; more than one issuer accepting opaque tokens.',

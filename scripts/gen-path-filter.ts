@@ -103,7 +103,7 @@ function byteRange(lo: number, hi: number): string {
   const alts: string[] = [];
   let from = hl;
   let to = hh;
-  if ((lo & 15) !== 0) (alts.push(`${nibbles(hl, hl)}${nibbles(lo & 15, 15)}`), (from = hl + 1));
+  if ((lo & 15) !== 0) alts.push(`${nibbles(hl, hl)}${nibbles(lo & 15, 15)}`), (from = hl + 1);
   const last = (hi & 15) !== 15 ? `${nibbles(hh, hh)}${nibbles(0, hi & 15)}` : undefined;
   if (last) to = hh - 1;
   if (from <= to) alts.push(`${nibbles(from, to)}${HEX}`);
@@ -173,7 +173,10 @@ if (require.main === module) {
   if (process.argv.includes('--write')) {
     const text = fs.readFileSync(TEMPLATE, 'utf8');
     if (!MAP_BLOCK.test(text)) throw new Error(`${TEMPLATE}: no "map $request_uri $api_uri_ambiguous" block`);
-    fs.writeFileSync(TEMPLATE, text.replace(MAP_BLOCK, () => map));
+    fs.writeFileSync(
+      TEMPLATE,
+      text.replace(MAP_BLOCK, () => map),
+    );
     console.log(`wrote the map into ${TEMPLATE}`);
   } else console.log(map);
 }

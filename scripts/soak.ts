@@ -142,12 +142,18 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     let validatorStopped = false;
     stops.push(() => (validatorStopped ? Promise.resolve() : v.stop()));
 
-    const gw = await startLocalGateway({ validators: [`127.0.0.1:${v.port}`], apps: [`127.0.0.1:${upstream.port}`], vars: { GATEWAY_ACCESS_LOG: '/dev/null' } });
+    const gw = await startLocalGateway({
+      validators: [`127.0.0.1:${v.port}`],
+      apps: [`127.0.0.1:${upstream.port}`],
+      vars: { GATEWAY_ACCESS_LOG: '/dev/null' },
+    });
     stops.push(gw.stop);
 
     // the mix: per cycle of 12 requests, 4 valid, 3 charged, 5 hostile
     const life = o.seconds + 3600;
-    const users = await Promise.all(Array.from({ length: 8 }, (_, i) => token({ sub: `soak-user-${i}`, exp: Math.floor(Date.now() / 1000) + life, scope: 'api:read' })));
+    const users = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => token({ sub: `soak-user-${i}`, exp: Math.floor(Date.now() / 1000) + life, scope: 'api:read' })),
+    );
     const stranger = (await generateKeyPair('ES256')).privateKey;
     const forged = await token({ sub: 'intruder', exp: Math.floor(Date.now() / 1000) + life }, { ...key, privateKey: stranger });
     const expired = await token({ sub: 'late', exp: Math.floor(Date.now() / 1000) - 3600, iat: Math.floor(Date.now() / 1000) - 7200 });
@@ -155,7 +161,14 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     const bearer = (t: string) => ({ authorization: `Bearer ${t}` });
     const kinds: Kind[] = [
       { name: 'valid GET', method: 'GET', path: '/api/things', headers: bearer(users[0]!), expect: [200] },
-      { name: 'charged POST', method: 'POST', path: '/api/tasks', headers: { ...bearer(users[1]!), 'x-max-ticks': '1', 'content-type': 'application/json' }, expect: [200], charged: true },
+      {
+        name: 'charged POST',
+        method: 'POST',
+        path: '/api/tasks',
+        headers: { ...bearer(users[1]!), 'x-max-ticks': '1', 'content-type': 'application/json' },
+        expect: [200],
+        charged: true,
+      },
       { name: 'no token', method: 'GET', path: '/api/things', headers: {}, expect: [401], hostile: true },
       { name: 'valid GET', method: 'GET', path: '/api/things?page=2', headers: bearer(users[2]!), expect: [200] },
       { name: 'charged POST', method: 'POST', path: '/api/tasks', headers: { ...bearer(users[3]!), 'x-max-ticks': '3' }, expect: [200], charged: true },
@@ -165,14 +178,28 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
       { name: 'charged POST', method: 'POST', path: '/api/tasks?max_ticks=2', headers: bearer(users[5]!), expect: [200], charged: true },
       { name: 'unknown kid', method: 'GET', path: '/api/things', headers: bearer(unknownKid), expect: [401], hostile: true },
       { name: 'scope missing', method: 'DELETE', path: '/api/admin', headers: bearer(users[6]!), expect: [403], hostile: true },
-      { name: 'spoofed identity, garbage token', method: 'GET', path: '/api/things', headers: { authorization: 'Bearer x.y.z', 'x-user-id': 'admin', 'x-scopes': 'api:admin' }, expect: [401], hostile: true },
+      {
+        name: 'spoofed identity, garbage token',
+        method: 'GET',
+        path: '/api/things',
+        headers: { authorization: 'Bearer x.y.z', 'x-user-id': 'admin', 'x-scopes': 'api:admin' },
+        expect: [401],
+        hostile: true,
+      },
     ];
     // Requests NGINX answers with Connection: close (400s): autocannon would keep writing into the
     // closing socket, so these go through a plain client, one every 250 ms, alongside the load.
     const sideKinds: Kind[] = [
       { name: 'ambiguous path', method: 'GET', path: '/api/x/%2e%2e/admin', headers: bearer(users[7]!), expect: [400], hostile: true },
       { name: 'header over 8 KiB', method: 'GET', path: '/api/things', headers: { authorization: `Bearer ${'a'.repeat(9000)}` }, expect: [400], hostile: true },
-      { name: 'encoded CRLF in the query', method: 'GET', path: '/api/things?x=%0d%0aSet-Cookie:%20a=b', headers: bearer(users[7]!), expect: [200], hostile: true },
+      {
+        name: 'encoded CRLF in the query',
+        method: 'GET',
+        path: '/api/things?x=%0d%0aSet-Cookie:%20a=b',
+        headers: bearer(users[7]!),
+        expect: [200],
+        hostile: true,
+      },
     ];
     const byKind: Record<string, number> = {};
     const unexpected: Record<string, number> = {};
@@ -199,9 +226,16 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
       if (!k.expect.includes(status)) unexpected[key] = (unexpected[key] ?? 0) + 1;
       if (k.charged && status === 200) granted += Number(header(headers, 'x-ticks-charged') ?? NaN);
     };
-    const requests = kinds.map((k, i) => ({ method: k.method, path: k.path, headers: { ...k.headers, 'x-request-id': `soak-kind-${String(i).padStart(2, '0')}` }, onResponse }));
+    const requests = kinds.map((k, i) => ({
+      method: k.method,
+      path: k.path,
+      headers: { ...k.headers, 'x-request-id': `soak-kind-${String(i).padStart(2, '0')}` },
+      onResponse,
+    }));
 
-    log(`soak: ${o.seconds} s at ${o.rate} req/s over ${o.connections} connections through NGINX ${gw.httpsUrl} → validator :${v.port} (${dbUrl ? 'server Postgres' : 'embedded Postgres'}), windows of ${o.windowS} s`);
+    log(
+      `soak: ${o.seconds} s at ${o.rate} req/s over ${o.connections} connections through NGINX ${gw.httpsUrl} → validator :${v.port} (${dbUrl ? 'server Postgres' : 'embedded Postgres'}), windows of ${o.windowS} s`,
+    );
     const t0 = Date.now();
     const rss: Array<[number, number]> = [[0, rssOf(v.pid)]];
     const nWindows = Math.max(3, Math.round(o.seconds / o.windowS));
@@ -212,10 +246,13 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
         const k = sideKinds[i % sideKinds.length]!;
         const r = await new Promise<{ status: number; headers: http.IncomingHttpHeaders }>((resolve) => {
           // host/port/path, not a URL: WHATWG URL parsing would resolve %2e%2e before sending
-          const req = https.request({ host: '127.0.0.1', port: gw.httpsPort, path: k.path, method: k.method, headers: k.headers, ca: gw.ca, agent: false, servername: 'localhost' }, (res) => {
-            res.resume();
-            res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers }));
-          });
+          const req = https.request(
+            { host: '127.0.0.1', port: gw.httpsPort, path: k.path, method: k.method, headers: k.headers, ca: gw.ca, agent: false, servername: 'localhost' },
+            (res) => {
+              res.resume();
+              res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers }));
+            },
+          );
           req.on('error', () => resolve({ status: 0, headers: {} }));
           req.end();
         });
@@ -234,10 +271,20 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     const closeWindow = (w: number) => {
       const xs = latencies[w]!.sort((a, b) => a - b);
       const q = (p: number) => xs[Math.min(xs.length - 1, Math.floor(p * xs.length))] ?? NaN;
-      const win: SoakWindow = { t: Math.min((w + 1) * o.windowS, (Date.now() - t0) / 1000), requests: xs.length, p50: q(0.5), p99: q(0.99), max: xs[xs.length - 1] ?? NaN, errors: 0, timeouts: 0 };
+      const win: SoakWindow = {
+        t: Math.min((w + 1) * o.windowS, (Date.now() - t0) / 1000),
+        requests: xs.length,
+        p50: q(0.5),
+        p99: q(0.99),
+        max: xs[xs.length - 1] ?? NaN,
+        errors: 0,
+        timeouts: 0,
+      };
       windows.push(win);
       latencies[w] = [];
-      log(`  ${win.t.toFixed(0).padStart(5)} s  ${String(win.requests).padStart(7)} req  p50 ${win.p50.toFixed(1)} ms  p99 ${win.p99.toFixed(1)} ms  max ${win.max.toFixed(1)} ms  RSS ${(rss[rss.length - 1]![1] / 1e6).toFixed(1)} MB`);
+      log(
+        `  ${win.t.toFixed(0).padStart(5)} s  ${String(win.requests).padStart(7)} req  p50 ${win.p50.toFixed(1)} ms  p99 ${win.p99.toFixed(1)} ms  max ${win.max.toFixed(1)} ms  RSS ${(rss[rss.length - 1]![1] / 1e6).toFixed(1)} MB`,
+      );
     };
     const sampler = setInterval(() => {
       rss.push([(Date.now() - t0) / 1000, rssOf(v.pid)]);
@@ -306,20 +353,33 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     const rssGrowth = (rssEnd - rssWarm) / rssWarm;
     const requestsTotal = result.requests.total + sideCount;
     const responses = Object.values(byKind).reduce((s, n) => s + n, 0);
-    const hostile = Object.entries(byKind).filter(([k]) => [...kinds, ...sideKinds].find((x) => k.startsWith(`${x.name} `))?.hostile).reduce((s, [, n]) => s + n, 0);
+    const hostile = Object.entries(byKind)
+      .filter(([k]) => [...kinds, ...sideKinds].find((x) => k.startsWith(`${x.name} `))?.hostile)
+      .reduce((s, [, n]) => s + n, 0);
     const errors = windows.reduce((s, w) => s + w.errors + w.timeouts, 0);
     // p99 is "stable" when the last window is within 2x the first after warm-up, with a 5 ms floor
     // for the noise of sub-10 ms latencies on a shared machine.
     const p99Ok = last.p99 <= Math.max(2 * first.p99, first.p99 + 5);
-    const expectedUpstream = Object.entries(byKind).filter(([k]) => k.endsWith(' 200')).reduce((s, [, n]) => s + n, 0);
+    const expectedUpstream = Object.entries(byKind)
+      .filter(([k]) => k.endsWith(' 200'))
+      .reduce((s, [, n]) => s + n, 0);
     const checks: Array<[boolean, string]> = [
       [Object.keys(unexpected).length === 0, `unexpected statuses: ${Object.keys(unexpected).length === 0 ? 'none' : JSON.stringify(unexpected)}`],
       [errors === 0, `connection errors/timeouts: ${errors}`],
       [responses === requestsTotal && unattributed === 0, `responses classified by kind: ${responses} of ${requestsTotal}`],
-      [granted === table, `ticks: Σ X-Ticks-Charged over granted charges = ${granted}, SUM(ticks_used) = ${table} (${granted === table ? 'reconciled' : `${table - granted} off`})`],
-      [upstreamCalls === expectedUpstream && anonymousUpstream === 0, `upstream calls ${upstreamCalls} = 200s seen ${expectedUpstream}, without identity ${anonymousUpstream}`],
+      [
+        granted === table,
+        `ticks: Σ X-Ticks-Charged over granted charges = ${granted}, SUM(ticks_used) = ${table} (${granted === table ? 'reconciled' : `${table - granted} off`})`,
+      ],
+      [
+        upstreamCalls === expectedUpstream && anonymousUpstream === 0,
+        `upstream calls ${upstreamCalls} = 200s seen ${expectedUpstream}, without identity ${anonymousUpstream}`,
+      ],
       [p99Ok, `p99 first window after warm-up ${first.p99.toFixed(1)} ms, last ${last.p99.toFixed(1)} ms`],
-      [rssGrowth < 0.1, `validator RSS after warm-up ${(rssWarm / 1e6).toFixed(1)} MB → end ${(rssEnd / 1e6).toFixed(1)} MB (${(rssGrowth * 100).toFixed(1)} %)`],
+      [
+        rssGrowth < 0.1,
+        `validator RSS after warm-up ${(rssWarm / 1e6).toFixed(1)} MB → end ${(rssEnd / 1e6).toFixed(1)} MB (${(rssGrowth * 100).toFixed(1)} %)`,
+      ],
       [jwksHits <= Math.ceil(o.seconds / 30) + 3, `JWKS fetches: ${jwksHits} (unknown kids are in the mix; cooldown 30 s)`],
     ];
     const ok = checks.every(([c]) => c);
@@ -327,7 +387,20 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     log(`soak figures: ${requestsTotal} requests (${hostile} hostile) in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
     for (const line of verdict) log(`  ${line}`);
     log(`soak verdict: ${ok ? 'PASS' : 'FAIL'}`);
-    const report: SoakReport = { ok, verdict, windows, rss, warmupWindows, requests: requestsTotal, byKind, unexpected, hostile, ticks: { granted, table }, p99: { first: first.p99, last: last.p99 }, rssGrowth };
+    const report: SoakReport = {
+      ok,
+      verdict,
+      windows,
+      rss,
+      warmupWindows,
+      requests: requestsTotal,
+      byKind,
+      unexpected,
+      hostile,
+      ticks: { granted, table },
+      p99: { first: first.p99, last: last.p99 },
+      rssGrowth,
+    };
     if (o.svgPath) {
       fs.mkdirSync(path.dirname(o.svgPath), { recursive: true });
       fs.writeFileSync(o.svgPath, renderSvg(report, o));
@@ -341,7 +414,14 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
 
 /** Two stacked panels: p50/p99 latency per window, validator RSS per second. */
 export function renderSvg(r: SoakReport, o: Pick<SoakOptions, 'seconds' | 'rate' | 'connections'>): string {
-  const W = 760, H = 440, L = 60, R = 20, panel = 150, gap = 60, top1 = 50, top2 = top1 + panel + gap;
+  const W = 760,
+    H = 440,
+    L = 60,
+    R = 20,
+    panel = 150,
+    gap = 60,
+    top1 = 50,
+    top2 = top1 + panel + gap;
   const tMax = Math.max(1, ...r.windows.map((w) => w.t), ...r.rss.map(([t]) => t));
   const x = (t: number) => L + ((W - L - R) * t) / tMax;
   const latMax = Math.max(1, ...r.windows.map((w) => w.p99)) * 1.15;
@@ -349,7 +429,8 @@ export function renderSvg(r: SoakReport, o: Pick<SoakOptions, 'seconds' | 'rate'
   const rssMb = r.rss.map(([t, b]) => [t, b / 1e6] as [number, number]).filter(([, mb]) => Number.isFinite(mb));
   const rssMax = Math.max(1, ...rssMb.map(([, mb]) => mb)) * 1.15;
   const yRss = (mb: number) => top2 + panel - (panel * mb) / rssMax;
-  const line = (pts: Array<[number, number]>, color: string) => `<polyline fill="none" stroke="${color}" stroke-width="2" points="${pts.map(([a, b]) => `${a.toFixed(1)},${b.toFixed(1)}`).join(' ')}"/>`;
+  const line = (pts: Array<[number, number]>, color: string) =>
+    `<polyline fill="none" stroke="${color}" stroke-width="2" points="${pts.map(([a, b]) => `${a.toFixed(1)},${b.toFixed(1)}`).join(' ')}"/>`;
   const axis = (top: number, max: number, unit: string) =>
     [0, 0.5, 1]
       .map((f) => {
@@ -357,7 +438,9 @@ export function renderSvg(r: SoakReport, o: Pick<SoakOptions, 'seconds' | 'rate'
         return `<line x1="${L}" y1="${y}" x2="${W - R}" y2="${y}" stroke="#ddd"/><text x="${L - 6}" y="${y + 4}" text-anchor="end">${(max * f).toFixed(max * f < 10 ? 1 : 0)}${unit}</text>`;
       })
       .join('');
-  const ticks = [0, 0.25, 0.5, 0.75, 1].map((f) => `<text x="${x(tMax * f)}" y="${top2 + panel + 16}" text-anchor="middle">${(tMax * f).toFixed(0)} s</text>`).join('');
+  const ticks = [0, 0.25, 0.5, 0.75, 1]
+    .map((f) => `<text x="${x(tMax * f)}" y="${top2 + panel + 16}" text-anchor="middle">${(tMax * f).toFixed(0)} s</text>`)
+    .join('');
   const warm = r.windows[r.warmupWindows - 1]?.t ?? 0;
   const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="11">
@@ -366,9 +449,18 @@ export function renderSvg(r: SoakReport, o: Pick<SoakOptions, 'seconds' | 'rate'
 <text x="${L}" y="34">${esc(`p99 ${r.p99.first.toFixed(1)} → ${r.p99.last.toFixed(1)} ms after warm-up; RSS growth ${(r.rssGrowth * 100).toFixed(1)} %; ticks ${r.ticks.granted} granted = ${r.ticks.table} in the table`)}</text>
 <rect x="${L}" y="${top1}" width="${x(warm) - L}" height="${panel}" fill="#f3f3f3"/><rect x="${L}" y="${top2}" width="${x(warm) - L}" height="${panel}" fill="#f3f3f3"/>
 ${axis(top1, latMax, ' ms')}${axis(top2, rssMax, ' MB')}${ticks}
-${line(r.windows.map((w) => [x(w.t), yLat(w.p50)]), '#1f77b4')}
-${line(r.windows.map((w) => [x(w.t), yLat(w.p99)]), '#d62728')}
-${line(rssMb.map(([t, mb]) => [x(t), yRss(mb)]), '#2ca02c')}
+${line(
+  r.windows.map((w) => [x(w.t), yLat(w.p50)]),
+  '#1f77b4',
+)}
+${line(
+  r.windows.map((w) => [x(w.t), yLat(w.p99)]),
+  '#d62728',
+)}
+${line(
+  rssMb.map(([t, mb]) => [x(t), yRss(mb)]),
+  '#2ca02c',
+)}
 <text x="${L + 4}" y="${top1 - 4}">latency per window through NGINX: <tspan fill="#1f77b4">p50</tspan> / <tspan fill="#d62728">p99</tspan> (grey: warm-up)</text>
 <text x="${L + 4}" y="${top2 - 4}"><tspan fill="#2ca02c">validator RSS</tspan></text>
 </svg>

@@ -111,7 +111,9 @@ async function main(): Promise<void> {
       stops.push(['gateway', () => gateway!.stop()]);
       say(`gateway (NGINX)  ${gateway.httpsUrl}  and ${gateway.httpUrl} → HTTPS`);
     } else {
-      loud('NGINX is not installed: the gateway part is OFF. Install it with `sudo apt-get install nginx` (Debian/Ubuntu) and run npm start again. The validator, IdP and upstream run without it.');
+      loud(
+        'NGINX is not installed: the gateway part is OFF. Install it with `sudo apt-get install nginx` (Debian/Ubuntu) and run npm start again. The validator, IdP and upstream run without it.',
+      );
     }
 
     say('\nTry it:');
@@ -126,7 +128,9 @@ async function main(): Promise<void> {
       say(`  ${k} -i -X POST ${gateway.httpsUrl}/api/tasks -H "Authorization: Bearer $TOKEN" -H 'X-Max-Ticks: 4'   # charged: X-Ticks-Remaining`);
     }
     say(`  curl -si ${vUrl}/api/auth/validate -H 'X-Original-Method: GET' -H 'X-Original-URI: /api/things'   # the validator alone, no token: 401`);
-    say(`  curl -si ${vUrl}/api/auth/validate -H "Authorization: Bearer $TOKEN" -H 'X-Original-Method: GET' -H 'X-Original-URI: /api/things'   # 200 + X-User-Id`);
+    say(
+      `  curl -si ${vUrl}/api/auth/validate -H "Authorization: Bearer $TOKEN" -H 'X-Original-Method: GET' -H 'X-Original-URI: /api/things'   # 200 + X-User-Id`,
+    );
     say(`  curl -s ${vUrl}/api/ready ; curl -s ${vUrl}/metrics | grep tollgate_`);
     say(`  ${setHere}npx tollgate explain "$TOKEN" --method GET --uri /api/things   # why granted or refused, stage by stage`);
     say('\nCtrl-C stops everything.');

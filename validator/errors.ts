@@ -78,8 +78,7 @@ export const invalidToken = (code: ReasonWhere<'bearerError', 'invalid_token'>, 
   new AuthError(code, message, { cause });
 
 /** 400 invalid_request: the request (not the token) is malformed. */
-export const invalidRequest = (code: ReasonWhere<'bearerError', 'invalid_request'>, message: string): AuthError =>
-  new AuthError(code, message);
+export const invalidRequest = (code: ReasonWhere<'bearerError', 'invalid_request'>, message: string): AuthError => new AuthError(code, message);
 
 /** 403 insufficient_scope. */
 export const insufficientScope = (required: string[], message: string): AuthError => new AuthError('scope_missing', message, { scope: required });

@@ -1,6 +1,7 @@
 // Every reason code tollgate answers with, once: its HTTP status, its RFC 6750 error, who emits it
 // and what it means. AuthError, the decision metrics, docs/REASONS.md and the gateway configs'
 // own codes all derive from or are checked against this table (test/unit/reasons.test.ts).
+import { GATEWAY_REASONS } from './reasons-gateway';
 
 /** RFC 6750 §3.1 error codes. */
 export type BearerErrorCode = 'invalid_request' | 'invalid_token' | 'insufficient_scope';
@@ -42,7 +43,7 @@ export const REASONS = {
     status: 401,
     bearerError: 'invalid_token',
     emitter: 'validator',
-    doc: 'The `Authorization` header is not exactly one `Bearer <compact JWS>`, or the token\'s header or payload is not base64url JSON.',
+    doc: "The `Authorization` header is not exactly one `Bearer <compact JWS>`, or the token's header or payload is not base64url JSON.",
   },
   token_too_large: {
     status: 401,
@@ -54,7 +55,7 @@ export const REASONS = {
     status: 401,
     bearerError: 'invalid_token',
     emitter: 'validator',
-    doc: 'The signature does not verify with the issuer\'s key.',
+    doc: "The signature does not verify with the issuer's key.",
   },
   token_expired: {
     status: 401,
@@ -78,7 +79,7 @@ export const REASONS = {
     status: 401,
     bearerError: 'invalid_token',
     emitter: 'validator',
-    doc: '`aud` names none of the issuer\'s accepted audiences (`AUTH_AUDIENCE`).',
+    doc: "`aud` names none of the issuer's accepted audiences (`AUTH_AUDIENCE`).",
   },
   algorithm_not_allowed: {
     status: 401,
@@ -114,19 +115,19 @@ export const REASONS = {
     status: 401,
     bearerError: 'invalid_token',
     emitter: 'validator',
-    doc: 'No published key matches the token\'s `kid` and algorithm (or a token without `kid` meets several keys), or the key cannot be imported.',
+    doc: "No published key matches the token's `kid` and algorithm (or a token without `kid` meets several keys), or the key cannot be imported.",
   },
   token_revoked: {
     status: 401,
     bearerError: 'invalid_token',
     emitter: 'validator',
-    doc: 'A JWT whose signature and claims verify, but whose issuer\'s RFC 7662 introspection says `active: false`: revoked at the IdP (RFC 7009).',
+    doc: "A JWT whose signature and claims verify, but whose issuer's RFC 7662 introspection says `active: false`: revoked at the IdP (RFC 7009).",
   },
   token_inactive: {
     status: 401,
     bearerError: 'invalid_token',
     emitter: 'validator',
-    doc: 'An opaque token that the issuer\'s RFC 7662 introspection says is not active (unknown, expired or revoked), or whose answer tollgate cannot accept.',
+    doc: "An opaque token that the issuer's RFC 7662 introspection says is not active (unknown, expired or revoked), or whose answer tollgate cannot accept.",
   },
   // --- sender-constrained tokens (token/binding.ts): the proof the token's `cnf` asks for ---
   client_certificate_missing: {
@@ -175,7 +176,7 @@ export const REASONS = {
   client_not_allowed: {
     status: 403,
     emitter: 'validator',
-    doc: 'The token\'s client (`azp` or `client_id`) is not in `AUTH_ALLOWED_CLIENTS`.',
+    doc: "The token's client (`azp` or `client_id`) is not in `AUTH_ALLOWED_CLIENTS`.",
   },
   anonymous_user: {
     status: 403,
@@ -190,13 +191,13 @@ export const REASONS = {
   email_unverified: {
     status: 403,
     emitter: 'validator',
-    doc: 'With `AUTH_REQUIRE_EMAIL_VERIFIED`, a person\'s token (it carries `email`) without `email_verified: true`.',
+    doc: "With `AUTH_REQUIRE_EMAIL_VERIFIED`, a person's token (it carries `email`) without `email_verified: true`.",
   },
   scope_missing: {
     status: 403,
     bearerError: 'insufficient_scope',
     emitter: 'validator',
-    doc: 'The route rule (`AUTH_ROUTE_RULES`) needs a scope the token lacks; the challenge\'s `scope` names what would do.',
+    doc: "The route rule (`AUTH_ROUTE_RULES`) needs a scope the token lacks; the challenge's `scope` names what would do.",
   },
   role_missing: {
     status: 403,
@@ -238,7 +239,7 @@ export const REASONS = {
   quota_exhausted: {
     status: 429,
     emitter: 'validator',
-    doc: 'The user\'s daily ticks are spent; `Retry-After` and `RateLimit-*` say until when.',
+    doc: "The user's daily ticks are spent; `Retry-After` and `RateLimit-*` say until when.",
   },
   quota_unavailable: {
     status: 503,
@@ -248,64 +249,19 @@ export const REASONS = {
   keys_unavailable: {
     status: 503,
     emitter: 'validator',
-    doc: 'The issuer\'s signing keys cannot be fetched and none are cached. `Retry-After`.',
+    doc: "The issuer's signing keys cannot be fetched and none are cached. `Retry-After`.",
   },
   introspection_unavailable: {
     status: 503,
     emitter: 'validator',
-    doc: 'The issuer\'s RFC 7662 introspection endpoint did not answer in time, or not with a usable answer; fails closed. `Retry-After`.',
+    doc: "The issuer's RFC 7662 introspection endpoint did not answer in time, or not with a usable answer; fails closed. `Retry-After`.",
   },
   internal_error: {
     status: 500,
     emitter: 'both',
     doc: 'A bug in the validator (its error log says which); at NGINX, a 500 that did not come from the auth subrequest.',
   },
-  // --- the gateway's own: refused before or instead of asking the validator ---
-  header_forbidden: {
-    status: 400,
-    emitter: 'gateway',
-    doc: 'A client header of a gateway-owned family (`X-User*`, `X-Auth-*`, …) that the gateway does not strip (NGINX; Caddy deletes such headers instead).',
-  },
-  header_duplicate: {
-    status: 400,
-    emitter: 'gateway',
-    doc: 'A second `X-Max-Ticks`, `DPoP` (or `Authorization`) header.',
-  },
-  token_in_uri: {
-    status: 400,
-    emitter: 'gateway',
-    doc: 'A token-named parameter (`access_token`, `id_token`, `refresh_token`, `token`, in any spelling) in the URI or the `Referer`: no token in a log.',
-  },
-  client_certificate_invalid: {
-    status: 400,
-    emitter: 'gateway',
-    doc: 'With `GATEWAY_MTLS=optional`, the client certificate does not verify against `GATEWAY_CLIENT_CA` (another CA, expired): NGINX refuses the request before anything else.',
-  },
-  cors_origin_refused: {
-    status: 403,
-    emitter: 'gateway',
-    doc: 'A CORS preflight from an origin not in `CORS_ORIGINS`.',
-  },
-  rate_limited: {
-    status: 429,
-    emitter: 'gateway',
-    doc: 'NGINX\'s per-IP or per-credential request rate limit (`GATEWAY_RATE_PER_IP`, `GATEWAY_RATE_PER_CREDENTIAL`).',
-  },
-  headers_too_large: {
-    status: 431,
-    emitter: 'gateway',
-    doc: 'The validator (Node) answered 431 to the forwarded headers: the client\'s headers are too large, not an outage.',
-  },
-  validator_unavailable: {
-    status: 502,
-    emitter: 'gateway',
-    doc: 'No validator instance answered, or one answered a status the gateway does not map; fails closed, the app is never called.',
-  },
-  validator_timeout: {
-    status: 504,
-    emitter: 'gateway',
-    doc: 'The validator did not answer in time (NGINX `proxy_read_timeout`, 5 s).',
-  },
+  ...GATEWAY_REASONS,
 } as const satisfies Record<string, ReasonDef>;
 
 export type ReasonCode = keyof typeof REASONS;

@@ -81,12 +81,17 @@ export function createReloader(deps: ReloaderDeps): Reloader {
         e instanceof ConfigError ? configProblems(e).map((p) => p.message) : [(e as Error).message],
       );
     }
-    if (!plan.ok) return refuse('invalid', plan.errors.map((p) => p.message));
+    if (!plan.ok)
+      return refuse(
+        'invalid',
+        plan.errors.map((p) => p.message),
+      );
     for (const w of plan.warnings) logger.warn({ variable: w.variable }, `UNKNOWN VARIABLE ${w.message}`);
-    if (plan.restartPending.length) logger.warn(
-      { variables: plan.restartPending },
-      `configuration reload: ${plan.restartPending.join(', ')} changed; a restart applies them (the running values are kept until then)`,
-    );
+    if (plan.restartPending.length)
+      logger.warn(
+        { variables: plan.restartPending },
+        `configuration reload: ${plan.restartPending.join(', ')} changed; a restart applies them (the running values are kept until then)`,
+      );
 
     const old = deps.live();
     const hash = configHash(plan.config);
@@ -103,7 +108,10 @@ export function createReloader(deps: ReloaderDeps): Reloader {
         const missing = verifier.status().filter((s) => verifier.newIssuers.includes(s.issuer) && !s.usable);
         if (missing.length) {
           verifier.close(old.verifier);
-          return refuse('error', missing.map((s) => `signing keys of ${s.issuer} cannot be loaded: ${s.lastError ?? 'no usable key'}`));
+          return refuse(
+            'error',
+            missing.map((s) => `signing keys of ${s.issuer} cannot be loaded: ${s.lastError ?? 'no usable key'}`),
+          );
         }
         deps.swap({ config: plan.config, verifier });
       } catch (e) {

@@ -16,6 +16,9 @@ app.use(
 );
 app.all('/api/auth/validate', (req: JwtRequest, res) => {
   const p = req.auth!;
-  res.set({ 'X-User-Id': String(p.sub), 'X-Scopes': String(p.scope ?? '').replace(/ /g, ',') }).status(200).end();
+  res
+    .set({ 'X-User-Id': String(p.sub), 'X-Scopes': String(p.scope ?? '').replace(/ /g, ',') })
+    .status(200)
+    .end();
 });
 listenAndReport(http.createServer(app), 'peer-express-jwt');

@@ -80,7 +80,16 @@ async function startOnce(t: TomcatInstall, timeoutMs: number): Promise<Upstream>
   const url = `http://127.0.0.1:${port}`;
   const c = await startChild(
     t.java,
-    [...JVM_FLAGS, `-Dcatalina.home=${t.home}`, `-Dcatalina.base=${base}`, `-Djava.io.tmpdir=${path.join(base, 'temp')}`, '-cp', cp, 'org.apache.catalina.startup.Bootstrap', 'start'],
+    [
+      ...JVM_FLAGS,
+      `-Dcatalina.home=${t.home}`,
+      `-Dcatalina.base=${base}`,
+      `-Djava.io.tmpdir=${path.join(base, 'temp')}`,
+      '-cp',
+      cp,
+      'org.apache.catalina.startup.Bootstrap',
+      'start',
+    ],
     {
       name: 'tomcat upstream',
       cwd: base,

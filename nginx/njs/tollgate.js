@@ -8,65 +8,176 @@ import crypto from 'crypto';
 // validator answers are set from its answer instead). Keep the two lists equal: a test compares
 // them, and docs/GATEWAY.md publishes this one. Lower case.
 const STRIPPED_NAMES = [
-    // set by the gateway from the validator's answer
-    'x-user-id', 'x-scopes', 'x-client-id', 'x-user-email', 'x-ticks-charged', 'x-ticks-remaining',
-    'x-token-binding',
-    // tollgate's own control headers: the upstream learns the charge from X-Ticks-Charged
-    'x-max-ticks', 'x-tollgate-charge-id',
-    // identity names of other gateways, Oathkeeper's X-User, frameworks' conventions
-    'x-user', 'x-userid', 'x-user-name', 'x-username', 'x-user-login', 'x-user-roles', 'x-user-role',
-    'x-user-groups', 'x-user-scopes', 'x-user-permissions', 'x-user-sub', 'x-user-tenant',
-    'x-user-info', 'x-userinfo', 'x-user-agent', 'x-scope',
-    'x-auth-reason', 'x-auth-status', 'x-auth-user', 'x-auth-user-id', 'x-auth-userid',
-    'x-auth-username', 'x-auth-email', 'x-auth-groups', 'x-auth-roles', 'x-auth-scopes',
-    'x-auth-subject', 'x-auth-token', 'x-auth-key',
-    // oauth2-proxy (and ingress-nginx's auth-response-headers examples)
-    'x-auth-request-user', 'x-auth-request-email', 'x-auth-request-groups',
-    'x-auth-request-preferred-username', 'x-auth-request-access-token', 'x-auth-request-redirect',
-    'x-forwarded-user', 'x-forwarded-email', 'x-forwarded-groups', 'x-forwarded-preferred-username',
-    'x-forwarded-access-token',
-    // Authelia, Caddy forward_auth examples, Apache/CGI conventions
-    'remote-user', 'remote-email', 'remote-groups', 'remote-name',
-    'x-remote-user', 'x-remote-email', 'x-remote-groups', 'x-remote-name', 'x-remote-addr',
-    // the original request as other fronts describe it (ingress-nginx, Symfony, IIS, Zend)
-    'x-original-url', 'x-original-uri', 'x-original-method', 'x-original-host',
-    'x-original-forwarded-for', 'x-original-forwarded-host', 'x-original-forwarded-proto',
-    'x-rewrite-url',
-    // method override middleware (Express method-override, Rails, Symfony, ASP.NET)
-    'x-http-method-override', 'x-http-method', 'x-method-override',
-    // Pomerium, vouch-proxy, Cloudflare Access, Google IAP and API Gateway, AWS ALB, Azure App
-    // Service, Kong, WSO2, and generic token forwarding
-    'x-pomerium-jwt-assertion', 'x-pomerium-claim-email', 'x-pomerium-claim-groups', 'x-pomerium-claim-user',
-    'x-vouch-user', 'x-vouch-success', 'x-vouch-token', 'x-vouch-idp-accesstoken', 'x-vouch-idp-idtoken',
-    'x-vouch-idp-refreshtoken',
-    'cf-access-jwt-assertion', 'cf-access-authenticated-user-email', 'cf-access-client-id', 'cf-access-client-secret',
-    'x-goog-authenticated-user-email', 'x-goog-authenticated-user-id', 'x-goog-iap-jwt-assertion',
-    'x-endpoint-api-userinfo', 'x-apigateway-api-userinfo',
-    'x-amzn-oidc-data', 'x-amzn-oidc-identity', 'x-amzn-oidc-accesstoken',
-    'x-ms-client-principal', 'x-ms-client-principal-id', 'x-ms-client-principal-name', 'x-ms-client-principal-idp',
-    'x-consumer-id', 'x-consumer-username', 'x-consumer-custom-id', 'x-credential-identifier',
-    'x-authenticated-userid', 'x-authenticated-scope', 'x-anonymous-consumer',
-    'x-jwt-assertion', 'x-id-token', 'x-access-token',
-    // where the client came from and how: frameworks that trust a proxy read these for the
-    // client address, scheme, host and path prefix (the gateway sets X-Forwarded-For/-Proto/-Host)
-    'forwarded', 'x-forwarded', 'x-forwarded-port', 'x-forwarded-prefix', 'x-forwarded-scheme',
-    'x-forwarded-ssl', 'x-forwarded-server', 'x-scheme', 'x-url-scheme', 'front-end-https',
-    'x-client-ip', 'true-client-ip', 'x-cluster-client-ip', 'cf-connecting-ip', 'fastly-client-ip',
-    // the client certificate as fronts and load balancers pass it on (Envoy's XFCC, Apache and
-    // HAProxy conventions, Azure ARR, AWS ALB): the validator gets the gateway's own thumbprint of
-    // the TLS client certificate (X-Client-Cert-S256, clientCertS256 below), never a client's
-    'x-client-cert-s256', 'x-client-cert', 'x-forwarded-client-cert', 'x-ssl-client-cert',
-    'x-ssl-client-verify', 'x-ssl-client-s-dn', 'ssl-client-cert', 'x-arr-clientcert', 'x-amzn-mtls-clientcert',
+  // set by the gateway from the validator's answer
+  'x-user-id',
+  'x-scopes',
+  'x-client-id',
+  'x-user-email',
+  'x-ticks-charged',
+  'x-ticks-remaining',
+  'x-token-binding',
+  // tollgate's own control headers: the upstream learns the charge from X-Ticks-Charged
+  'x-max-ticks',
+  'x-tollgate-charge-id',
+  // identity names of other gateways, Oathkeeper's X-User, frameworks' conventions
+  'x-user',
+  'x-userid',
+  'x-user-name',
+  'x-username',
+  'x-user-login',
+  'x-user-roles',
+  'x-user-role',
+  'x-user-groups',
+  'x-user-scopes',
+  'x-user-permissions',
+  'x-user-sub',
+  'x-user-tenant',
+  'x-user-info',
+  'x-userinfo',
+  'x-user-agent',
+  'x-scope',
+  'x-auth-reason',
+  'x-auth-status',
+  'x-auth-user',
+  'x-auth-user-id',
+  'x-auth-userid',
+  'x-auth-username',
+  'x-auth-email',
+  'x-auth-groups',
+  'x-auth-roles',
+  'x-auth-scopes',
+  'x-auth-subject',
+  'x-auth-token',
+  'x-auth-key',
+  // oauth2-proxy (and ingress-nginx's auth-response-headers examples)
+  'x-auth-request-user',
+  'x-auth-request-email',
+  'x-auth-request-groups',
+  'x-auth-request-preferred-username',
+  'x-auth-request-access-token',
+  'x-auth-request-redirect',
+  'x-forwarded-user',
+  'x-forwarded-email',
+  'x-forwarded-groups',
+  'x-forwarded-preferred-username',
+  'x-forwarded-access-token',
+  // Authelia, Caddy forward_auth examples, Apache/CGI conventions
+  'remote-user',
+  'remote-email',
+  'remote-groups',
+  'remote-name',
+  'x-remote-user',
+  'x-remote-email',
+  'x-remote-groups',
+  'x-remote-name',
+  'x-remote-addr',
+  // the original request as other fronts describe it (ingress-nginx, Symfony, IIS, Zend)
+  'x-original-url',
+  'x-original-uri',
+  'x-original-method',
+  'x-original-host',
+  'x-original-forwarded-for',
+  'x-original-forwarded-host',
+  'x-original-forwarded-proto',
+  'x-rewrite-url',
+  // method override middleware (Express method-override, Rails, Symfony, ASP.NET)
+  'x-http-method-override',
+  'x-http-method',
+  'x-method-override',
+  // Pomerium, vouch-proxy, Cloudflare Access, Google IAP and API Gateway, AWS ALB, Azure App
+  // Service, Kong, WSO2, and generic token forwarding
+  'x-pomerium-jwt-assertion',
+  'x-pomerium-claim-email',
+  'x-pomerium-claim-groups',
+  'x-pomerium-claim-user',
+  'x-vouch-user',
+  'x-vouch-success',
+  'x-vouch-token',
+  'x-vouch-idp-accesstoken',
+  'x-vouch-idp-idtoken',
+  'x-vouch-idp-refreshtoken',
+  'cf-access-jwt-assertion',
+  'cf-access-authenticated-user-email',
+  'cf-access-client-id',
+  'cf-access-client-secret',
+  'x-goog-authenticated-user-email',
+  'x-goog-authenticated-user-id',
+  'x-goog-iap-jwt-assertion',
+  'x-endpoint-api-userinfo',
+  'x-apigateway-api-userinfo',
+  'x-amzn-oidc-data',
+  'x-amzn-oidc-identity',
+  'x-amzn-oidc-accesstoken',
+  'x-ms-client-principal',
+  'x-ms-client-principal-id',
+  'x-ms-client-principal-name',
+  'x-ms-client-principal-idp',
+  'x-consumer-id',
+  'x-consumer-username',
+  'x-consumer-custom-id',
+  'x-credential-identifier',
+  'x-authenticated-userid',
+  'x-authenticated-scope',
+  'x-anonymous-consumer',
+  'x-jwt-assertion',
+  'x-id-token',
+  'x-access-token',
+  // where the client came from and how: frameworks that trust a proxy read these for the
+  // client address, scheme, host and path prefix (the gateway sets X-Forwarded-For/-Proto/-Host)
+  'forwarded',
+  'x-forwarded',
+  'x-forwarded-port',
+  'x-forwarded-prefix',
+  'x-forwarded-scheme',
+  'x-forwarded-ssl',
+  'x-forwarded-server',
+  'x-scheme',
+  'x-url-scheme',
+  'front-end-https',
+  'x-client-ip',
+  'true-client-ip',
+  'x-cluster-client-ip',
+  'cf-connecting-ip',
+  'fastly-client-ip',
+  // the client certificate as fronts and load balancers pass it on (Envoy's XFCC, Apache and
+  // HAProxy conventions, Azure ARR, AWS ALB): the validator gets the gateway's own thumbprint of
+  // the TLS client certificate (X-Client-Cert-S256, clientCertS256 below), never a client's
+  'x-client-cert-s256',
+  'x-client-cert',
+  'x-forwarded-client-cert',
+  'x-ssl-client-cert',
+  'x-ssl-client-verify',
+  'x-ssl-client-s-dn',
+  'ssl-client-cert',
+  'x-arr-clientcert',
+  'x-amzn-mtls-clientcert',
 ];
 
 // A client header whose name starts with one of these and is not stripped above is refused
 // (400 header_forbidden): stock NGINX can only remove names it knows, so an identity name we
 // did not list (X-User-Roles2, X-Auth-Request-Tenant) would otherwise reach the upstream.
 const REFUSED_FAMILIES = [
-    'x-user', 'x-scopes', 'x-client-id', 'x-ticks-', 'x-auth-', 'x-max-ticks', 'x-tollgate-',
-    'x-forwarded-user', 'x-forwarded-email', 'x-forwarded-groups', 'x-forwarded-preferred-username',
-    'x-forwarded-access-token', 'x-remote-', 'remote-', 'x-original-', 'x-rewrite-url',
-    'x-http-method', 'x-method-override', 'x-client-cert', 'x-ssl-client-', 'x-amzn-mtls-',
+  'x-user',
+  'x-scopes',
+  'x-client-id',
+  'x-ticks-',
+  'x-auth-',
+  'x-max-ticks',
+  'x-tollgate-',
+  'x-forwarded-user',
+  'x-forwarded-email',
+  'x-forwarded-groups',
+  'x-forwarded-preferred-username',
+  'x-forwarded-access-token',
+  'x-remote-',
+  'remote-',
+  'x-original-',
+  'x-rewrite-url',
+  'x-http-method',
+  'x-method-override',
+  'x-client-cert',
+  'x-ssl-client-',
+  'x-amzn-mtls-',
 ];
 
 // Headers a request may carry once: two X-Max-Ticks would let the validator charge one value
@@ -75,34 +186,36 @@ const REFUSED_FAMILIES = [
 const SINGLE = ['authorization', 'x-max-ticks', 'dpop'];
 
 const STRIPPED = {};
-STRIPPED_NAMES.forEach((n) => { STRIPPED[n] = true; });
+STRIPPED_NAMES.forEach((n) => {
+  STRIPPED[n] = true;
+});
 
 /** The first client header in a refused family that the gateway does not strip, or ''. */
 function forbiddenHeader(r) {
-    const raw = r.rawHeadersIn;
-    for (let i = 0; i < raw.length; i++) {
-        const name = raw[i][0].toLowerCase();
-        if (STRIPPED[name] !== true && REFUSED_FAMILIES.some((f) => name.indexOf(f) === 0)) return raw[i][0];
-    }
-    return '';
+  const raw = r.rawHeadersIn;
+  for (let i = 0; i < raw.length; i++) {
+    const name = raw[i][0].toLowerCase();
+    if (STRIPPED[name] !== true && REFUSED_FAMILIES.some((f) => name.indexOf(f) === 0)) return raw[i][0];
+  }
+  return '';
 }
 
 function duplicateHeader(r) {
-    const raw = r.rawHeadersIn;
-    const seen = {};
-    for (let i = 0; i < raw.length; i++) {
-        const name = raw[i][0].toLowerCase();
-        if (SINGLE.indexOf(name) < 0) continue;
-        if (seen[name] === true) return raw[i][0];
-        seen[name] = true;
-    }
-    return '';
+  const raw = r.rawHeadersIn;
+  const seen = {};
+  for (let i = 0; i < raw.length; i++) {
+    const name = raw[i][0].toLowerCase();
+    if (SINGLE.indexOf(name) < 0) continue;
+    if (seen[name] === true) return raw[i][0];
+    seen[name] = true;
+  }
+  return '';
 }
 
 /** Every %XX decoded to its byte (as a code unit); a malformed escape is kept as written. */
 function pctDecode(s) {
-    if (s.indexOf('%') < 0) return s;
-    return s.replace(/%([0-9A-Fa-f]{2})/g, (m, h) => String.fromCharCode(parseInt(h, 16)));
+  if (s.indexOf('%') < 0) return s;
+  return s.replace(/%([0-9A-Fa-f]{2})/g, (m, h) => String.fromCharCode(parseInt(h, 16)));
 }
 
 /**
@@ -111,18 +224,21 @@ function pctDecode(s) {
  * (twice, too), and with the separators PHP turns into "_" (space, ".", "[") or "-".
  */
 function isTokenName(name) {
-    const n = pctDecode(pctDecode(name)).toLowerCase().replace(/[\s+.\-\[\]_]+/g, '_').replace(/^_+|_+$/g, '');
-    return /^(?:(?:access|id|refresh)_?)?token$/.test(n);
+  const n = pctDecode(pctDecode(name))
+    .toLowerCase()
+    .replace(/[\s+.\-\[\]_]+/g, '_')
+    .replace(/^_+|_+$/g, '');
+  return /^(?:(?:access|id|refresh)_?)?token$/.test(n);
 }
 
 /** True when the URI (path `;params`, query, or anything that decodes to one) names a token parameter. */
 function tokenInUri(uri) {
-    const parts = pctDecode(uri).split(/[?&;#]/);
-    for (let i = 1; i < parts.length; i++) {
-        const eq = parts[i].indexOf('=');
-        if (eq > 0 && isTokenName(parts[i].slice(0, eq))) return true;
-    }
-    return false;
+  const parts = pctDecode(uri).split(/[?&;#]/);
+  for (let i = 1; i < parts.length; i++) {
+    const eq = parts[i].indexOf('=');
+    if (eq > 0 && isTokenName(parts[i].slice(0, eq))) return true;
+  }
+  return false;
 }
 
 const REDACTED = '[redacted]';
@@ -132,14 +248,14 @@ const PATH_PARAM = /(;)([^;\/=?]*)=([^;\/?]*)/g;
 const QUERY_PARAM = /([?&;])([^?&;#=]*)=([^?&;#]*)/g;
 
 function redactParam(m, sep, name, value) {
-    return value !== REDACTED && isTokenName(name) ? sep + name + '=' + REDACTED : m;
+  return value !== REDACTED && isTokenName(name) ? sep + name + '=' + REDACTED : m;
 }
 
 function redactOnce(s) {
-    const q = s.indexOf('?');
-    const path = q < 0 ? s : s.slice(0, q);
-    const query = q < 0 ? '' : s.slice(q);
-    return (path.replace(PATH_PARAM, redactParam) + query.replace(QUERY_PARAM, redactParam)).replace(JWT_SHAPED, REDACTED);
+  const q = s.indexOf('?');
+  const path = q < 0 ? s : s.slice(0, q);
+  const query = q < 0 ? '' : s.slice(q);
+  return (path.replace(PATH_PARAM, redactParam) + query.replace(QUERY_PARAM, redactParam)).replace(JWT_SHAPED, REDACTED);
 }
 
 /**
@@ -147,11 +263,11 @@ function redactOnce(s) {
  * [redacted]. Kept as sent unless decoding it reveals more to redact; then the decoded form is logged.
  */
 function redactUri(uri) {
-    const out = redactOnce(uri);
-    const decoded = pctDecode(out);
-    if (decoded === out) return out;
-    const again = redactOnce(decoded);
-    return again === decoded ? out : again;
+  const out = redactOnce(uri);
+  const decoded = pctDecode(out);
+  if (decoded === out) return out;
+  const again = redactOnce(decoded);
+  return again === decoded ? out : again;
 }
 
 /**
@@ -160,17 +276,17 @@ function redactUri(uri) {
  * upstream's logs; a Referer that carries one is refused too, it reaches the same error-log lines).
  */
 function edgeRefusal(r) {
-    if (duplicateHeader(r) !== '') return 'header_duplicate';
-    if (forbiddenHeader(r) !== '') return 'header_forbidden';
-    if (tokenInUri(r.variables.request_uri)) return 'token_in_uri';
-    const referer = r.headersIn.Referer;
-    if (referer !== undefined && tokenInUri(referer)) return 'token_in_uri';
-    return '';
+  if (duplicateHeader(r) !== '') return 'header_duplicate';
+  if (forbiddenHeader(r) !== '') return 'header_forbidden';
+  if (tokenInUri(r.variables.request_uri)) return 'token_in_uri';
+  const referer = r.headersIn.Referer;
+  if (referer !== undefined && tokenInUri(referer)) return 'token_in_uri';
+  return '';
 }
 
 /** The access log's "uri": the normalised path ($uri), redacted. */
 function logUri(r) {
-    return redactUri(r.variables.uri || '');
+  return redactUri(r.variables.uri || '');
 }
 
 /**
@@ -179,8 +295,11 @@ function logUri(r) {
  * disk. Inside the auth subrequest $request_method and $request_uri are the client's.
  */
 function authCacheKey(r) {
-    const auth = r.headersIn.Authorization || '';
-    return crypto.createHash('sha256').update(r.variables.request_method + '\n' + r.variables.request_uri + '\n' + auth).digest('hex');
+  const auth = r.headersIn.Authorization || '';
+  return crypto
+    .createHash('sha256')
+    .update(r.variables.request_method + '\n' + r.variables.request_uri + '\n' + auth)
+    .digest('hex');
 }
 
 /**
@@ -190,14 +309,22 @@ function authCacheKey(r) {
  * $ssl_client_raw_cert is the PEM, whose base64 body is the DER.
  */
 function clientCertS256(r) {
-    const pem = r.variables.ssl_client_raw_cert;
-    if (!pem) return '';
-    const der = Buffer.from(pem.replace(/-----[A-Z0-9 ]+-----|\s+/g, ''), 'base64');
-    return crypto.createHash('sha256').update(der).digest('base64url');
+  const pem = r.variables.ssl_client_raw_cert;
+  if (!pem) return '';
+  const der = Buffer.from(pem.replace(/-----[A-Z0-9 ]+-----|\s+/g, ''), 'base64');
+  return crypto.createHash('sha256').update(der).digest('base64url');
 }
 
 export default {
-    edgeRefusal, forbiddenHeader, logUri, authCacheKey, clientCertS256,
-    // for the tests
-    STRIPPED_NAMES, REFUSED_FAMILIES, isTokenName, tokenInUri, redactUri,
+  edgeRefusal,
+  forbiddenHeader,
+  logUri,
+  authCacheKey,
+  clientCertS256,
+  // for the tests
+  STRIPPED_NAMES,
+  REFUSED_FAMILIES,
+  isTokenName,
+  tokenInUri,
+  redactUri,
 };

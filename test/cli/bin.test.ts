@@ -16,7 +16,7 @@ test('package.json names the built dispatcher, which starts with a shebang', () 
   expect(fs.readFileSync(bin, 'utf8').split('\n')[0]).toBe('#!/usr/bin/env node');
 });
 
-test('commands: help, each command\'s help, an unknown command', () => {
+test("commands: help, each command's help, an unknown command", () => {
   const help = run('--help');
   expect(help.status).toBe(0);
   for (const c of ['check', 'explain', 'migrate', 'quota']) expect(help.stdout).toMatch(new RegExp(`^  ${c} `, 'm'));
@@ -33,7 +33,11 @@ test('prepare builds in a checkout and does nothing without sources (the image b
   const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'tollgate-prepare-'));
   try {
     fs.copyFileSync(path.join(REPO_ROOT, 'package.json'), path.join(empty, 'package.json'));
-    const out = execFileSync('sh', ['-c', pkg.scripts.prepare!], { cwd: empty, encoding: 'utf8', env: { PATH: `${path.dirname(process.execPath)}:${process.env.PATH}` } });
+    const out = execFileSync('sh', ['-c', pkg.scripts.prepare!], {
+      cwd: empty,
+      encoding: 'utf8',
+      env: { PATH: `${path.dirname(process.execPath)}:${process.env.PATH}` },
+    });
     expect(out).toBe('');
     expect(fs.readdirSync(empty)).toEqual(['package.json']);
   } finally {

@@ -63,7 +63,14 @@ const probe = (r: CheckReport, name: string) => r.probes.find((p) => p.name === 
 
 describe('configuration errors: every one at once, exit 2, no probe', () => {
   test('several mistakes in one environment', async () => {
-    const r = await runCheck({ NODE_ENV: 'production', AUTH_MODE: 'jwks', AUTH_AUDIENCE: 'api', PORT: 'eighty', AUTH_ALLOWED_CLIENT: 'gateway', QUOTA_TIMEZONE: 'Mars/Olympus' });
+    const r = await runCheck({
+      NODE_ENV: 'production',
+      AUTH_MODE: 'jwks',
+      AUTH_AUDIENCE: 'api',
+      PORT: 'eighty',
+      AUTH_ALLOWED_CLIENT: 'gateway',
+      QUOTA_TIMEZONE: 'Mars/Olympus',
+    });
     expect(r).toMatchObject({ ok: false, exitCode: 2, probes: [] });
     expect(r.configuration.errors.map((e) => e.variable).sort()).toEqual(['AUTH_ALLOWED_CLIENT', 'AUTH_ISSUER', 'PORT', 'QUOTA_TIMEZONE']);
     expect(r.configuration.errors.find((e) => e.variable === 'AUTH_ALLOWED_CLIENT')!.message).toMatch(/did you mean AUTH_ALLOWED_CLIENTS\?/);
@@ -72,7 +79,9 @@ describe('configuration errors: every one at once, exit 2, no probe', () => {
   test('production without DATABASE_URL, on an unmigrated embedded store: refused as configuration', async () => {
     const r = await runCheck({ ...good(), DATABASE_URL: undefined, DATA_DIR: path.join(work, 'never') });
     expect(r.exitCode).toBe(2);
-    expect(r.configuration.errors).toEqual([{ variable: 'DATABASE_URL', message: expect.stringMatching(/^DATABASE_URL: is not set: in production quotas need a Postgres server/) }]);
+    expect(r.configuration.errors).toEqual([
+      { variable: 'DATABASE_URL', message: expect.stringMatching(/^DATABASE_URL: is not set: in production quotas need a Postgres server/) },
+    ]);
     // on purpose, one instance: allowed
     expect((await runCheck({ ...good(), DATABASE_URL: undefined, DATA_DIR: 'memory://', MIGRATE_ON_START: 'true' }, { probes: false })).exitCode).toBe(0);
   });
@@ -82,11 +91,23 @@ maybe('probes', () => {
   test('a good configuration: every probe passes, in the documented JSON shape', async () => {
     const r = await runCheck(good());
     expect(r).toMatchObject({ ok: true, exitCode: 0, configuration: { ok: true, errors: [], warnings: [] } });
-    expect(r.probes.map((p) => [p.name, p.ok])).toEqual([['discovery', true], ['jwks', true], ['clock', true], ['database', true], ['nginx', true]]);
+    expect(r.probes.map((p) => [p.name, p.ok])).toEqual([
+      ['discovery', true],
+      ['jwks', true],
+      ['clock', true],
+      ['database', true],
+      ['nginx', true],
+    ]);
     expect(probe(r, 'discovery')!.detail).toBe(`jwks_uri ${iss.jwksUrl}`);
     expect(probe(r, 'jwks')!.detail).toMatch(/^1 usable signing key for RS256, ES256: kid k1 \(RSA, RS256, use sig\) verifies RS256$/);
     expect(probe(r, 'clock')!.detail).toMatch(/agrees with ours|is 1 s (ahead of|behind) ours/);
-    expect(probe(r, 'database')).toMatchObject({ target: migrated.url, detail: `reachable; ${MIGRATIONS} migrations applied; RLS on ${[...RLS_TABLES].sort().map((t) => `public.${t}`).join(', ')}` });
+    expect(probe(r, 'database')).toMatchObject({
+      target: migrated.url,
+      detail: `reachable; ${MIGRATIONS} migrations applied; RLS on ${[...RLS_TABLES]
+        .sort()
+        .map((t) => `public.${t}`)
+        .join(', ')}`,
+    });
     expect(probe(r, 'nginx')).toMatchObject({ skipped: true });
     for (const p of r.probes) expect(Object.keys(p).every((k) => ['name', 'target', 'ok', 'skipped', 'detail', 'hint'].includes(k))).toBe(true);
   });
@@ -97,7 +118,12 @@ maybe('probes', () => {
     const r = await runCheck(good({ AUTH_JWKS_URL: url, AUTH_JWKS_TIMEOUT_MS: '2000' }));
     expect(r.exitCode).toBe(3);
     expect(probe(r, 'discovery')).toBeUndefined(); // a configured JWKS URL needs no discovery
-    expect(probe(r, 'jwks')).toMatchObject({ ok: false, target: url, detail: `GET ${url}: fetch failed: connect ECONNREFUSED 127.0.0.1:${port}`, hint: expect.stringMatching(/DNS, egress/) });
+    expect(probe(r, 'jwks')).toMatchObject({
+      ok: false,
+      target: url,
+      detail: `GET ${url}: fetch failed: connect ECONNREFUSED 127.0.0.1:${port}`,
+      hint: expect.stringMatching(/DNS, egress/),
+    });
     expect(probe(r, 'clock')).toMatchObject({ ok: true, skipped: true });
   });
 
@@ -136,7 +162,11 @@ maybe('probes', () => {
       const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/certs`;
       const r = await runCheck(good({ AUTH_JWKS_URL: url }));
       expect(probe(r, 'jwks')!.ok).toBe(true);
-      expect(probe(r, 'clock')).toMatchObject({ ok: false, detail: expect.stringMatching(/is (599|600|601) s ahead of ours .*AUTH_CLOCK_TOLERANCE_S=30/), hint: expect.stringMatching(/NTP/) });
+      expect(probe(r, 'clock')).toMatchObject({
+        ok: false,
+        detail: expect.stringMatching(/is (599|600|601) s ahead of ours .*AUTH_CLOCK_TOLERANCE_S=30/),
+        hint: expect.stringMatching(/NTP/),
+      });
       expect(r.exitCode).toBe(3);
     } finally {
       server.closeAllConnections();
@@ -147,13 +177,26 @@ maybe('probes', () => {
   test('database: unreachable (cause, no password), not migrated, RLS off', async () => {
     const port = await freePort();
     const down = await runCheck(good({ DATABASE_URL: `postgres://tollgate:s3cret@127.0.0.1:${port}/x` }));
-    expect(probe(down, 'database')).toMatchObject({ ok: false, target: `postgres://tollgate:***@127.0.0.1:${port}/x`, detail: `unreachable: connect ECONNREFUSED 127.0.0.1:${port}` });
+    expect(probe(down, 'database')).toMatchObject({
+      ok: false,
+      target: `postgres://tollgate:***@127.0.0.1:${port}/x`,
+      detail: `unreachable: connect ECONNREFUSED 127.0.0.1:${port}`,
+    });
     expect(JSON.stringify(down)).not.toContain('s3cret');
 
     const unmigrated = await runCheck(good({ DATABASE_URL: bare.url }));
-    expect(probe(unmigrated, 'database')).toMatchObject({ ok: false, hint: 'npx tollgate migrate', detail: expect.stringMatching(new RegExp(`^${bare.url.replace(/[/.?]/g, '.')} lacks ${MIGRATIONS} migrations \\(001_auth_compat.sql, .*\\): every charge would fail`)) });
+    expect(probe(unmigrated, 'database')).toMatchObject({
+      ok: false,
+      hint: 'npx tollgate migrate',
+      detail: expect.stringMatching(
+        new RegExp(`^${bare.url.replace(/[/.?]/g, '.')} lacks ${MIGRATIONS} migrations \\(001_auth_compat.sql, .*\\): every charge would fail`),
+      ),
+    });
     // a configuration that migrates at start-up is fine with it
-    expect(probe(await runCheck(good({ DATABASE_URL: bare.url, MIGRATE_ON_START: 'true' })), 'database')).toMatchObject({ ok: true, detail: expect.stringMatching(new RegExp(`${MIGRATIONS} pending, applied at start-up`)) });
+    expect(probe(await runCheck(good({ DATABASE_URL: bare.url, MIGRATE_ON_START: 'true' })), 'database')).toMatchObject({
+      ok: true,
+      detail: expect.stringMatching(new RegExp(`${MIGRATIONS} pending, applied at start-up`)),
+    });
 
     const c = new pg.Client({ connectionString: migrated.url });
     await c.connect();
@@ -198,16 +241,27 @@ describe('the compiled command and the validator agree', () => {
   // asynchronous: the devkit issuer answers from this process, which spawnSync would block
   const run = (file: string, args: string[], env: Record<string, string | undefined>) =>
     new Promise<{ code: number | null; out: string; err: string }>((resolve, reject) => {
-      execFile(process.execPath, [file, ...args], { cwd: work, encoding: 'utf8', timeout: 30_000, env: { PATH: process.env.PATH ?? '', ...env } as NodeJS.ProcessEnv }, (e, out, err) => {
-        const code = e ? (e as { code?: unknown }).code : 0;
-        if (typeof code !== 'number') reject(e);
-        else resolve({ code, out, err });
-      });
+      execFile(
+        process.execPath,
+        [file, ...args],
+        { cwd: work, encoding: 'utf8', timeout: 30_000, env: { PATH: process.env.PATH ?? '', ...env } as NodeJS.ProcessEnv },
+        (e, out, err) => {
+          const code = e ? (e as { code?: unknown }).code : 0;
+          if (typeof code !== 'number') reject(e);
+          else resolve({ code, out, err });
+        },
+      );
     });
   const TOLLGATE = distPath('validator', 'cli', 'tollgate.js');
 
   test('exit 2 and the same sentence as the validator refusing to start', async () => {
-    const env = { NODE_ENV: 'production', AUTH_MODE: 'jwks', AUTH_ISSUER: 'https://idp.example/realms/x', AUTH_AUDIENCE: 'api', DATA_DIR: path.join(work, 'never') };
+    const env = {
+      NODE_ENV: 'production',
+      AUTH_MODE: 'jwks',
+      AUTH_ISSUER: 'https://idp.example/realms/x',
+      AUTH_AUDIENCE: 'api',
+      DATA_DIR: path.join(work, 'never'),
+    };
     const check = await run(TOLLGATE, ['check', '--json'], env);
     expect(check.code).toBe(2);
     const report = JSON.parse(check.out) as CheckReport;

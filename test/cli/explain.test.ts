@@ -45,7 +45,8 @@ const env = (extra: Record<string, string> = {}) => ({
   DATA_DIR: dataDir,
   ...extra,
 });
-const token = (o: MintOptions = {}) => mint({ iss: iss.issuer, aud: 'wavestack' }, { key, ...o, claims: { scope: 'api:read api:write', azp: 'gateway', ...o.claims } });
+const token = (o: MintOptions = {}) =>
+  mint({ iss: iss.issuer, aud: 'wavestack' }, { key, ...o, claims: { scope: 'api:read api:write', azp: 'gateway', ...o.claims } });
 
 /** Runs explain in this process; returns exit code, output text and (with --json) the parsed explanation. */
 async function run(tok: string, args: string[] = [], extra: Record<string, string> = {}) {
@@ -61,23 +62,111 @@ const GET = ['--method', 'GET', '--uri', '/api/things'];
 type Case = [reason: string, tok: () => Promise<string>, args: string[], extra: Record<string, string>, stage: string, got: RegExp, expected: RegExp];
 const cases: Case[] = [
   ['token_malformed', async () => 'not-a-jwt', GET, {}, 'bearer', /1 dot-separated part/, /header\.payload\.signature/],
-  ['token_too_large', async () => `${'a'.repeat(5000)}.${'b'.repeat(5000)}.c`, GET, {}, 'bearer', /^10003 bytes$/, /at most 8192 bytes \(AUTH_MAX_TOKEN_BYTES\)/],
-  ['algorithm_not_allowed', async () => `${b64({ alg: 'none' })}.${b64({ iss: iss.issuer, aud: 'wavestack', sub: 'x', exp: now() + 60 })}.x`, GET, {}, 'header', /^alg "none"$/, /^one of "RS256", "ES256" \(AUTH_ALGORITHMS\)$/],
-  ['algorithm_not_allowed', async () => mint({ iss: iss.issuer, aud: 'wavestack' }, { secret: 'x'.repeat(40), header: { kid: 'k1' } }), GET, {}, 'algorithm', /^alg "HS256"$/, /^one of "RS256", "ES256" \(AUTH_ALGORITHMS\)$/],
-  ['header_not_allowed', async () => token({ header: { jku: 'https://evil.example/jwks' } }), GET, {}, 'header', /^header jku$/, /none of crit, jku, x5u, jwk, x5c/],
-  ['issuer_mismatch', async () => mint({ iss: `${iss.issuer}/`, aud: 'wavestack' }, { key }), GET, {}, 'issuer', /^iss ".*\/realms\/wavestack\/"$/, /AUTH_ISSUER/],
-  ['key_not_found', async () => mint({ iss: iss.issuer, aud: 'wavestack' }, { key: await makeKey('RS256', 'k9') }), GET, {}, 'key', /^kid "k9", alg "RS256"$/, /^a published key: kid "k1" \(RS256, use sig\)$/],
-  ['signature_invalid', async () => mint({ iss: iss.issuer, aud: 'wavestack' }, { key: stranger }), GET, {}, 'signature', /kid "k1" does not verify/, /the issuer's key/],
-  ['audience_mismatch', async () => mint({ iss: iss.issuer, aud: 'account' }, { key }), GET, {}, 'audience', /^aud "account"$/, /^"wavestack" \(AUTH_AUDIENCE\)$/],
+  [
+    'token_too_large',
+    async () => `${'a'.repeat(5000)}.${'b'.repeat(5000)}.c`,
+    GET,
+    {},
+    'bearer',
+    /^10003 bytes$/,
+    /at most 8192 bytes \(AUTH_MAX_TOKEN_BYTES\)/,
+  ],
+  [
+    'algorithm_not_allowed',
+    async () => `${b64({ alg: 'none' })}.${b64({ iss: iss.issuer, aud: 'wavestack', sub: 'x', exp: now() + 60 })}.x`,
+    GET,
+    {},
+    'header',
+    /^alg "none"$/,
+    /^one of "RS256", "ES256" \(AUTH_ALGORITHMS\)$/,
+  ],
+  [
+    'algorithm_not_allowed',
+    async () => mint({ iss: iss.issuer, aud: 'wavestack' }, { secret: 'x'.repeat(40), header: { kid: 'k1' } }),
+    GET,
+    {},
+    'algorithm',
+    /^alg "HS256"$/,
+    /^one of "RS256", "ES256" \(AUTH_ALGORITHMS\)$/,
+  ],
+  [
+    'header_not_allowed',
+    async () => token({ header: { jku: 'https://evil.example/jwks' } }),
+    GET,
+    {},
+    'header',
+    /^header jku$/,
+    /none of crit, jku, x5u, jwk, x5c/,
+  ],
+  [
+    'issuer_mismatch',
+    async () => mint({ iss: `${iss.issuer}/`, aud: 'wavestack' }, { key }),
+    GET,
+    {},
+    'issuer',
+    /^iss ".*\/realms\/wavestack\/"$/,
+    /AUTH_ISSUER/,
+  ],
+  [
+    'key_not_found',
+    async () => mint({ iss: iss.issuer, aud: 'wavestack' }, { key: await makeKey('RS256', 'k9') }),
+    GET,
+    {},
+    'key',
+    /^kid "k9", alg "RS256"$/,
+    /^a published key: kid "k1" \(RS256, use sig\)$/,
+  ],
+  [
+    'signature_invalid',
+    async () => mint({ iss: iss.issuer, aud: 'wavestack' }, { key: stranger }),
+    GET,
+    {},
+    'signature',
+    /kid "k1" does not verify/,
+    /the issuer's key/,
+  ],
+  [
+    'audience_mismatch',
+    async () => mint({ iss: iss.issuer, aud: 'account' }, { key }),
+    GET,
+    {},
+    'audience',
+    /^aud "account"$/,
+    /^"wavestack" \(AUTH_AUDIENCE\)$/,
+  ],
   ['token_expired', async () => token({ expiresIn: -600 }), GET, {}, 'lifetime', /^exp .* \(10 min ago\)$/, /now minus 30 s \(AUTH_CLOCK_TOLERANCE_S\)/],
   ['token_not_yet_valid', async () => token({ claims: { nbf: now() + 600 } }), GET, {}, 'lifetime', /^nbf .* \(in 10 min\)$/, /now plus 30 s/],
   ['claim_missing', async () => token({ claims: { sub: undefined } }), GET, {}, 'subject', /subject \(sub\)/, /non-empty sub/],
   ['token_type_invalid', async () => token({ claims: { typ: 'ID' } }), GET, {}, 'claims', /^payload typ "ID"$/, /"Bearer"/],
-  ['client_not_allowed', async () => token({ claims: { azp: 'intruder' } }), GET, { AUTH_ALLOWED_CLIENTS: 'gateway,cli' }, 'claims', /"intruder"/, /^one of "gateway", "cli" \(AUTH_ALLOWED_CLIENTS\)$/],
-  ['email_unverified', async () => token({ claims: { email: 'a@example.com', email_verified: false } }), GET, { AUTH_REQUIRE_EMAIL_VERIFIED: 'true' }, 'email', /^email_verified false$/, /AUTH_REQUIRE_EMAIL_VERIFIED/],
+  [
+    'client_not_allowed',
+    async () => token({ claims: { azp: 'intruder' } }),
+    GET,
+    { AUTH_ALLOWED_CLIENTS: 'gateway,cli' },
+    'claims',
+    /"intruder"/,
+    /^one of "gateway", "cli" \(AUTH_ALLOWED_CLIENTS\)$/,
+  ],
+  [
+    'email_unverified',
+    async () => token({ claims: { email: 'a@example.com', email_verified: false } }),
+    GET,
+    { AUTH_REQUIRE_EMAIL_VERIFIED: 'true' },
+    'email',
+    /^email_verified false$/,
+    /AUTH_REQUIRE_EMAIL_VERIFIED/,
+  ],
   ['scope_missing', async () => token({ claims: { scope: 'api:write' } }), GET, {}, 'rule', /^scopes "api:write"$/, /^scope "api:read"/],
   ['path_ambiguous', async () => token(), ['--method', 'GET', '--uri', '/api/../admin'], {}, 'request', /dot segment|\.\./, /every server reads the same way/],
-  ['max_ticks_invalid', async () => token(), ['--method', 'POST', '--uri', '/api/tasks', '--max-ticks', '0'], {}, 'quota', /positive whole number/, /at most the daily limit/],
+  [
+    'max_ticks_invalid',
+    async () => token(),
+    ['--method', 'POST', '--uri', '/api/tasks', '--max-ticks', '0'],
+    {},
+    'quota',
+    /positive whole number/,
+    /at most the daily limit/,
+  ],
 ];
 
 test.each(cases)('%s: the stage that refuses says what it got and what it expected', async (reason, tok, args, extra, stage, got, expected) => {
@@ -110,8 +199,18 @@ test('text output: ✗ with got / expected / hint lines (Keycloak audience), ver
     expect.stringMatching(/^ +expected "wavestack" \(AUTH_AUDIENCE\)$/),
     expect.stringMatching(/^ +hint {5}Keycloak needs an audience mapper, see docs\/KEYCLOAK\.md$/),
   ]);
-  expect(lines.filter((l) => l.startsWith('✓ ')).map((l) => l.split(/\s+/)[1])).toEqual(['request', 'bearer', 'header', 'issuer', 'algorithm', 'key', 'signature']);
-  expect(lines.find((l) => l.startsWith('· rule'))).toMatch(/GET \/api\/ requires scope api:read; the token carries scopes "api:read api:write" \(not reached\)$/);
+  expect(lines.filter((l) => l.startsWith('✓ ')).map((l) => l.split(/\s+/)[1])).toEqual([
+    'request',
+    'bearer',
+    'header',
+    'issuer',
+    'algorithm',
+    'key',
+    'signature',
+  ]);
+  expect(lines.find((l) => l.startsWith('· rule'))).toMatch(
+    /GET \/api\/ requires scope api:read; the token carries scopes "api:read api:write" \(not reached\)$/,
+  );
   expect(lines.at(-1)).toMatch(/^verdict: refused, 401 audience_mismatch: /);
 });
 
@@ -121,8 +220,15 @@ test('a charged route is previewed, never charged: the same answer twice, nothin
   const first = await run(t, args);
   expect(first.code).toBe(0);
   const quota = first.x!.stages.find((s) => s.stage === 'quota')!;
-  expect(quota).toMatchObject({ mark: 'pass', text: expect.stringMatching(/is charged \(QUOTA_ROUTES\): would charge 2 tick\(s\), 1 of 3 left after it \(dry run: nothing charged\)/) });
-  expect(first.x!.decision).toMatchObject({ granted: true, status: 200, headers: expect.objectContaining({ 'X-User-Id': 'preview-user', 'X-Ticks-Charged': '2', 'X-Ticks-Remaining': '1' }) });
+  expect(quota).toMatchObject({
+    mark: 'pass',
+    text: expect.stringMatching(/is charged \(QUOTA_ROUTES\): would charge 2 tick\(s\), 1 of 3 left after it \(dry run: nothing charged\)/),
+  });
+  expect(first.x!.decision).toMatchObject({
+    granted: true,
+    status: 200,
+    headers: expect.objectContaining({ 'X-User-Id': 'preview-user', 'X-Ticks-Charged': '2', 'X-Ticks-Remaining': '1' }),
+  });
   const second = await run(t, args);
   expect(second.x!.decision!.headers['X-Ticks-Remaining']).toBe('1');
   const text = await run(t, args.slice(0, -1));
@@ -139,7 +245,12 @@ test('a charged route is previewed, never charged: the same answer twice, nothin
   }
   const spent = await run(await token({ claims: { sub: 'spent-user' } }), ['--method', 'POST', '--uri', '/api/tasks', '--json']);
   expect(spent.code).toBe(1);
-  expect(failed(spent.x!)).toMatchObject({ stage: 'quota', reason: 'quota_exhausted', got: expect.stringMatching(/0 of 1 ticks left, 1 requested/), hint: expect.stringMatching(/tollgate quota set-limit/) });
+  expect(failed(spent.x!)).toMatchObject({
+    stage: 'quota',
+    reason: 'quota_exhausted',
+    got: expect.stringMatching(/0 of 1 ticks left, 1 requested/),
+    hint: expect.stringMatching(/tollgate quota set-limit/),
+  });
 });
 
 test('no route given: the token alone is explained; route and quota do not apply', async () => {
@@ -183,8 +294,11 @@ describe('the command', () => {
   const TOLLGATE = distPath('validator', 'cli', 'tollgate.js');
   const spawn = (args: string[], stdin: string, extra: Record<string, string> = {}) =>
     new Promise<{ code: number; out: string; err: string }>((resolve) => {
-      const c = execFile(process.execPath, [TOLLGATE, 'explain', ...args], { cwd: work, encoding: 'utf8', timeout: 30_000, env: { PATH: process.env.PATH ?? '', ...env(), ...extra } }, (e, out, err) =>
-        resolve({ code: e ? Number((e as { code?: unknown }).code) : 0, out, err }),
+      const c = execFile(
+        process.execPath,
+        [TOLLGATE, 'explain', ...args],
+        { cwd: work, encoding: 'utf8', timeout: 30_000, env: { PATH: process.env.PATH ?? '', ...env(), ...extra } },
+        (e, out, err) => resolve({ code: e ? Number((e as { code?: unknown }).code) : 0, out, err }),
       );
       c.stdin!.end(stdin);
     });
@@ -195,6 +309,9 @@ describe('the command', () => {
     expect(ok.out.trim().split('\n').at(-1)).toMatch(/^verdict: granted, 200 with X-User-Id: user-123/);
     expect((await spawn(['-', ...GET], await mint({ iss: iss.issuer, aud: 'account' }, { key }))).code).toBe(1);
     expect(await spawn(['-', '--method', 'GET'], 'x')).toMatchObject({ code: 2, err: expect.stringMatching(/--method and --uri go together/) });
-    expect(await spawn(['-'], await token(), { AUTH_AUDIENCE: '', PORT: 'x' })).toMatchObject({ code: 2, err: expect.stringMatching(/configuration error: PORT:[^]*configuration error: AUTH_AUDIENCE:/) });
+    expect(await spawn(['-'], await token(), { AUTH_AUDIENCE: '', PORT: 'x' })).toMatchObject({
+      code: 2,
+      err: expect.stringMatching(/configuration error: PORT:[^]*configuration error: AUTH_AUDIENCE:/),
+    });
   });
 });

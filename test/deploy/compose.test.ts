@@ -215,22 +215,44 @@ describe('compose.yaml', () => {
       // Removed in 26: the hostname v1 options (hostname v2 replaced them in 25), `proxy`
       // (replaced by proxy-headers) and the pre-26 admin variables (bootstrap-admin-* replaced them).
       const removed = [
-        /--hostname-url\b/, /\bKC_HOSTNAME_URL\b/, /--hostname-admin-url\b/, /\bKC_HOSTNAME_ADMIN_URL\b/,
-        /--hostname-path\b/, /\bKC_HOSTNAME_PATH\b/, /--hostname-port\b/, /\bKC_HOSTNAME_PORT\b/,
-        /--hostname-strict-https\b/, /\bKC_HOSTNAME_STRICT_HTTPS\b/, /--hostname-strict-backchannel\b/, /\bKC_HOSTNAME_STRICT_BACKCHANNEL\b/,
-        /--proxy[= ]/, /\bKC_PROXY\b(?!_)/, /hostname:v1/, /\bKEYCLOAK_ADMIN\b/, /\bKEYCLOAK_ADMIN_PASSWORD\b/,
+        /--hostname-url\b/,
+        /\bKC_HOSTNAME_URL\b/,
+        /--hostname-admin-url\b/,
+        /\bKC_HOSTNAME_ADMIN_URL\b/,
+        /--hostname-path\b/,
+        /\bKC_HOSTNAME_PATH\b/,
+        /--hostname-port\b/,
+        /\bKC_HOSTNAME_PORT\b/,
+        /--hostname-strict-https\b/,
+        /\bKC_HOSTNAME_STRICT_HTTPS\b/,
+        /--hostname-strict-backchannel\b/,
+        /\bKC_HOSTNAME_STRICT_BACKCHANNEL\b/,
+        /--proxy[= ]/,
+        /\bKC_PROXY\b(?!_)/,
+        /hostname:v1/,
+        /\bKEYCLOAK_ADMIN\b/,
+        /\bKEYCLOAK_ADMIN_PASSWORD\b/,
       ];
       for (const name of KEYCLOAKS) {
         const { all } = settings(name);
-        for (const pattern of removed) expect({ name, removed: String(pattern), found: pattern.test(all) }).toEqual({ name, removed: String(pattern), found: false });
+        for (const pattern of removed)
+          expect({ name, removed: String(pattern), found: pattern.test(all) }).toEqual({ name, removed: String(pattern), found: false });
       }
     });
 
     test('every KC_ variable is a Keycloak 26 server option this file means to use', () => {
       // Spelled as in keycloak.org/server/all-config (26.x); a typo would be ignored silently by Keycloak.
       const KNOWN = new Set([
-        'KC_BOOTSTRAP_ADMIN_USERNAME', 'KC_BOOTSTRAP_ADMIN_PASSWORD', 'KC_HEALTH_ENABLED', 'KC_HOSTNAME', 'KC_HTTP_ENABLED',
-        'KC_PROXY_HEADERS', 'KC_DB', 'KC_DB_URL', 'KC_DB_USERNAME', 'KC_DB_PASSWORD',
+        'KC_BOOTSTRAP_ADMIN_USERNAME',
+        'KC_BOOTSTRAP_ADMIN_PASSWORD',
+        'KC_HEALTH_ENABLED',
+        'KC_HOSTNAME',
+        'KC_HTTP_ENABLED',
+        'KC_PROXY_HEADERS',
+        'KC_DB',
+        'KC_DB_URL',
+        'KC_DB_USERNAME',
+        'KC_DB_PASSWORD',
       ]);
       for (const name of KEYCLOAKS) {
         for (const v of [...settings(name).env, ...settings(name).exported].filter((v) => v.startsWith('KC_'))) {
@@ -307,7 +329,12 @@ describe('compose.yaml', () => {
   test('the gateway defines every ${VAR} the NGINX templates use, and mounts what they reference', () => {
     const gw = services.gateway;
     expect(gw.volumes).toEqual(
-      expect.arrayContaining(['./nginx/templates:/etc/nginx/templates:ro', './nginx/nginx.conf:/etc/nginx/nginx.conf:ro', './nginx/njs:/etc/nginx/njs:ro', 'clips:/srv/files:ro']),
+      expect.arrayContaining([
+        './nginx/templates:/etc/nginx/templates:ro',
+        './nginx/nginx.conf:/etc/nginx/nginx.conf:ro',
+        './nginx/njs:/etc/nginx/njs:ro',
+        'clips:/srv/files:ro',
+      ]),
     );
     const templatesDir = path.join(ROOT, 'nginx/templates');
     const templates: string[] = [];
@@ -352,7 +379,9 @@ describe('compose.yaml', () => {
     const text = readFileSync(path.join(ROOT, 'compose.yaml'), 'utf8');
     expect(text).not.toMatch(/PASSWORD:\s*[^\s$]/);
     for (const file of ['keys.env.example', '.env.compose.example']) {
-      const lines = readFileSync(path.join(ROOT, file), 'utf8').split('\n').filter((l) => /^[A-Z_]+=/.test(l));
+      const lines = readFileSync(path.join(ROOT, file), 'utf8')
+        .split('\n')
+        .filter((l) => /^[A-Z_]+=/.test(l));
       for (const line of lines) {
         const [name, value] = [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)];
         if (/PASSWORD|SECRET|KEY$/.test(name)) expect({ file, name, value }).toEqual({ file, name, value: '' });

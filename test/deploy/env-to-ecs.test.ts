@@ -49,9 +49,7 @@ describe('env-to-ecs', () => {
     // Stored, but not handed to the validator: it is not one of its settings.
     expect(plan.notForValidator).toEqual(['POSTGRES_PASSWORD']);
     expect(plan.executionRolePolicy.Statement[0].Action).toEqual(['secretsmanager:GetSecretValue']);
-    expect(plan.executionRolePolicy.Statement[0].Resource).toContain(
-      'arn:aws:secretsmanager:us-east-1:123456789012:secret:tollgate/DATABASE_URL-??????',
-    );
+    expect(plan.executionRolePolicy.Statement[0].Resource).toContain('arn:aws:secretsmanager:us-east-1:123456789012:secret:tollgate/DATABASE_URL-??????');
   });
 
   test('--show-values puts the real values in SecretString', () => {

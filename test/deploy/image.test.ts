@@ -69,7 +69,9 @@ describe('Dockerfile', () => {
   });
 
   test('.dockerignore keeps secrets, state and non-production code out of the build context', () => {
-    const ignored = readFileSync(path.join(ROOT, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim());
+    const ignored = readFileSync(path.join(ROOT, '.dockerignore'), 'utf8')
+      .split('\n')
+      .map((l) => l.trim());
     for (const entry of ['node_modules', 'dist', '.data', '.env', 'keys.env', '.certs', '.secrets', 'test', 'keycloak', 'scripts', '*.pem', '*.key']) {
       expect({ entry, ignored: ignored.includes(entry) }).toEqual({ entry, ignored: true });
     }

@@ -26,13 +26,24 @@ describeRendered('deploy/k8s/overlays/nginx-gateway', () => {
     expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 101, seccompProfile: { type: 'RuntimeDefault' } });
     expect(nginx.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
     // Non-root cannot bind 80/443: the pod listens high, the Service maps the public ports.
-    expect(nginx.ports).toEqual([{ name: 'http', containerPort: Number(env.GATEWAY_HTTP_PORT) }, { name: 'https', containerPort: Number(env.GATEWAY_HTTPS_PORT) }]);
+    expect(nginx.ports).toEqual([
+      { name: 'http', containerPort: Number(env.GATEWAY_HTTP_PORT) },
+      { name: 'https', containerPort: Number(env.GATEWAY_HTTPS_PORT) },
+    ]);
     const svc = one(docs, 'Service', 'tollgate-gateway');
     expect(svc.spec).toMatchObject({ type: 'LoadBalancer', externalTrafficPolicy: 'Local' });
-    expect(svc.spec.ports.map((p: Obj) => [p.port, p.targetPort])).toEqual([[80, 'http'], [443, 'https']]);
+    expect(svc.spec.ports.map((p: Obj) => [p.port, p.targetPort])).toEqual([
+      [80, 'http'],
+      [443, 'https'],
+    ]);
     expect(nginx.readinessProbe.httpGet).toEqual({ path: '/healthz', port: 'http' });
     // Writable paths are emptyDirs: conf.d (rendered templates), logs (pid), temp (nginx.conf's prefix paths).
-    for (const [name, at] of [['conf-d', '/etc/nginx/conf.d'], ['logs', '/etc/nginx/logs'], ['temp', '/etc/nginx/temp'], ['cache', '/var/cache/nginx']]) {
+    for (const [name, at] of [
+      ['conf-d', '/etc/nginx/conf.d'],
+      ['logs', '/etc/nginx/logs'],
+      ['temp', '/etc/nginx/temp'],
+      ['cache', '/var/cache/nginx'],
+    ]) {
       expect(mountOf(name!).mountPath).toBe(at);
       expect(volume(name!).emptyDir).toBeDefined();
     }
@@ -70,7 +81,9 @@ describeRendered('deploy/k8s/overlays/nginx-gateway', () => {
     for (const v of used) expect({ variable: v, set: v in env, passesFilter: filter.test(v) }).toEqual({ variable: v, set: true, passesFilter: true });
     expect(nginx.envFrom).toEqual([{ configMapRef: { name: one(docs, 'ConfigMap', 'tollgate-gateway-env').metadata.name } }]);
     const validatorSvc = one(docs, 'Service', 'tollgate-validator');
-    expect(env.GATEWAY_VALIDATOR_SERVERS).toBe(`server ${validatorSvc.metadata.name}.${validatorSvc.metadata.namespace}.svc.cluster.local:${validatorSvc.spec.ports[0].port} max_fails=1 fail_timeout=2s;`);
+    expect(env.GATEWAY_VALIDATOR_SERVERS).toBe(
+      `server ${validatorSvc.metadata.name}.${validatorSvc.metadata.namespace}.svc.cluster.local:${validatorSvc.spec.ports[0].port} max_fails=1 fail_timeout=2s;`,
+    );
     expect(env.GATEWAY_TLS_CERT!.startsWith(`${mountOf('certs').mountPath}/`)).toBe(true);
     expect(volume('certs').secret.secretName).toBe('tollgate-gateway-tls');
   });

@@ -76,10 +76,18 @@ export function miniValidate(schema: MiniSchema, value: unknown, at = ''): strin
 
 const str: MiniSchema = { type: 'string' };
 const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+\-.^_`|~]+$/;
-const meta: MiniSchema = { type: 'object', required: ['name', 'namespace'], properties: { name: str, namespace: str, labels: { type: 'object' }, annotations: { type: 'object' } } };
+const meta: MiniSchema = {
+  type: 'object',
+  required: ['name', 'namespace'],
+  properties: { name: str, namespace: str, labels: { type: 'object' }, annotations: { type: 'object' } },
+};
 const targetRefs: MiniSchema = {
   type: 'array',
-  items: { type: 'object', required: ['group', 'kind', 'name'], properties: { group: str, kind: { type: 'string', enum: ['Gateway', 'HTTPRoute', 'GRPCRoute'] }, name: str, sectionName: str } },
+  items: {
+    type: 'object',
+    required: ['group', 'kind', 'name'],
+    properties: { group: str, kind: { type: 'string', enum: ['Gateway', 'HTTPRoute', 'GRPCRoute'] }, name: str, sectionName: str },
+  },
 };
 
 /**
@@ -112,7 +120,20 @@ export const ENVOY_GATEWAY_SCHEMAS: Record<string, MiniSchema> = {
                 type: 'object',
                 required: ['backendRefs'],
                 properties: {
-                  backendRefs: { type: 'array', items: { type: 'object', required: ['name', 'port'], properties: { name: str, namespace: str, port: { type: 'integer' }, kind: { type: 'string', enum: ['Service'] }, group: { type: 'string', enum: [''] } } } },
+                  backendRefs: {
+                    type: 'array',
+                    items: {
+                      type: 'object',
+                      required: ['name', 'port'],
+                      properties: {
+                        name: str,
+                        namespace: str,
+                        port: { type: 'integer' },
+                        kind: { type: 'string', enum: ['Service'] },
+                        group: { type: 'string', enum: [''] },
+                      },
+                    },
+                  },
                   path: { type: 'string', pattern: /^\// },
                   headersToBackend: { type: 'array', items: { type: 'string', pattern: HEADER_NAME } },
                 },
@@ -135,12 +156,21 @@ export const ENVOY_GATEWAY_SCHEMAS: Record<string, MiniSchema> = {
         required: ['targetRefs'],
         properties: {
           targetRefs,
-          path: { type: 'object', properties: { escapedSlashesAction: { type: 'string', enum: ['KeepUnchanged', 'RejectRequest', 'UnescapeForward', 'UnescapeRedirect'] }, disableMergeSlashes: { type: 'boolean' } } },
+          path: {
+            type: 'object',
+            properties: {
+              escapedSlashesAction: { type: 'string', enum: ['KeepUnchanged', 'RejectRequest', 'UnescapeForward', 'UnescapeRedirect'] },
+              disableMergeSlashes: { type: 'boolean' },
+            },
+          },
           headers: {
             type: 'object',
             properties: {
               withUnderscoresAction: { type: 'string', enum: ['Allow', 'RejectRequest', 'DropHeader'] },
-              earlyRequestHeaders: { type: 'object', properties: { remove: { type: 'array', items: { type: 'string', pattern: HEADER_NAME } }, set: { type: 'array' }, add: { type: 'array' } } },
+              earlyRequestHeaders: {
+                type: 'object',
+                properties: { remove: { type: 'array', items: { type: 'string', pattern: HEADER_NAME } }, set: { type: 'array' }, add: { type: 'array' } },
+              },
             },
           },
         },

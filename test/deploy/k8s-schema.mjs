@@ -12,7 +12,10 @@ for await (const chunk of process.stdin) input += chunk;
 const results = [];
 for (const obj of JSON.parse(input)) {
   const [group, version] = obj.apiVersion.includes('/') ? obj.apiVersion.split('/') : ['', obj.apiVersion];
-  const specifier = group === '' ? `kubernetes-models/${version}` : MODULES[group]?.(version) ?? (group.endsWith('.k8s.io') || !group.includes('.') ? `kubernetes-models/${obj.apiVersion}` : null);
+  const specifier =
+    group === ''
+      ? `kubernetes-models/${version}`
+      : (MODULES[group]?.(version) ?? (group.endsWith('.k8s.io') || !group.includes('.') ? `kubernetes-models/${obj.apiVersion}` : null));
   const result = { kind: obj.kind, name: obj.metadata?.name, checked: false, error: null };
   if (specifier) {
     const Model = (await import(specifier))[obj.kind];

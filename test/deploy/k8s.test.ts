@@ -37,15 +37,49 @@ const API_VERSIONS: Record<string, string> = {
 const FIELDS = {
   deploymentSpec: ['replicas', 'revisionHistoryLimit', 'strategy', 'selector', 'template', 'minReadySeconds', 'progressDeadlineSeconds', 'paused'],
   podSpec: [
-    'serviceAccountName', 'automountServiceAccountToken', 'terminationGracePeriodSeconds', 'securityContext', 'topologySpreadConstraints',
-    'initContainers', 'containers', 'volumes', 'affinity', 'nodeSelector', 'tolerations', 'priorityClassName', 'enableServiceLinks',
+    'serviceAccountName',
+    'automountServiceAccountToken',
+    'terminationGracePeriodSeconds',
+    'securityContext',
+    'topologySpreadConstraints',
+    'initContainers',
+    'containers',
+    'volumes',
+    'affinity',
+    'nodeSelector',
+    'tolerations',
+    'priorityClassName',
+    'enableServiceLinks',
   ],
   container: [
-    'name', 'image', 'imagePullPolicy', 'command', 'args', 'ports', 'env', 'envFrom', 'securityContext', 'resources',
-    'startupProbe', 'livenessProbe', 'readinessProbe', 'lifecycle', 'volumeMounts', 'workingDir',
+    'name',
+    'image',
+    'imagePullPolicy',
+    'command',
+    'args',
+    'ports',
+    'env',
+    'envFrom',
+    'securityContext',
+    'resources',
+    'startupProbe',
+    'livenessProbe',
+    'readinessProbe',
+    'lifecycle',
+    'volumeMounts',
+    'workingDir',
   ],
   probe: ['httpGet', 'exec', 'tcpSocket', 'grpc', 'initialDelaySeconds', 'periodSeconds', 'timeoutSeconds', 'failureThreshold', 'successThreshold'],
-  containerSecurityContext: ['allowPrivilegeEscalation', 'readOnlyRootFilesystem', 'runAsNonRoot', 'runAsUser', 'runAsGroup', 'capabilities', 'privileged', 'seccompProfile'],
+  containerSecurityContext: [
+    'allowPrivilegeEscalation',
+    'readOnlyRootFilesystem',
+    'runAsNonRoot',
+    'runAsUser',
+    'runAsGroup',
+    'capabilities',
+    'privileged',
+    'seccompProfile',
+  ],
   podSecurityContext: ['runAsNonRoot', 'runAsUser', 'runAsGroup', 'fsGroup', 'seccompProfile', 'supplementalGroups'],
   serviceSpec: ['type', 'selector', 'ports', 'clusterIP', 'sessionAffinity', 'externalTrafficPolicy'],
   hpaSpec: ['scaleTargetRef', 'minReplicas', 'maxReplicas', 'metrics', 'behavior'],
@@ -84,7 +118,11 @@ describeRendered('deploy/k8s (kubectl kustomize)', () => {
         const doc = docs[i]!;
         const hand = ENVOY_GATEWAY_SCHEMAS[doc.kind];
         // Every kind is checked by one of the two: a model from kubernetes-models, or ours.
-        expect({ name, kind: r.kind, checkedBy: r.checked ? 'models' : hand ? 'hand-written' : 'nothing' }).not.toEqual({ name, kind: r.kind, checkedBy: 'nothing' });
+        expect({ name, kind: r.kind, checkedBy: r.checked ? 'models' : hand ? 'hand-written' : 'nothing' }).not.toEqual({
+          name,
+          kind: r.kind,
+          checkedBy: 'nothing',
+        });
         const errors = r.checked ? (r.error ? [r.error] : []) : miniValidate(hand!, doc);
         expect({ name, kind: doc.kind, object: doc.metadata.name, errors }).toEqual({ name, kind: doc.kind, object: doc.metadata.name, errors: [] });
         expect({ kind: doc.kind, apiVersion: doc.apiVersion }).toEqual({ kind: doc.kind, apiVersion: API_VERSIONS[doc.kind] });
@@ -127,7 +165,12 @@ describeRendered('deploy/k8s (kubectl kustomize)', () => {
     for (const c of [...(pod.initContainers as Obj[]), ...(pod.containers as Obj[])]) {
       onlyKnown(`container ${c.name}`, c, FIELDS.container);
       onlyKnown(`container ${c.name} securityContext`, c.securityContext, FIELDS.containerSecurityContext);
-      expect(c.securityContext).toMatchObject({ runAsNonRoot: true, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
+      expect(c.securityContext).toMatchObject({
+        runAsNonRoot: true,
+        readOnlyRootFilesystem: true,
+        allowPrivilegeEscalation: false,
+        capabilities: { drop: ['ALL'] },
+      });
       expect(c.resources.requests.cpu).toMatch(QUANTITY_CPU);
       expect(c.resources.limits.cpu).toMatch(QUANTITY_CPU);
       expect(c.resources.requests.memory).toMatch(QUANTITY_MEM);
@@ -151,7 +194,14 @@ describeRendered('deploy/k8s (kubectl kustomize)', () => {
         expect({ key, secret: Boolean(known.get(key)?.secret) }).toEqual({ key, secret: false });
       }
     }
-    expect(env).toMatchObject({ NODE_ENV: 'production', HOST: '0.0.0.0', PORT: '3000', AUTH_MODE: 'jwks', AUTH_FRONT: 'nginx', QUOTA_TRUST_CHARGE_ID: 'false' });
+    expect(env).toMatchObject({
+      NODE_ENV: 'production',
+      HOST: '0.0.0.0',
+      PORT: '3000',
+      AUTH_MODE: 'jwks',
+      AUTH_FRONT: 'nginx',
+      QUOTA_TRUST_CHARGE_ID: 'false',
+    });
     expect(env.AUTH_JWKS_URL.startsWith('https://')).toBe(true);
     const secretVolume = (pod.volumes as Obj[]).find((v) => v.secret)!;
     const example = parse(readFileSync(path.join(BASE, 'secret.example.yaml'), 'utf8')) as Obj;
@@ -170,7 +220,11 @@ describeRendered('deploy/k8s (kubectl kustomize)', () => {
   test('each overlay tells the validator its front (AUTH_FRONT) and trusts a charge id and a certificate thumbprint only behind the NGINX gateway', () => {
     expect(validatorConfig(rendered['nginx-gateway'])).toMatchObject({ AUTH_FRONT: 'nginx', QUOTA_TRUST_CHARGE_ID: 'true', AUTH_MTLS_TRUST_HEADER: 'true' });
     expect(validatorConfig(rendered['envoy-gateway'])).toMatchObject({ AUTH_FRONT: 'envoy', QUOTA_TRUST_CHARGE_ID: 'false', AUTH_MTLS_TRUST_HEADER: 'false' });
-    expect(validatorConfig(rendered['ingress-nginx-legacy'])).toMatchObject({ AUTH_FRONT: 'nginx', QUOTA_TRUST_CHARGE_ID: 'false', AUTH_MTLS_TRUST_HEADER: 'false' });
+    expect(validatorConfig(rendered['ingress-nginx-legacy'])).toMatchObject({
+      AUTH_FRONT: 'nginx',
+      QUOTA_TRUST_CHARGE_ID: 'false',
+      AUTH_MTLS_TRUST_HEADER: 'false',
+    });
     // A config change renames the ConfigMap, and the Deployment follows (pods roll).
     for (const docs of Object.values(rendered)) {
       const name = one(docs, 'ConfigMap', 'tollgate-validator-config').metadata.name;
@@ -206,8 +260,14 @@ describeRendered('deploy/k8s (kubectl kustomize)', () => {
     };
     const monitoring = { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } };
     expect(peers(base)).toEqual([monitoring]);
-    expect(peers(rendered['ingress-nginx-legacy'])).toEqual([monitoring, { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' } } }]);
-    expect(peers(rendered['envoy-gateway'])).toEqual([monitoring, { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'envoy-gateway-system' } } }]);
+    expect(peers(rendered['ingress-nginx-legacy'])).toEqual([
+      monitoring,
+      { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' } } },
+    ]);
+    expect(peers(rendered['envoy-gateway'])).toEqual([
+      monitoring,
+      { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'envoy-gateway-system' } } },
+    ]);
     const gatewayPods = one(rendered['nginx-gateway'], 'Deployment', 'tollgate-gateway').spec.template.metadata.labels;
     expect(peers(rendered['nginx-gateway'])).toEqual([monitoring, { podSelector: { matchLabels: gatewayPods } }]);
   });

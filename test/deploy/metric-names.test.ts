@@ -13,13 +13,40 @@ if (!RUN) console.warn('metric-names.test: dist/validator/server.js missing (run
 
 // PromQL words that look like metric names but are functions, keywords or label names.
 const NOT_METRICS = new Set([
-  'sum', 'rate', 'increase', 'max', 'min', 'avg', 'by', 'without', 'and', 'or', 'unless', 'on', 'ignoring', 'time',
-  'histogram_quantile', 'clamp_min', 'le', 'result', 'reason', 'status', 'issuer', 'outcome', 'state', 'op', 'instance', 'job',
+  'sum',
+  'rate',
+  'increase',
+  'max',
+  'min',
+  'avg',
+  'by',
+  'without',
+  'and',
+  'or',
+  'unless',
+  'on',
+  'ignoring',
+  'time',
+  'histogram_quantile',
+  'clamp_min',
+  'le',
+  'result',
+  'reason',
+  'status',
+  'issuer',
+  'outcome',
+  'state',
+  'op',
+  'instance',
+  'job',
 ]);
 
 /** Metric names in a PromQL expression: identifiers not followed by `(` and not inside {...} or [...]. */
 function metricNames(expr: string): string[] {
-  const stripped = expr.replace(/\{[^}]*\}/g, '').replace(/\[[^\]]*\]/g, '').replace(/"[^"]*"/g, '');
+  const stripped = expr
+    .replace(/\{[^}]*\}/g, '')
+    .replace(/\[[^\]]*\]/g, '')
+    .replace(/"[^"]*"/g, '');
   const names = new Set<string>();
   for (const m of stripped.matchAll(/\b([a-zA-Z_:][a-zA-Z0-9_:]*)\b(?!\s*\()/g)) {
     const word = m[1];
@@ -47,7 +74,10 @@ test('metricNames() finds metrics and skips functions and labels', () => {
     'tollgate_store_duration_seconds_bucket',
   ]);
   expect(metricNames('time() - max by (issuer) (tollgate_jwks_last_success_timestamp_seconds)')).toEqual(['tollgate_jwks_last_success_timestamp_seconds']);
-  expect(metricNames('(sum(rate(a_total{status="401"}[5m])) / sum(rate(a_total[5m]))) > 0.25 and sum(rate(b_total[5m])) > 0.5').sort()).toEqual(['a_total', 'b_total']);
+  expect(metricNames('(sum(rate(a_total{status="401"}[5m])) / sum(rate(a_total[5m]))) > 0.25 and sum(rate(b_total[5m])) > 0.5').sort()).toEqual([
+    'a_total',
+    'b_total',
+  ]);
 });
 
 (RUN ? describe : describe.skip)('dashboard and alert metrics exist in /metrics', () => {
@@ -96,9 +126,18 @@ test('metricNames() finds metrics and skips functions and labels', () => {
 
   test('the contract metrics are all there', () => {
     for (const name of [
-      'tollgate_decisions_total', 'tollgate_decision_duration_seconds_bucket', 'tollgate_jwks_fetches_total', 'tollgate_jwks_keys',
-      'tollgate_jwks_stale', 'tollgate_jwks_last_success_timestamp_seconds', 'tollgate_quota_charges_total', 'tollgate_quota_ticks_charged_total',
-      'tollgate_store_duration_seconds_bucket', 'tollgate_db_pool_connections', 'tollgate_store_up', 'process_resident_memory_bytes',
+      'tollgate_decisions_total',
+      'tollgate_decision_duration_seconds_bucket',
+      'tollgate_jwks_fetches_total',
+      'tollgate_jwks_keys',
+      'tollgate_jwks_stale',
+      'tollgate_jwks_last_success_timestamp_seconds',
+      'tollgate_quota_charges_total',
+      'tollgate_quota_ticks_charged_total',
+      'tollgate_store_duration_seconds_bucket',
+      'tollgate_db_pool_connections',
+      'tollgate_store_up',
+      'process_resident_memory_bytes',
     ]) {
       expect({ name, exposed: exposed.has(name) }).toEqual({ name, exposed: true });
     }

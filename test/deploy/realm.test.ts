@@ -184,7 +184,8 @@ describe("keycloak/wavestack-realm.json in Keycloak 26's import format", () => {
       for (const [key, value] of Object.entries(m.config)) expect({ owner, key, type: typeof value }).toEqual({ owner, key, type: 'string' });
     }
     for (const s of realm.clientScopes) {
-      for (const [key, value] of Object.entries(s.attributes)) expect({ scope: s.name, key, type: typeof value }).toEqual({ scope: s.name, key, type: 'string' });
+      for (const [key, value] of Object.entries(s.attributes))
+        expect({ scope: s.name, key, type: typeof value }).toEqual({ scope: s.name, key, type: 'string' });
     }
   });
 });

@@ -27,7 +27,9 @@ describe('Node runtime', () => {
     const dockerfile = readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
     expect(dockerfile).toMatch(new RegExp(`^ARG NODE_IMAGE=node:${SHIPPED}-[a-z]+-slim$`, 'm'));
     const compose = parse(readFileSync(path.join(ROOT, 'compose.yaml'), 'utf8'), { merge: true }) as { services: Record<string, { image?: string }> };
-    const nodeImages = Object.values(compose.services).map((s) => s.image ?? '').filter((i) => i.startsWith('node:'));
+    const nodeImages = Object.values(compose.services)
+      .map((s) => s.image ?? '')
+      .filter((i) => i.startsWith('node:'));
     expect(nodeImages.length).toBeGreaterThan(0);
     for (const image of nodeImages) expect(image).toMatch(new RegExp(`^node:${SHIPPED}-`));
   });
@@ -43,7 +45,10 @@ describe('Node runtime', () => {
 
   test('oidc-provider (the dev IdP behind `npm start`) loads without its "Unsupported runtime" warning', () => {
     // oidc-provider warns at import time on runtimes older than the Jod (22) LTS line.
-    const r = spawnSync(process.execPath, ['--input-type=module', '-e', "await import('oidc-provider'); console.log('loaded')"], { cwd: ROOT, encoding: 'utf8' });
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', "await import('oidc-provider'); console.log('loaded')"], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    });
     expect({ status: r.status, stdout: r.stdout.trim() }).toEqual({ status: 0, stdout: 'loaded' });
     expect(r.stderr).not.toMatch(/Unsupported runtime/);
   });

@@ -84,7 +84,9 @@ export function rawRequest(base: string, target: string, opts: ReqOptions & { ti
   return new Promise((resolve, reject) => {
     const port = Number(url.port);
     const sock =
-      url.protocol === 'https:' ? tls.connect({ host: url.hostname, port, ca: opts.ca, ALPNProtocols: ['http/1.1'] }) : net.connect({ host: url.hostname, port });
+      url.protocol === 'https:'
+        ? tls.connect({ host: url.hostname, port, ca: opts.ca, ALPNProtocols: ['http/1.1'] })
+        : net.connect({ host: url.hostname, port });
     const chunks: Buffer[] = [];
     let timedOut: Error | undefined;
     sock.setTimeout(opts.timeoutMs ?? 5000, () => {

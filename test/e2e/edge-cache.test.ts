@@ -8,13 +8,20 @@ import { request, type ReqOptions, type Res } from './client';
 const nginx = findNginx();
 const real = defaultMode() === 'real';
 if (!nginx || !real) {
-  const why = !nginx ? 'nginx not found (apt-get install nginx, or NGINX_BIN)' : 'dist/validator is not built (npm run build): the cache marking is the real validator\'s';
+  const why = !nginx
+    ? 'nginx not found (apt-get install nginx, or NGINX_BIN)'
+    : "dist/validator is not built (npm run build): the cache marking is the real validator's";
   if (process.env.CI) throw new Error(`edge-cache e2e cannot run: ${why}`);
   console.warn(`\n*** SKIPPING the edge-cache e2e tests: ${why} ***\n`);
 }
 const d = nginx && real ? describe : describe.skip;
 
-const HIGH_RATES = { GATEWAY_RATE_PER_IP: '1000r/s', GATEWAY_BURST_PER_IP: '1000', GATEWAY_RATE_PER_CREDENTIAL: '1000r/s', GATEWAY_BURST_PER_CREDENTIAL: '1000' };
+const HIGH_RATES = {
+  GATEWAY_RATE_PER_IP: '1000r/s',
+  GATEWAY_BURST_PER_IP: '1000',
+  GATEWAY_RATE_PER_CREDENTIAL: '1000r/s',
+  GATEWAY_BURST_PER_CREDENTIAL: '1000',
+};
 
 d('edge decision cache (real NGINX, real validator)', () => {
   let stack: Stack;
@@ -111,7 +118,11 @@ d('edge decision cache (real NGINX, real validator)', () => {
     const remaining: Array<string | null> = [];
     const calls = await validatorCalls(async () => {
       for (const id of ids) {
-        const res = await call(cached, '/api/tasks', { method: 'POST', headers: { ...bearer(gatewayToken), 'X-Request-Id': id, 'X-Max-Ticks': '1' }, body: '{}' });
+        const res = await call(cached, '/api/tasks', {
+          method: 'POST',
+          headers: { ...bearer(gatewayToken), 'X-Request-Id': id, 'X-Max-Ticks': '1' },
+          body: '{}',
+        });
         expect(res.status).toBe(200);
         remaining.push(res.json<{ headers: Record<string, string | null> }>().headers['x-ticks-remaining']);
       }

@@ -18,7 +18,9 @@ if (!nginx) {
 }
 const d = nginx ? describe : describe.skip;
 if (nginx && defaultMode() === 'stub' && process.env.TOLLGATE_E2E_STUB !== '1') {
-  console.warn('\n*** dist/validator or dist/keycloak/dev-idp not built: the gateway e2e tests run against the STUB validator. Run `npm run build` for the real one. ***\n');
+  console.warn(
+    '\n*** dist/validator or dist/keycloak/dev-idp not built: the gateway e2e tests run against the STUB validator. Run `npm run build` for the real one. ***\n',
+  );
 }
 
 const ALLOWED_ORIGIN = 'https://app.example.com';
@@ -133,7 +135,7 @@ d(`gateway (real NGINX, ${defaultMode()} validator)`, () => {
       expect(line.auth_response_time).toMatch(/^\d+\.\d+/);
     });
 
-    t('a malformed client X-Request-Id is replaced by NGINX\'s own', async () => {
+    t("a malformed client X-Request-Id is replaced by NGINX's own", async () => {
       const res = await get('/api/whoami', { headers: { ...bearer(gatewayToken), 'X-Request-Id': 'bad id"{}' } });
       expect(res.status).toBe(200);
       expect(res.headers['x-request-id']).toMatch(/^[0-9a-f]{32}$/);
@@ -302,8 +304,7 @@ d(`gateway (real NGINX, ${defaultMode()} validator)`, () => {
       const slow = await stack.extraGateway({
         vars: { GATEWAY_RATE_PER_IP: '1000r/s', GATEWAY_BURST_PER_IP: '100', GATEWAY_RATE_PER_CREDENTIAL: '6r/m', GATEWAY_BURST_PER_CREDENTIAL: '1' },
       });
-      const call = async (tok: string): Promise<number> =>
-        (await request(slow.httpsUrl, '/api/whoami', { ca: stack.ca, headers: bearer(tok) })).status;
+      const call = async (tok: string): Promise<number> => (await request(slow.httpsUrl, '/api/whoami', { ca: stack.ca, headers: bearer(tok) })).status;
       expect([await call(gatewayToken), await call(gatewayToken), await call(gatewayToken)]).toEqual([200, 200, 429]);
       expect(await call(readerToken)).toBe(200);
     });
@@ -313,7 +314,12 @@ d(`gateway (real NGINX, ${defaultMode()} validator)`, () => {
     const preflight = (origin: string): Promise<Res> =>
       get('/api/tasks', {
         method: 'OPTIONS',
-        headers: { Origin: origin, 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'authorization, x-max-ticks', 'X-Request-Id': `e2e-cors-${origin.length}x` },
+        headers: {
+          Origin: origin,
+          'Access-Control-Request-Method': 'POST',
+          'Access-Control-Request-Headers': 'authorization, x-max-ticks',
+          'X-Request-Id': `e2e-cors-${origin.length}x`,
+        },
       });
 
     t('preflight from an allowed origin → 204 at the edge, no token, no validator', async () => {

@@ -13,7 +13,7 @@ describe('renderTemplate (envsubst semantics)', () => {
   });
 
   test('a ${NAME} left undefined is an error naming it and the file', () => {
-    expect(() => renderTemplate('a ${ONE} b ${TWO} ${ONE}', { }, 'x.conf.template')).toThrow('x.conf.template: undefined variable(s) ${ONE}, ${TWO}');
+    expect(() => renderTemplate('a ${ONE} b ${TWO} ${ONE}', {}, 'x.conf.template')).toThrow('x.conf.template: undefined variable(s) ${ONE}, ${TWO}');
   });
 
   test('an empty value is defined', () => {

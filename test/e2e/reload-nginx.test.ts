@@ -54,7 +54,8 @@ d('SIGHUP reload under load, through NGINX', () => {
     fs.chmodSync(root, 0o755); // NGINX workers (nobody) read the certificate below it
     const key = await makeKey('ES256', 'reload');
     iss = await TestIssuer.start([key]);
-    for (const scope of ['s1', 's2'] as const) tokens[scope] = await mint({ iss: iss.issuer, aud: 'api' }, { key, claims: { sub: `user-${scope}`, scope }, expiresIn: 600 });
+    for (const scope of ['s1', 's2'] as const)
+      tokens[scope] = await mint({ iss: iss.issuer, aud: 'api' }, { key, claims: { sub: `user-${scope}`, scope }, expiresIn: 600 });
     upstream = await startDemoUpstream();
     rulesFile = path.join(root, 'rules.json');
     fs.writeFileSync(rulesFile, CONFIGS.A.rules);
@@ -98,7 +99,12 @@ d('SIGHUP reload under load, through NGINX', () => {
 
   const call = async (scope: 's1' | 's2'): Promise<Outcome> => {
     try {
-      const res = await request(gw.httpsUrl, '/api/tasks', { method: 'POST', ca, body: '{}', headers: { authorization: `Bearer ${tokens[scope]}`, 'content-type': 'application/json' } });
+      const res = await request(gw.httpsUrl, '/api/tasks', {
+        method: 'POST',
+        ca,
+        body: '{}',
+        headers: { authorization: `Bearer ${tokens[scope]}`, 'content-type': 'application/json' },
+      });
       return { scope, status: res.status, ticks: res.status === 200 ? res.json<EchoBody>().headers['x-ticks-charged'] : undefined };
     } catch (e) {
       return { scope, status: 0, error: (e as Error).message };
@@ -132,46 +138,50 @@ d('SIGHUP reload under load, through NGINX', () => {
     }
   };
 
-  test('no failed and no mixed decision across reloads; an invalid configuration is kept out', () =>
-    withLogs(async () => {
-      const outcomes: Outcome[] = [];
-      let running = true;
-      const worker = async (first: 's1' | 's2') => {
-        for (let i = 0; running; i++) outcomes.push(await call(i % 2 === 0 ? first : first === 's1' ? 's2' : 's1'));
-      };
-      const workers = [worker('s1'), worker('s2'), worker('s1'), worker('s2')];
+  test(
+    'no failed and no mixed decision across reloads; an invalid configuration is kept out',
+    () =>
+      withLogs(async () => {
+        const outcomes: Outcome[] = [];
+        let running = true;
+        const worker = async (first: 's1' | 's2') => {
+          for (let i = 0; running; i++) outcomes.push(await call(i % 2 === 0 ? first : first === 's1' ? 's2' : 's1'));
+        };
+        const workers = [worker('s1'), worker('s2'), worker('s1'), worker('s2')];
 
-      const sequence: Name[] = ['B', 'A', 'B', 'A', 'B', 'A'];
-      let current: Name = 'A';
-      const afterInvalid: Outcome[] = [];
-      for (const [i, name] of sequence.entries()) {
-        await new Promise((r) => setTimeout(r, 150));
-        await reloadTo(CONFIGS[name], 'ok');
-        current = name;
-        if (i === 2) {
-          // a broken rule file (and a new tick count): refused whole, B goes on deciding
-          await reloadTo({ rules: '{"POST /api/tasks": ["s1"', dotenv: 'QUOTA_DEFAULT_TICKS=1\n' }, 'invalid');
-          for (const scope of ['s1', 's2', 's1', 's2'] as const) afterInvalid.push(await call(scope));
+        const sequence: Name[] = ['B', 'A', 'B', 'A', 'B', 'A'];
+        let current: Name = 'A';
+        const afterInvalid: Outcome[] = [];
+        for (const [i, name] of sequence.entries()) {
+          await new Promise((r) => setTimeout(r, 150));
+          await reloadTo(CONFIGS[name], 'ok');
+          current = name;
+          if (i === 2) {
+            // a broken rule file (and a new tick count): refused whole, B goes on deciding
+            await reloadTo({ rules: '{"POST /api/tasks": ["s1"', dotenv: 'QUOTA_DEFAULT_TICKS=1\n' }, 'invalid');
+            for (const scope of ['s1', 's2', 's1', 's2'] as const) afterInvalid.push(await call(scope));
+          }
         }
-      }
-      await new Promise((r) => setTimeout(r, 150));
-      running = false;
-      await Promise.all(workers);
+        await new Promise((r) => setTimeout(r, 150));
+        running = false;
+        await Promise.all(workers);
 
-      const failed = outcomes.filter((o) => consistentWith(o).length === 0);
-      expect(failed).toEqual([]);
-      // both configurations really decided while the load ran
-      expect(outcomes.filter((o) => o.status === 200 && o.ticks === '1').length).toBeGreaterThan(0);
-      expect(outcomes.filter((o) => o.status === 200 && o.ticks === '2').length).toBeGreaterThan(0);
-      expect(outcomes.length).toBeGreaterThan(40);
-      expect(afterInvalid.map(consistentWith)).toEqual([['B'], ['B'], ['B'], ['B']]);
-      expect(current).toBe('A');
-      expect(await reloads('ok')).toBe(sequence.length);
-      expect(await reloads('invalid')).toBe(1);
-      const log = validator.logs();
-      expect(log).toMatch(/configuration reload refused: AUTH_ROUTE_RULES: /);
-      // one process throughout: SIGHUP did not restart it
-      expect(log.match(/"msg":"listening"/g)).toHaveLength(1);
-      console.log(`reload-nginx: ${outcomes.length} requests across ${sequence.length} reloads + 1 refused, none failed or mixed`);
-    }), 120_000);
+        const failed = outcomes.filter((o) => consistentWith(o).length === 0);
+        expect(failed).toEqual([]);
+        // both configurations really decided while the load ran
+        expect(outcomes.filter((o) => o.status === 200 && o.ticks === '1').length).toBeGreaterThan(0);
+        expect(outcomes.filter((o) => o.status === 200 && o.ticks === '2').length).toBeGreaterThan(0);
+        expect(outcomes.length).toBeGreaterThan(40);
+        expect(afterInvalid.map(consistentWith)).toEqual([['B'], ['B'], ['B'], ['B']]);
+        expect(current).toBe('A');
+        expect(await reloads('ok')).toBe(sequence.length);
+        expect(await reloads('invalid')).toBe(1);
+        const log = validator.logs();
+        expect(log).toMatch(/configuration reload refused: AUTH_ROUTE_RULES: /);
+        // one process throughout: SIGHUP did not restart it
+        expect(log.match(/"msg":"listening"/g)).toHaveLength(1);
+        console.log(`reload-nginx: ${outcomes.length} requests across ${sequence.length} reloads + 1 refused, none failed or mixed`);
+      }),
+    120_000,
+  );
 });

@@ -45,7 +45,11 @@ async function startReceiver(): Promise<{ url: string; bodies: string[]; spans()
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const spans = () =>
-    bodies.flatMap((b) => (JSON.parse(b) as { resourceSpans: Array<{ scopeSpans: Array<{ spans: OtlpSpan[] }> }> }).resourceSpans.flatMap((rs) => rs.scopeSpans.flatMap((ss) => ss.spans)));
+    bodies.flatMap((b) =>
+      (JSON.parse(b) as { resourceSpans: Array<{ scopeSpans: Array<{ spans: OtlpSpan[] }> }> }).resourceSpans.flatMap((rs) =>
+        rs.scopeSpans.flatMap((ss) => ss.spans),
+      ),
+    );
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     bodies,
@@ -142,13 +146,20 @@ d('trace context through NGINX', () => {
     try {
       return await fn();
     } catch (err) {
-      console.error(`trace-nginx failure; logs:\n--- nginx ---\n${gwPlain.errorLog()}${gwTraced.errorLog()}\n--- validator ---\n${plain.logs()}\n--- traced validator ---\n${traced.logs()}`);
+      console.error(
+        `trace-nginx failure; logs:\n--- nginx ---\n${gwPlain.errorLog()}${gwTraced.errorLog()}\n--- validator ---\n${plain.logs()}\n--- traced validator ---\n${traced.logs()}`,
+      );
       throw err;
     }
   };
 
   const call = (gw: Gateway, headers: Record<string, string>, tok = token) =>
-    request(gw.httpsUrl, '/api/tasks', { method: 'POST', ca, body: '{}', headers: { authorization: `Bearer ${tok}`, 'content-type': 'application/json', ...headers } });
+    request(gw.httpsUrl, '/api/tasks', {
+      method: 'POST',
+      ca,
+      body: '{}',
+      headers: { authorization: `Bearer ${tok}`, 'content-type': 'application/json', ...headers },
+    });
 
   const waitFor = async <T>(what: string, get: () => T | undefined, ms = 10_000): Promise<T> => {
     const deadline = Date.now() + ms;
@@ -184,7 +195,7 @@ d('trace context through NGINX', () => {
       expect(line.trace_id).toBeUndefined();
     }));
 
-  test('with TOLLGATE_TRACING=otlp: the decision span is the client span\'s child, its stages nest under it, no token is exported', () =>
+  test("with TOLLGATE_TRACING=otlp: the decision span is the client span's child, its stages nest under it, no token is exported", () =>
     withLogs(async () => {
       // a key published after start-up: its kid is unknown, so this decision fetches the JWKS itself
       const key2 = await makeKey('ES256', 'trace-2');

@@ -56,7 +56,6 @@ export function defaultMode(): 'real' | 'stub' {
   return fs.existsSync(VALIDATOR_JS) && fs.existsSync(DEV_IDP_JS) ? 'real' : 'stub';
 }
 
-
 function makeFiles(root: string): string {
   const files = path.join(root, 'files');
   fs.mkdirSync(path.join(files, 'sub'), { recursive: true });
@@ -153,7 +152,13 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     const gateway = await extraGateway({
       corsOrigins: ['https://app.example.com'],
       ...opts.gateway,
-      vars: { GATEWAY_RATE_PER_IP: '1000r/s', GATEWAY_BURST_PER_IP: '1000', GATEWAY_RATE_PER_CREDENTIAL: '1000r/s', GATEWAY_BURST_PER_CREDENTIAL: '1000', ...opts.gateway?.vars },
+      vars: {
+        GATEWAY_RATE_PER_IP: '1000r/s',
+        GATEWAY_BURST_PER_IP: '1000',
+        GATEWAY_RATE_PER_CREDENTIAL: '1000r/s',
+        GATEWAY_BURST_PER_CREDENTIAL: '1000',
+        ...opts.gateway?.vars,
+      },
     });
 
     const logs = (): string => logSources.map(([name, get]) => `----- ${name} -----\n${get()}`).join('\n');

@@ -38,7 +38,9 @@ test('njs clientCertS256 (from $ssl_client_raw_cert) and devkit certThumbprintS2
   expect(seen.size).toBe(3);
   // CA-issued ones chain to the CA and are client certificates; the self-signed one has no issuer but itself
   expect(execFileSync('openssl', ['verify', '-CAfile', ca.certFile, certs[0]!.certFile]).toString()).toContain('OK');
-  expect(execFileSync('openssl', ['x509', '-in', certs[0]!.certFile, '-noout', '-ext', 'extendedKeyUsage']).toString()).toContain('TLS Web Client Authentication');
+  expect(execFileSync('openssl', ['x509', '-in', certs[0]!.certFile, '-noout', '-ext', 'extendedKeyUsage']).toString()).toContain(
+    'TLS Web Client Authentication',
+  );
   expect(() => execFileSync('openssl', ['verify', '-CAfile', ca.certFile, certs[2]!.certFile], { stdio: 'pipe' })).toThrow();
 });
 

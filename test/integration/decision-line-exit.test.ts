@@ -13,5 +13,10 @@ test('lines of a turn that ends with process.exit() are written', () => {
     for (let i = 0; i < 3; i++) write(200, true, { n: i });
     process.exit(0);`;
   const out = execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' });
-  expect(out.split('\n').filter(Boolean).map((l) => JSON.parse(l).n)).toEqual([0, 1, 2]);
+  expect(
+    out
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l).n),
+  ).toEqual([0, 1, 2]);
 });

@@ -61,9 +61,9 @@ describe('stop', () => {
 
 describe('startChild', () => {
   test('a child that exits during start-up: the error says so and carries its output', async () => {
-    await expect(startChild(node, ['-e', "console.error('port in use'); process.exit(1)"], { name: 'doomed', ready: { line: () => undefined } })).rejects.toThrow(
-      /doomed did not start: exited with code 1 during start-up\n[\s\S]*port in use/,
-    );
+    await expect(
+      startChild(node, ['-e', "console.error('port in use'); process.exit(1)"], { name: 'doomed', ready: { line: () => undefined } }),
+    ).rejects.toThrow(/doomed did not start: exited with code 1 during start-up\n[\s\S]*port in use/);
   });
 
   test('a child that never gets ready is killed at the deadline', async () => {
@@ -119,7 +119,9 @@ if (!built) console.warn('devkit-process.test: dist/devkit missing (run `npx tsc
 
 b('no orphans when the parent dies without stopping its children (needs the build)', () => {
   test('a SIGKILLed parent takes its child with it', async () => {
-    const { parent, line } = await parentWith(`const c = dk.spawnChild('sleep', ['600'], { name: 'sleeper' }); console.log(JSON.stringify({ pid: c.pid })); setInterval(() => {}, 1000);`);
+    const { parent, line } = await parentWith(
+      `const c = dk.spawnChild('sleep', ['600'], { name: 'sleeper' }); console.log(JSON.stringify({ pid: c.pid })); setInterval(() => {}, 1000);`,
+    );
     const pid = line.pid as number;
     expect(isRunning(pid)).toBe(true);
     parent.kill('SIGKILL');

@@ -35,7 +35,11 @@ afterAll(async () => {
 });
 
 const decide = async (token: string, uri = '/api/x') => {
-  const res = await request(app.listener).get('/api/auth/validate').set('Authorization', `Bearer ${token}`).set('X-Original-Method', 'GET').set('X-Original-URI', uri);
+  const res = await request(app.listener)
+    .get('/api/auth/validate')
+    .set('Authorization', `Bearer ${token}`)
+    .set('X-Original-Method', 'GET')
+    .set('X-Original-URI', uri);
   return { status: res.status, reason: (res.headers['x-auth-reason'] as string | undefined) ?? 'ok', headers: res.headers };
 };
 const metric = async (name: string, labels: string): Promise<number> => {
@@ -61,7 +65,7 @@ test('an active opaque token passes: its client is the subject, its scopes meet 
   expect(await metric('tollgate_introspection_duration_seconds_count', `issuer="${server.issuer}"`)).toBeGreaterThan(0);
 });
 
-test('scopes from the introspection answer meet the route rules like a JWT\'s', async () => {
+test("scopes from the introspection answer meet the route rules like a JWT's", async () => {
   expect(await decide(await server.token('api:write'))).toMatchObject({ status: 403, reason: 'scope_missing' });
 });
 

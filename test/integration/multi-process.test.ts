@@ -67,7 +67,9 @@ describeServer('two validator processes on one Postgres server', () => {
 
   test('concurrent charges spread over both processes never exceed the limit', async () => {
     const tok = await mint({ iss: iss.issuer, aud: 'wavestack' }, { key, claims: { sub: 'racing-user' } });
-    const statuses = await Promise.all(Array.from({ length: 3 * LIMIT }, (_, i) => validate(procs[i % 2]!, tok, 'POST', '/api/tasks', 1).then((r) => r.status)));
+    const statuses = await Promise.all(
+      Array.from({ length: 3 * LIMIT }, (_, i) => validate(procs[i % 2]!, tok, 'POST', '/api/tasks', 1).then((r) => r.status)),
+    );
     expect(statuses.filter((s) => s === 200)).toHaveLength(LIMIT);
     expect(statuses.filter((s) => s === 429)).toHaveLength(2 * LIMIT);
     // each process logged its own share of the decisions

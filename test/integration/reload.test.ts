@@ -51,11 +51,16 @@ describe('reload of a running validator', () => {
   afterAll(() => v?.close());
 
   const decide = async (tok: string, uri = '/api/a') => {
-    const res = await fetch(`http://127.0.0.1:${v.port}/api/auth/validate`, { headers: { authorization: `Bearer ${tok}`, 'x-original-method': 'GET', 'x-original-uri': uri } });
+    const res = await fetch(`http://127.0.0.1:${v.port}/api/auth/validate`, {
+      headers: { authorization: `Bearer ${tok}`, 'x-original-method': 'GET', 'x-original-uri': uri },
+    });
     return { status: res.status, reason: res.headers.get('x-auth-reason') };
   };
   const token = (iss: TestIssuer, key: TestKey, scope: string) => mint({ iss: iss.issuer, aud: 'api' }, { key, claims: { scope } });
-  const ready = async () => (await (await fetch(`http://127.0.0.1:${v.port}/api/ready`)).json()) as { config: { hash: string; loadedAt: string; restartPending: string[]; lastReload?: { result: string; errors?: string[] } } };
+  const ready = async () =>
+    (await (await fetch(`http://127.0.0.1:${v.port}/api/ready`)).json()) as {
+      config: { hash: string; loadedAt: string; restartPending: string[]; lastReload?: { result: string; errors?: string[] } };
+    };
   const metrics = async () => (await fetch(`http://127.0.0.1:${v.port}/metrics`)).text();
 
   test('an unchanged issuer keeps its keys (no fetch); the new rule decides the next request', async () => {

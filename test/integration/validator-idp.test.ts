@@ -33,7 +33,13 @@ async function validate(base: string, token: string | undefined, method = 'GET',
   const res = await fetch(`${base}/api/auth/validate`, {
     headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), 'x-original-method': method, 'x-original-uri': uri },
   });
-  return { status: res.status, reason: res.headers.get('x-auth-reason'), user: res.headers.get('x-user-id'), scopes: res.headers.get('x-scopes'), client: res.headers.get('x-client-id') };
+  return {
+    status: res.status,
+    reason: res.headers.get('x-auth-reason'),
+    user: res.headers.get('x-user-id'),
+    scopes: res.headers.get('x-scopes'),
+    client: res.headers.get('x-client-id'),
+  };
 }
 
 const ready = async (base: string) => {
@@ -99,7 +105,11 @@ test('IdP stopped: cached keys keep verifying and /api/ready reports them stale'
   expect((await validate(v.url, token)).status).toBe(200);
   await idp.stop();
   try {
-    const r = await eventually(() => ready(v.url), (x) => x.body.issuers[0]!.stale, 8000);
+    const r = await eventually(
+      () => ready(v.url),
+      (x) => x.body.issuers[0]!.stale,
+      8000,
+    );
     expect(r.status).toBe(200);
     expect(r.body.issuers[0]).toMatchObject({ usable: true, stale: true });
     expect((await validate(v.url, token)).status).toBe(200);
@@ -122,7 +132,11 @@ test('IdP down at start: not ready, decisions fail closed with 503, recovery wit
   } finally {
     await idp.restart();
   }
-  const r = await eventually(() => ready(v!.url), (x) => x.status === 200, 8000);
+  const r = await eventually(
+    () => ready(v!.url),
+    (x) => x.status === 200,
+    8000,
+  );
   expect(r.status).toBe(200);
   expect((await validate(v!.url, await idp.token())).status).toBe(200);
 });

@@ -43,10 +43,49 @@ describe('the Caddyfile refuses the request targets the NGINX template refuses',
     const dot = new RegExp(DOT_SEGMENT);
     const re2 = map.entries.map(toRe2).map((t) => ({ ...t, re: new RegExp(t.re2.replace(/^\(\?i\)/, ''), t.re2.startsWith('(?i)') ? 'i' : '') }));
     const caddySays = (uri: string): boolean =>
-      re2.find((t) => (t.startsWith === undefined || uri.startsWith(t.startsWith)) && t.re.test(uri) && !(t.noDotSegment && dot.test(uri)))?.ambiguous ?? map.fallback;
+      re2.find((t) => (t.startsWith === undefined || uri.startsWith(t.startsWith)) && t.re.test(uri) && !(t.noDotSegment && dot.test(uri)))?.ambiguous ??
+      map.fallback;
 
-    const pieces = ['/', '/', '/', 'a', 'Z', '.', '..', ';', '?', '#', '%2e', '%2E', '%2f', '%5c', '%3b', '%25', '%41', '%00', '%0a', '%zz', '%',
-      '%c3%a9', '%c3', '%e2%80%ae', '%ef%bd%81', '%cc%81', '%f0%9f%98%80', '%ed%a0%80', '\\', ' ', '\x7f', '\xe9', '~', '=', '&', '*', 'api', 'admin'];
+    const pieces = [
+      '/',
+      '/',
+      '/',
+      'a',
+      'Z',
+      '.',
+      '..',
+      ';',
+      '?',
+      '#',
+      '%2e',
+      '%2E',
+      '%2f',
+      '%5c',
+      '%3b',
+      '%25',
+      '%41',
+      '%00',
+      '%0a',
+      '%zz',
+      '%',
+      '%c3%a9',
+      '%c3',
+      '%e2%80%ae',
+      '%ef%bd%81',
+      '%cc%81',
+      '%f0%9f%98%80',
+      '%ed%a0%80',
+      '\\',
+      ' ',
+      '\x7f',
+      '\xe9',
+      '~',
+      '=',
+      '&',
+      '*',
+      'api',
+      'admin',
+    ];
     let seed = 42;
     const rnd = (n: number): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
     const targets = PATH_CORPUS.map((c) => c.uri);
@@ -214,7 +253,9 @@ d('the Caddy front (deploy/caddy/Caddyfile) before the validator with AUTH_FRONT
         try {
           await fn();
         } catch (err) {
-          console.error(`caddy.test failure; logs:\n--- caddy ---\n${[gw, ...extra].map((g) => g.logs()).join('\n')}\n--- validator ---\n${validator.logs().slice(-20_000)}`);
+          console.error(
+            `caddy.test failure; logs:\n--- caddy ---\n${[gw, ...extra].map((g) => g.logs()).join('\n')}\n--- validator ---\n${validator.logs().slice(-20_000)}`,
+          );
           throw err;
         }
       },
@@ -233,7 +274,13 @@ d('the Caddy front (deploy/caddy/Caddyfile) before the validator with AUTH_FRONT
     const spoof = { 'x-user-id': 'admin', 'x-scopes': 'admin', 'x-client-id': 'spoofed', 'x-user-email': 'victim@example.com', 'x-ticks-charged': '0' };
     const ok = await call('/api/things', { claims: { sub: 'alice', azp: 'web', email: 'alice@example.com', email_verified: true }, headers: spoof });
     expect(ok.status).toBe(200);
-    expect(echoOf(ok).headers).toMatchObject({ 'x-user-id': 'alice', 'x-scopes': 'api:read,api:write', 'x-client-id': 'web', 'x-user-email': 'alice@example.com', 'x-ticks-charged': null });
+    expect(echoOf(ok).headers).toMatchObject({
+      'x-user-id': 'alice',
+      'x-scopes': 'api:read,api:write',
+      'x-client-id': 'web',
+      'x-user-email': 'alice@example.com',
+      'x-ticks-charged': null,
+    });
     expect(ok.headers['strict-transport-security']).toMatch(/^max-age=\d+; includeSubDomains$/);
     expect(ok.headers['x-content-type-options']).toBe('nosniff');
     expect(ok.headers.server).toBeUndefined();
@@ -250,9 +297,13 @@ d('the Caddy front (deploy/caddy/Caddyfile) before the validator with AUTH_FRONT
     expect(echoOf(placeholder).headers['x-user-id']).toBe('{http.request.header.Authorization}');
   });
 
-  t('X-Request-Id: the client\'s when it looks like one, else Caddy\'s; the same at the upstream and in the response, once', async () => {
+  t("X-Request-Id: the client's when it looks like one, else Caddy's; the same at the upstream and in the response, once", async () => {
     const kept = await call('/api/things', { headers: { 'x-request-id': 'client-req-12345' } });
-    expect([echoOf(kept).headers['x-request-id'], kept.headers['x-request-id'], kept.count('x-request-id')]).toEqual(['client-req-12345', 'client-req-12345', 1]);
+    expect([echoOf(kept).headers['x-request-id'], kept.headers['x-request-id'], kept.count('x-request-id')]).toEqual([
+      'client-req-12345',
+      'client-req-12345',
+      1,
+    ]);
     const replaced = await call('/api/things', { headers: { 'x-request-id': 'bad id <script>' } });
     const id = echoOf(replaced).headers['x-request-id'];
     expect(id).toMatch(/^[0-9a-f-]{36}$/);
@@ -282,7 +333,10 @@ d('the Caddy front (deploy/caddy/Caddyfile) before the validator with AUTH_FRONT
       ca,
       method: 'POST',
       body: '{}',
-      headers: ['Authorization', `Bearer ${await token({ sub: 'ticks-user' })}`, 'X-Max-Ticks', '1', 'X-Max-Ticks', '1000'] as unknown as Record<string, string>,
+      headers: ['Authorization', `Bearer ${await token({ sub: 'ticks-user' })}`, 'X-Max-Ticks', '1', 'X-Max-Ticks', '1000'] as unknown as Record<
+        string,
+        string
+      >,
     });
     expect(twice.status).toBe(400);
 
@@ -294,13 +348,16 @@ d('the Caddy front (deploy/caddy/Caddyfile) before the validator with AUTH_FRONT
     expect(upstream.calls()).toBe(before + 1);
   });
 
-  t('every gateway-owned header a client sends is absent at the upstream (the six identity names hold the validator\'s values)', async () => {
+  t("every gateway-owned header a client sends is absent at the upstream (the six identity names hold the validator's values)", async () => {
     const families = njs.REFUSED_FAMILIES.map((f) => `${f}${f.endsWith('-') ? '' : '-'}probe-zz`);
     // Caddy-specific: what forward-auth fronts send, and what the reverse proxy sets itself
     const caddyOwn = ['x-forwarded-uri', 'x-forwarded-method', 'x-forwarded-host', 'x-forwarded-for', 'x-forwarded-proto', 'x-real-ip', 'x-authorization'];
     const names = [...new Set([...njs.STRIPPED_NAMES, ...families, ...caddyOwn])];
     const spoofed = Object.fromEntries(names.map((n) => [n, n === 'x-max-ticks' ? '1' : 'spoofed']));
-    for (const [method, uri] of [['GET', '/api/things'], ['POST', '/api/tasks']] as const) {
+    for (const [method, uri] of [
+      ['GET', '/api/things'],
+      ['POST', '/api/tasks'],
+    ] as const) {
       const res = await call(uri, { method, claims: { sub: `spoof-${method}` }, headers: spoofed });
       expect(res.status).toBe(200);
       const echo = echoOf(res);
@@ -326,7 +383,7 @@ d('the Caddy front (deploy/caddy/Caddyfile) before the validator with AUTH_FRONT
     expect([post.status, echoOf(post).method, echoOf(post).headers['x-ticks-charged']]).toEqual([200, 'POST', '1']);
   });
 
-  t('a client\'s X-Tollgate-Charge-Id never reaches the validator: two requests with the same id are two charges', async () => {
+  t("a client's X-Tollgate-Charge-Id never reaches the validator: two requests with the same id are two charges", async () => {
     const id = 'a'.repeat(32);
     const first = await call('/api/tasks', { method: 'POST', claims: { sub: 'charge-id-user' }, headers: { 'x-tollgate-charge-id': id } });
     const second = await call('/api/tasks', { method: 'POST', claims: { sub: 'charge-id-user' }, headers: { 'x-tollgate-charge-id': id } });
@@ -352,46 +409,70 @@ d('the Caddy front (deploy/caddy/Caddyfile) before the validator with AUTH_FRONT
     }
   });
 
-  t('the path corpus: refused where it is ambiguous, judged as the upstream reads it otherwise; never admin without the scope, never tasks uncharged', async () => {
-    const tok = await token({ sub: 'corpus-user' });
-    const failures: unknown[] = [];
-    for (const c of PATH_CORPUS) {
-      for (const method of ['GET', 'POST'] as const) {
-        const before = upstream.calls();
-        const res = await rawRequest(gw.httpsUrl, c.uri, { ca, method, headers: { Authorization: `Bearer ${tok}` }, body: method === 'POST' ? '{}' : '' });
-        const reached = upstream.calls() > before;
-        const echo = reached ? echoOf(res) : undefined;
-        const seen = { uri: c.uri, method, status: res.status, reason: res.headers['x-auth-reason'], upstreamPath: echo?.path, charged: echo?.headers['x-ticks-charged'] };
-        // the property, whatever the corpus says: no reading of what the upstream got is admin, a tasks reading is charged
-        const read = echo ? [...readings(echo.path)] : [];
-        if (read.some(isAdmin)) failures.push({ ...seen, why: 'reached an admin reading without the admin scope' });
-        if (method === 'POST' && read.some(isTasks) && echo?.headers['x-ticks-charged'] !== '1') failures.push({ ...seen, why: 'reached a tasks reading uncharged' });
-        // the contract of the corpus, as for the validator and NGINX
-        if (c.canonical === null) {
-          if (res.status !== 400 || reached) failures.push({ ...seen, why: 'not refused with 400' });
-          continue;
-        }
-        const p = c.canonical.toLowerCase();
-        if (isAdmin(p)) {
-          if (res.status !== 403 || reached) failures.push({ ...seen, why: 'admin path not refused 403' });
-        } else if (!p.startsWith('/api/')) {
-          if (reached) failures.push({ ...seen, why: 'outside /api/ yet proxied' });
-        } else if (res.status !== 200 || echo?.path !== c.uri) {
-          failures.push({ ...seen, why: 'not passed on as sent' });
-        } else if (method === 'POST' && isTasks(p) && echo.headers['x-ticks-charged'] !== '1') {
-          failures.push({ ...seen, why: 'tasks not charged' });
+  t(
+    'the path corpus: refused where it is ambiguous, judged as the upstream reads it otherwise; never admin without the scope, never tasks uncharged',
+    async () => {
+      const tok = await token({ sub: 'corpus-user' });
+      const failures: unknown[] = [];
+      for (const c of PATH_CORPUS) {
+        for (const method of ['GET', 'POST'] as const) {
+          const before = upstream.calls();
+          const res = await rawRequest(gw.httpsUrl, c.uri, { ca, method, headers: { Authorization: `Bearer ${tok}` }, body: method === 'POST' ? '{}' : '' });
+          const reached = upstream.calls() > before;
+          const echo = reached ? echoOf(res) : undefined;
+          const seen = {
+            uri: c.uri,
+            method,
+            status: res.status,
+            reason: res.headers['x-auth-reason'],
+            upstreamPath: echo?.path,
+            charged: echo?.headers['x-ticks-charged'],
+          };
+          // the property, whatever the corpus says: no reading of what the upstream got is admin, a tasks reading is charged
+          const read = echo ? [...readings(echo.path)] : [];
+          if (read.some(isAdmin)) failures.push({ ...seen, why: 'reached an admin reading without the admin scope' });
+          if (method === 'POST' && read.some(isTasks) && echo?.headers['x-ticks-charged'] !== '1')
+            failures.push({ ...seen, why: 'reached a tasks reading uncharged' });
+          // the contract of the corpus, as for the validator and NGINX
+          if (c.canonical === null) {
+            if (res.status !== 400 || reached) failures.push({ ...seen, why: 'not refused with 400' });
+            continue;
+          }
+          const p = c.canonical.toLowerCase();
+          if (isAdmin(p)) {
+            if (res.status !== 403 || reached) failures.push({ ...seen, why: 'admin path not refused 403' });
+          } else if (!p.startsWith('/api/')) {
+            if (reached) failures.push({ ...seen, why: 'outside /api/ yet proxied' });
+          } else if (res.status !== 200 || echo?.path !== c.uri) {
+            failures.push({ ...seen, why: 'not passed on as sent' });
+          } else if (method === 'POST' && isTasks(p) && echo.headers['x-ticks-charged'] !== '1') {
+            failures.push({ ...seen, why: 'tasks not charged' });
+          }
         }
       }
-    }
-    expect(failures).toEqual([]);
-  }, 120_000);
+      expect(failures).toEqual([]);
+    },
+    120_000,
+  );
 
   t('a token in the URI is refused at the edge however it is spelled (the NGINX table); names that only look like one pass', async () => {
     const before = upstream.calls();
-    const uris = [...TOKEN_URIS.map((c) => c.uri), `/api/things?token%3d${SECRET}`, `/api/things?%74oken=${SECRET}`, `/api/things?a%63cess_token=${SECRET}`, `/api/things?tok%65n=${SECRET}`, `/api/things#access_token=${SECRET}`];
+    const uris = [
+      ...TOKEN_URIS.map((c) => c.uri),
+      `/api/things?token%3d${SECRET}`,
+      `/api/things?%74oken=${SECRET}`,
+      `/api/things?a%63cess_token=${SECRET}`,
+      `/api/things?tok%65n=${SECRET}`,
+      `/api/things#access_token=${SECRET}`,
+    ];
     for (const uri of uris) {
       const res = await rawRequest(gw.httpsUrl, uri, { ca, headers: { Authorization: `Bearer ${await token()}` } });
-      expect({ uri, status: res.status, reason: res.headers['x-auth-reason'], body: res.body }).toEqual({ uri, status: 400, reason: 'token_in_uri', body: '{"error":"token_in_uri"}' });
+      expect({ uri, status: res.status, reason: res.headers['x-auth-reason'], body: res.body }).toEqual({
+        uri,
+        status: 400,
+        reason: 'token_in_uri',
+        body: '{"error":"token_in_uri"}',
+      });
     }
     expect(upstream.calls()).toBe(before);
     for (const uri of HARMLESS_URIS) expect({ uri, status: (await call(uri)).status }).toEqual({ uri, status: 200 });
@@ -399,7 +480,7 @@ d('the Caddy front (deploy/caddy/Caddyfile) before the validator with AUTH_FRONT
     expect(validator.logs()).not.toContain(SECRET);
   });
 
-  t('plain HTTP: /healthz, and a redirect to the configured server name, never the client\'s Host', async () => {
+  t("plain HTTP: /healthz, and a redirect to the configured server name, never the client's Host", async () => {
     expect((await request(gw.httpUrl, '/healthz')).status).toBe(200);
     const expected = `https://localhost:${gw.httpsPort}/api/x?a=1`;
     for (const host of ['evil.example', 'evil.example:443', 'localhost.evil.example']) {
@@ -418,7 +499,7 @@ d('the Caddy front (deploy/caddy/Caddyfile) before the validator with AUTH_FRONT
     expect([400, 431]).toContain(res.status);
   });
 
-  t('validator unreachable: 502, the upstream is never called, and Caddy\'s error log holds no secret from the URI', async () => {
+  t("validator unreachable: 502, the upstream is never called, and Caddy's error log holds no secret from the URI", async () => {
     const closed = await freePort();
     const down = await caddy({ validators: [`127.0.0.1:${closed}`] });
     extra.push(down);

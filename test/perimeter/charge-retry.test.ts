@@ -164,7 +164,12 @@ d('NGINX retries a charged decision after a reset: charged once', () => {
     const statuses: number[] = [];
     try {
       for (let i = 0; i < N; i++) {
-        const r = await request(gw.httpsUrl, `/api/tasks?n=${i}`, { method: 'POST', ca, headers: { authorization: `Bearer ${tok}`, 'x-max-ticks': '1' }, body: '{}' });
+        const r = await request(gw.httpsUrl, `/api/tasks?n=${i}`, {
+          method: 'POST',
+          ca,
+          headers: { authorization: `Bearer ${tok}`, 'x-max-ticks': '1' },
+          body: '{}',
+        });
         statuses.push(r.status);
         expect(r.json()).toMatchObject({ headers: { 'x-user-id': sub, 'x-ticks-charged': '1' } });
       }
@@ -194,14 +199,26 @@ d('NGINX retries a charged decision after a reset: charged once', () => {
 
       // NGINX retried each subrequest on the second instance: a reset, then a 200...
       expect(gw.errorLog()).toMatch(/recv\(\) failed \(104: Connection reset by peer\) while reading response header from upstream/);
-      const lines = await settled(() => gw.accessLog().filter((l) => String(l.uri).startsWith('/api/tasks')), (l) => l.length >= N);
+      const lines = await settled(
+        () => gw.accessLog().filter((l) => String(l.uri).startsWith('/api/tasks')),
+        (l) => l.length >= N,
+      );
       expect(lines.map((l) => l.auth_status)).toEqual(Array(N).fill('502, 200'));
       expect(lines.map((l) => l.request_id)).toEqual(ids);
       // ...with the same id: the second instance found each charge already made.
-      const replayLines = await settled(() => vs[1]!.logs().split('\n').filter((l) => l.includes('charge replayed')), (l) => l.length >= N);
+      const replayLines = await settled(
+        () =>
+          vs[1]!
+            .logs()
+            .split('\n')
+            .filter((l) => l.includes('charge replayed')),
+        (l) => l.length >= N,
+      );
       expect(replayLines.map((l) => (JSON.parse(l) as { charge_id: string }).charge_id)).toEqual(ids);
     } catch (err) {
-      console.error(`charge-retry failure; logs:\n--- nginx error log ---\n${gw.errorLog()}\n--- validator 1 ---\n${vs[0]!.logs()}\n--- validator 2 ---\n${vs[1]!.logs()}`);
+      console.error(
+        `charge-retry failure; logs:\n--- nginx error log ---\n${gw.errorLog()}\n--- validator 1 ---\n${vs[0]!.logs()}\n--- validator 2 ---\n${vs[1]!.logs()}`,
+      );
       throw err;
     }
   });

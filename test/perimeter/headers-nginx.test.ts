@@ -18,10 +18,25 @@ const SET_FROM_VALIDATOR = ['x-user-id', 'x-scopes', 'x-client-id', 'x-user-emai
 
 /** Names of refused families that the strip list does not know: each must be refused. */
 const UNKNOWN_FAMILY_NAMES = [
-  'X-User-Roles2', 'x-USER-department', 'X-Scopes-Extra', 'X-Client-Id-Override', 'X-Ticks-Bonus', 'X-Auth-Request-Tenant',
-  'X-Auth-Whatever', 'X-Max-Ticks-Override', 'X-Tollgate-Debug', 'X-Forwarded-User-Id', 'X-Forwarded-Email-Verified',
-  'X-Forwarded-Groups-Extra', 'X-Forwarded-Preferred-Username2', 'X-Remote-Role', 'Remote-Role', 'X-Original-Path',
-  'X-Rewrite-Url-Old', 'X-HTTP-Method-Override2', 'X-Method-Override-Name',
+  'X-User-Roles2',
+  'x-USER-department',
+  'X-Scopes-Extra',
+  'X-Client-Id-Override',
+  'X-Ticks-Bonus',
+  'X-Auth-Request-Tenant',
+  'X-Auth-Whatever',
+  'X-Max-Ticks-Override',
+  'X-Tollgate-Debug',
+  'X-Forwarded-User-Id',
+  'X-Forwarded-Email-Verified',
+  'X-Forwarded-Groups-Extra',
+  'X-Forwarded-Preferred-Username2',
+  'X-Remote-Role',
+  'Remote-Role',
+  'X-Original-Path',
+  'X-Rewrite-Url-Old',
+  'X-HTTP-Method-Override2',
+  'X-Method-Override-Name',
 ];
 
 describe('the strip list: one list in the njs, the snippet and the docs', () => {
@@ -35,8 +50,21 @@ describe('the strip list: one list in the njs, the snippet and the docs', () => 
     for (const name of SET_FROM_VALIDATOR) expect(snippet).toMatch(new RegExp(`^proxy_set_header\\s+${name}\\s+\\$auth_`, 'im'));
   });
 
-  test('the brief\'s families are refused, and every listed name and family is published in docs/GATEWAY.md', () => {
-    for (const f of ['x-user', 'x-scopes', 'x-client-id', 'x-ticks-', 'x-auth-', 'x-original-', 'x-max-ticks', 'x-http-method', 'x-method-override', 'x-rewrite-url', 'x-remote-', 'remote-']) {
+  test("the brief's families are refused, and every listed name and family is published in docs/GATEWAY.md", () => {
+    for (const f of [
+      'x-user',
+      'x-scopes',
+      'x-client-id',
+      'x-ticks-',
+      'x-auth-',
+      'x-original-',
+      'x-max-ticks',
+      'x-http-method',
+      'x-method-override',
+      'x-rewrite-url',
+      'x-remote-',
+      'remote-',
+    ]) {
       expect(njs.REFUSED_FAMILIES).toContain(f);
     }
     for (const name of njs.STRIPPED_NAMES) expect({ name, documented: docs.includes(`\`${name}\``) }).toEqual({ name, documented: true });
@@ -80,7 +108,10 @@ d(`gateway-owned headers (real NGINX, ${defaultMode()} validator)`, () => {
     expect(granted.status).toBe(200);
     const pub = await call('/api/public/info', { headers: spoofed() });
     expect(pub.status).toBe(200);
-    for (const [where, echo] of [['protected', granted.json<EchoBody>()], ['public', pub.json<EchoBody>()]] as const) {
+    for (const [where, echo] of [
+      ['protected', granted.json<EchoBody>()],
+      ['public', pub.json<EchoBody>()],
+    ] as const) {
       const arrived = echo.headerNames.filter((h) => njs.STRIPPED_NAMES.includes(h) && !SET_FROM_VALIDATOR.includes(h));
       expect({ where, arrived }).toEqual({ where, arrived: [] });
       for (const h of SET_FROM_VALIDATOR) expect({ where, h, value: echo.headers[h as keyof EchoBody['headers']] }).not.toEqual({ where, h, value: 'spoofed' });
@@ -94,7 +125,11 @@ d(`gateway-owned headers (real NGINX, ${defaultMode()} validator)`, () => {
       for (const p of ['/api/things', '/api/public/info', '/files/hello.txt']) {
         const res = await call(p, { headers: { [name]: 'admin', Authorization: `Bearer ${token}`, 'X-Request-Id': `hdr-${name}-${p.length}` } });
         expect({ name, p, status: res.status, reason: res.headers['x-auth-reason'], body: res.body }).toEqual({
-          name, p, status: 400, reason: 'header_forbidden', body: '{"error":"header_forbidden"}\n',
+          name,
+          p,
+          status: 400,
+          reason: 'header_forbidden',
+          body: '{"error":"header_forbidden"}\n',
         });
       }
     }
@@ -106,7 +141,12 @@ d(`gateway-owned headers (real NGINX, ${defaultMode()} validator)`, () => {
 
   t('two X-Max-Ticks → 400 header_duplicate before the validator charges anything; two Authorization → 400', async () => {
     const before = stack.upstream.calls();
-    const twice = await callRaw('/api/tasks', ['Authorization', `Bearer ${token}`, 'X-Max-Ticks', '1', 'X-Max-Ticks', '1000', 'Content-Length', '2'], 'POST', '{}');
+    const twice = await callRaw(
+      '/api/tasks',
+      ['Authorization', `Bearer ${token}`, 'X-Max-Ticks', '1', 'X-Max-Ticks', '1000', 'Content-Length', '2'],
+      'POST',
+      '{}',
+    );
     expect([twice.status, twice.headers['x-auth-reason'], twice.body]).toEqual([400, 'header_duplicate', '{"error":"header_duplicate"}\n']);
     const auth = await callRaw('/api/things', ['Authorization', `Bearer ${token}`, 'Authorization', 'Bearer other']);
     expect(auth.status).toBe(400);
@@ -119,7 +159,7 @@ d(`gateway-owned headers (real NGINX, ${defaultMode()} validator)`, () => {
     expect(echo.headers['x-ticks-charged']).toBe('1');
   });
 
-  t('the HTTP→HTTPS redirect goes to the configured server name, never the client\'s Host', async () => {
+  t("the HTTP→HTTPS redirect goes to the configured server name, never the client's Host", async () => {
     const expected = `https://${gw.vars.GATEWAY_SERVER_NAME}:${gw.httpsPort}/api/x?a=1`;
     for (const host of ['evil.example', 'evil.example:443', `${gw.vars.GATEWAY_SERVER_NAME}.evil.example`]) {
       const res = await request(gw.httpUrl, '/api/x?a=1', { headers: { Host: host } });

@@ -81,7 +81,12 @@ d('identity headers reaching the upstream through NGINX', () => {
 
   const call = async (claims: Record<string, unknown>, method = 'GET', uri = '/api/things'): Promise<Res> => {
     const tok = await mint({ iss: iss.issuer, aud: 'api' }, { key, claims: { scope: 'api:read', ...claims } });
-    return request(gw.httpsUrl, uri, { method, ca, headers: { authorization: `Bearer ${tok}`, 'x-max-ticks': '1' }, body: method === 'POST' ? '{}' : undefined });
+    return request(gw.httpsUrl, uri, {
+      method,
+      ca,
+      headers: { authorization: `Bearer ${tok}`, 'x-max-ticks': '1' },
+      body: method === 'POST' ? '{}' : undefined,
+    });
   };
 
   /**
@@ -108,7 +113,10 @@ d('identity headers reaching the upstream through NGINX', () => {
         expect({ claims, status: r.status, email: r.json<EchoBody>().headers['x-user-email'] }).toEqual({ claims, status: 200, email: null });
       }
       // a client's own X-User-Email never gets through either
-      const tok = await mint({ iss: iss.issuer, aud: 'api' }, { key, claims: { sub: 'mail-user', scope: 'api:read', email: 'victim@example.com', email_verified: false } });
+      const tok = await mint(
+        { iss: iss.issuer, aud: 'api' },
+        { key, claims: { sub: 'mail-user', scope: 'api:read', email: 'victim@example.com', email_verified: false } },
+      );
       const spoofed = await request(gw.httpsUrl, '/api/things', { ca, headers: { authorization: `Bearer ${tok}`, 'x-user-email': 'victim@example.com' } });
       expect(spoofed.json<EchoBody>().headers['x-user-email']).toBeNull();
       const ok = await call({ sub: 'mail-user', email: 'owner@example.com', email_verified: true });

@@ -93,7 +93,12 @@ d('certificate-bound tokens through NGINX', () => {
   const call = (gw: LocalGateway, tok: string, as?: Client, headers: Record<string, string> = {}, uri = '/api/things'): Promise<Res> =>
     request(gw.httpsUrl, uri, { ca: gw.ca, cert: as?.cert, key: as?.key, headers: { authorization: `Bearer ${tok}`, ...headers } });
   const echo = (r: Res) => r.json<EchoBody>();
-  const refusal = (r: Res) => ({ status: r.status, reason: r.headers['x-auth-reason'], body: r.body, challenge: /error="invalid_token"/.test(String(r.headers['www-authenticate'])) });
+  const refusal = (r: Res) => ({
+    status: r.status,
+    reason: r.headers['x-auth-reason'],
+    body: r.body,
+    challenge: /error="invalid_token"/.test(String(r.headers['www-authenticate'])),
+  });
 
   t('bound token + its client certificate → 200 (also self-signed, on optional_no_ca); the upstream gets no thumbprint or certificate header', async () => {
     const r = await call(anyCert, await boundTo(alice), alice);
@@ -106,9 +111,19 @@ d('certificate-bound tokens through NGINX', () => {
   t('another client certificate → 401 mtls_binding_mismatch; no certificate → 401 client_certificate_missing; upstream never called', async () => {
     const tok = await boundTo(alice);
     const before = upstream.calls();
-    expect(refusal(await call(anyCert, tok, mallory))).toEqual({ status: 401, reason: 'mtls_binding_mismatch', body: '{"error":"mtls_binding_mismatch"}\n', challenge: true });
+    expect(refusal(await call(anyCert, tok, mallory))).toEqual({
+      status: 401,
+      reason: 'mtls_binding_mismatch',
+      body: '{"error":"mtls_binding_mismatch"}\n',
+      challenge: true,
+    });
     expect(refusal(await call(anyCert, tok, selfSigned))).toMatchObject({ status: 401, reason: 'mtls_binding_mismatch' });
-    expect(refusal(await call(anyCert, tok))).toEqual({ status: 401, reason: 'client_certificate_missing', body: '{"error":"client_certificate_missing"}\n', challenge: true });
+    expect(refusal(await call(anyCert, tok))).toEqual({
+      status: 401,
+      reason: 'client_certificate_missing',
+      body: '{"error":"client_certificate_missing"}\n',
+      challenge: true,
+    });
     expect(upstream.calls()).toBe(before);
   });
 
@@ -137,40 +152,63 @@ d('certificate-bound tokens through NGINX', () => {
 
   t('an unbound token is unaffected: with or without a certificate, on every GATEWAY_MTLS mode', async () => {
     const tok = await token();
-    for (const [mode, gw] of [['optional_no_ca', anyCert], ['optional', caOnly], ['off', off]] as const) {
+    for (const [mode, gw] of [
+      ['optional_no_ca', anyCert],
+      ['optional', caOnly],
+      ['off', off],
+    ] as const) {
       for (const as of [undefined, alice]) {
         const r = await call(gw, tok, as);
-        expect({ mode, cert: as !== undefined, status: r.status, user: r.status === 200 ? echo(r).headers['x-user-id'] : 'n/a' }).toEqual({ mode, cert: as !== undefined, status: 200, user: 'svc' });
+        expect({ mode, cert: as !== undefined, status: r.status, user: r.status === 200 ? echo(r).headers['x-user-id'] : 'n/a' }).toEqual({
+          mode,
+          cert: as !== undefined,
+          status: 200,
+          user: 'svc',
+        });
       }
     }
   });
 
-  t('the binding is checked on every request: the same token, cached by the validator and with the edge cache on, never passes with another certificate', async () => {
-    const tok = await boundTo(alice);
-    const seq: number[] = [];
-    for (const as of [alice, alice, mallory, undefined, alice, mallory]) seq.push((await call(anyCert, tok, as, { 'X-Request-Id': `mtls-seq-${seq.length}` })).status);
-    expect(seq).toEqual([200, 200, 401, 401, 200, 401]);
-    // no bound grant was stored in (or served from) NGINX's edge cache; an unbound token's is (the cache is on)
-    const unbound = await token();
-    for (let i = 0; i < 2; i++) expect((await call(anyCert, unbound, undefined, { 'X-Request-Id': `mtls-unbound-${i}` })).status).toBe(200);
-    await new Promise((r) => setTimeout(r, 50));
-    const cacheOf = (id: string) => anyCert.accessLog().find((l) => l.request_id === id)?.auth_cache;
-    expect([0, 1, 2, 3, 4, 5].map((i) => cacheOf(`mtls-seq-${i}`)).filter((c) => c === 'HIT')).toEqual([]);
-    expect(cacheOf('mtls-unbound-1')).toBe('HIT');
-  });
+  t(
+    'the binding is checked on every request: the same token, cached by the validator and with the edge cache on, never passes with another certificate',
+    async () => {
+      const tok = await boundTo(alice);
+      const seq: number[] = [];
+      for (const as of [alice, alice, mallory, undefined, alice, mallory])
+        seq.push((await call(anyCert, tok, as, { 'X-Request-Id': `mtls-seq-${seq.length}` })).status);
+      expect(seq).toEqual([200, 200, 401, 401, 200, 401]);
+      // no bound grant was stored in (or served from) NGINX's edge cache; an unbound token's is (the cache is on)
+      const unbound = await token();
+      for (let i = 0; i < 2; i++) expect((await call(anyCert, unbound, undefined, { 'X-Request-Id': `mtls-unbound-${i}` })).status).toBe(200);
+      await new Promise((r) => setTimeout(r, 50));
+      const cacheOf = (id: string) => anyCert.accessLog().find((l) => l.request_id === id)?.auth_cache;
+      expect([0, 1, 2, 3, 4, 5].map((i) => cacheOf(`mtls-seq-${i}`)).filter((c) => c === 'HIT')).toEqual([]);
+      expect(cacheOf('mtls-unbound-1')).toBe('HIT');
+    },
+  );
 
-  t('GATEWAY_MTLS=optional: the CA\'s certificates pass as usual; another CA\'s, or a self-signed one, → 400 client_certificate_invalid before anything else', async () => {
-    expect((await call(caOnly, await boundTo(alice), alice)).status).toBe(200);
-    expect(refusal(await call(caOnly, await boundTo(alice), mallory))).toMatchObject({ status: 401, reason: 'mtls_binding_mismatch' });
-    const before = upstream.calls();
-    for (const [who, as] of [['another CA', stranger], ['self-signed', selfSigned]] as const) {
-      const r = await call(caOnly, await boundTo(as), as);
-      expect({ who, status: r.status, reason: r.headers['x-auth-reason'], body: r.body, type: r.headers['content-type'] }).toEqual({
-        who, status: 400, reason: 'client_certificate_invalid', body: '{"error":"client_certificate_invalid"}\n', type: 'application/json',
-      });
-    }
-    expect(upstream.calls()).toBe(before);
-  });
+  t(
+    "GATEWAY_MTLS=optional: the CA's certificates pass as usual; another CA's, or a self-signed one, → 400 client_certificate_invalid before anything else",
+    async () => {
+      expect((await call(caOnly, await boundTo(alice), alice)).status).toBe(200);
+      expect(refusal(await call(caOnly, await boundTo(alice), mallory))).toMatchObject({ status: 401, reason: 'mtls_binding_mismatch' });
+      const before = upstream.calls();
+      for (const [who, as] of [
+        ['another CA', stranger],
+        ['self-signed', selfSigned],
+      ] as const) {
+        const r = await call(caOnly, await boundTo(as), as);
+        expect({ who, status: r.status, reason: r.headers['x-auth-reason'], body: r.body, type: r.headers['content-type'] }).toEqual({
+          who,
+          status: 400,
+          reason: 'client_certificate_invalid',
+          body: '{"error":"client_certificate_invalid"}\n',
+          type: 'application/json',
+        });
+      }
+      expect(upstream.calls()).toBe(before);
+    },
+  );
 
   t('GATEWAY_MTLS=off asks for no certificate: a bound token is 401 client_certificate_missing even when the client has one', async () => {
     expect(refusal(await call(off, await boundTo(alice), alice))).toMatchObject({ status: 401, reason: 'client_certificate_missing' });

@@ -81,37 +81,117 @@ function check(uri: string, reader: Reader = readPath): void {
   if (r === undefined || r instanceof PathRefusal) return;
   for (const [name, model] of Object.entries(MODELS)) {
     const m = model(uri);
-    if (m === undefined || lower(m) !== lower(r)) throw new Error(`${name} reads ${JSON.stringify(uri)} as ${JSON.stringify(m)}, readPath as ${JSON.stringify(r)}`);
+    if (m === undefined || lower(m) !== lower(r))
+      throw new Error(`${name} reads ${JSON.stringify(uri)} as ${JSON.stringify(m)}, readPath as ${JSON.stringify(r)}`);
   }
   // Unicode-normalising and case-folding readers (Python's unicodedata, Java's Normalizer, ICU
   // caseless matching) may change non-ASCII letters, but never add, drop or move an ASCII one.
-  for (const [name, read] of Object.entries({ nfc: (s: string) => s.normalize('NFC'), nfkc: (s: string) => s.normalize('NFKC'), fold: (s: string) => s.toUpperCase().toLowerCase(), nfkcFold: (s: string) => s.normalize('NFKC').toUpperCase().toLowerCase() })) {
+  for (const [name, read] of Object.entries({
+    nfc: (s: string) => s.normalize('NFC'),
+    nfkc: (s: string) => s.normalize('NFKC'),
+    fold: (s: string) => s.toUpperCase().toLowerCase(),
+    nfkcFold: (s: string) => s.normalize('NFKC').toUpperCase().toLowerCase(),
+  })) {
     if (asciiSkeleton(read(r)) !== asciiSkeleton(r)) throw new Error(`${name} reads ${JSON.stringify(r)} as ${JSON.stringify(read(r))}`);
   }
 }
 
 const PIECES = [
-  '/', '/', '/', '.', '..', ';', '%', '?', '#', '\\', '&', '=', ' ', '\t',
-  '0', '1', '2', '5', '9', 'a', 'b', 'c', 'e', 'f', 'A', 'B', 'C', 'E', 'F', 'x', 'X', 'k', 'K', 's', 'S', 'i', 'I',
-  'api', 'ADMIN', 'admin', 'tasks', '%2e', '%2E', '%2f', '%2F', '%5c', '%3b', '%25', '%00', '%20', '%3f', '%23', '%61', '%41',
-  '%c3%a9', '%C3%A9', '%c3', '%a9', '%e2%84%aa', '%c4%b1', '%c5%bf', '%cc%81', '%ef%bd%81', '%c0%ae', '%f0%9f%98%80', '%e2%80%ae',
-  'é', 'ß', '\u212a', '\u0131', '\u017f', '\u00ff', '\u0085', '\u00a0', '\u00c3',
+  '/',
+  '/',
+  '/',
+  '.',
+  '..',
+  ';',
+  '%',
+  '?',
+  '#',
+  '\\',
+  '&',
+  '=',
+  ' ',
+  '\t',
+  '0',
+  '1',
+  '2',
+  '5',
+  '9',
+  'a',
+  'b',
+  'c',
+  'e',
+  'f',
+  'A',
+  'B',
+  'C',
+  'E',
+  'F',
+  'x',
+  'X',
+  'k',
+  'K',
+  's',
+  'S',
+  'i',
+  'I',
+  'api',
+  'ADMIN',
+  'admin',
+  'tasks',
+  '%2e',
+  '%2E',
+  '%2f',
+  '%2F',
+  '%5c',
+  '%3b',
+  '%25',
+  '%00',
+  '%20',
+  '%3f',
+  '%23',
+  '%61',
+  '%41',
+  '%c3%a9',
+  '%C3%A9',
+  '%c3',
+  '%a9',
+  '%e2%84%aa',
+  '%c4%b1',
+  '%c5%bf',
+  '%cc%81',
+  '%ef%bd%81',
+  '%c0%ae',
+  '%f0%9f%98%80',
+  '%e2%80%ae',
+  'é',
+  'ß',
+  '\u212a',
+  '\u0131',
+  '\u017f',
+  '\u00ff',
+  '\u0085',
+  '\u00a0',
+  '\u00c3',
 ];
 const pathish = fc
   .tuple(fc.constantFrom('/', '/', '/', '//', ''), fc.array(fc.constantFrom(...PIECES), { maxLength: 24 }))
   .map(([start, rest]) => start + rest.join(''));
 /** Arbitrary bytes, one character each (how a request target reaches Node in a header). */
-const bytes = fc
-  .tuple(fc.constantFrom('/', ''), fc.uint8Array({ maxLength: 48 }))
-  .map(([start, b]) => start + Buffer.from(b).toString('latin1'));
+const bytes = fc.tuple(fc.constantFrom('/', ''), fc.uint8Array({ maxLength: 48 })).map(([start, b]) => start + Buffer.from(b).toString('latin1'));
 
 describe('readPath refuses, or returns what every model reads (letter case aside)', () => {
   test('path-ish strings', () => {
-    fc.assert(fc.property(pathish, (uri) => check(uri)), { numRuns: 20_000 });
+    fc.assert(
+      fc.property(pathish, (uri) => check(uri)),
+      { numRuns: 20_000 },
+    );
   });
 
   test('arbitrary bytes', () => {
-    fc.assert(fc.property(bytes, (uri) => check(uri)), { numRuns: 20_000 });
+    fc.assert(
+      fc.property(bytes, (uri) => check(uri)),
+      { numRuns: 20_000 },
+    );
   });
 
   test('any accepted single code point, percent-encoded, after an ASCII letter and before a slash', () => {
@@ -154,6 +234,11 @@ describe('readPath refuses, or returns what every model reads (letter case aside
       }
       return '/' + out.join('/') + (decoded.endsWith('/') && out.length ? '/' : '');
     };
-    expect(() => fc.assert(fc.property(pathish, (uri) => check(uri, resolving)), { numRuns: 20_000 })).toThrow(/Property failed/);
+    expect(() =>
+      fc.assert(
+        fc.property(pathish, (uri) => check(uri, resolving)),
+        { numRuns: 20_000 },
+      ),
+    ).toThrow(/Property failed/);
   });
 });

@@ -103,7 +103,10 @@ describe('the corpus through the real HTTP validator', () => {
     const before = t.logs.length;
     const res = await validate('GET', '/api/x/%2e%2e/admin', admin);
     expect(res.json()).toMatchObject({ reason: 'path_ambiguous', message: expect.stringContaining('encoded dot') });
-    const line = t.logs.slice(before).map((l) => JSON.parse(l)).find((l) => l.reason === 'path_ambiguous');
+    const line = t.logs
+      .slice(before)
+      .map((l) => JSON.parse(l))
+      .find((l) => l.reason === 'path_ambiguous');
     expect(line).toMatchObject({ granted: false, reason: 'path_ambiguous', res: { statusCode: 400 } });
   });
 });

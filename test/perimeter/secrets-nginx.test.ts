@@ -29,7 +29,12 @@ const njs = (require('../../nginx/njs/tollgate.js') as { default: Njs }).default
 
 /** Shaped like a JWS (header.payload.signature); the signature part is what must never show. */
 const FAKE_JWT = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.' + SECRET;
-const JWT_URIS = [`/api/things/${FAKE_JWT}`, `/api/things?q=${FAKE_JWT}`, `/api/things?q=${FAKE_JWT.replace(/\./g, '%2E')}`, `/api/things?next=%2Fx%3Fa%3D${FAKE_JWT}`];
+const JWT_URIS = [
+  `/api/things/${FAKE_JWT}`,
+  `/api/things?q=${FAKE_JWT}`,
+  `/api/things?q=${FAKE_JWT.replace(/\./g, '%2E')}`,
+  `/api/things?next=%2Fx%3Fa%3D${FAKE_JWT}`,
+];
 
 describe('token-in-URI rules (one table, the njs and the validator)', () => {
   test.each(TOKEN_URIS.map((c) => [c.uri, c.why]))('%s (%s): the edge refuses it, both redactions hide it', (uri) => {
@@ -51,8 +56,12 @@ describe('token-in-URI rules (one table, the njs and the validator)', () => {
     expect(redactUri(uri)).toBe(njs.redactUri(uri));
   });
 
-  test("the edge cache key is a SHA-256 of method, raw URI and Authorization: no token in it, one per token", () => {
-    const r = (auth: string, method = 'GET'): NjsRequest => ({ rawHeadersIn: [], headersIn: { Authorization: auth }, variables: { request_method: method, request_uri: '/api/x' } });
+  test('the edge cache key is a SHA-256 of method, raw URI and Authorization: no token in it, one per token', () => {
+    const r = (auth: string, method = 'GET'): NjsRequest => ({
+      rawHeadersIn: [],
+      headersIn: { Authorization: auth },
+      variables: { request_method: method, request_uri: '/api/x' },
+    });
     const key = njs.authCacheKey(r(`Bearer ${FAKE_JWT}`));
     expect(key).toMatch(/^[0-9a-f]{64}$/);
     expect(new Set([key, njs.authCacheKey(r(`Bearer ${FAKE_JWT}x`)), njs.authCacheKey(r(`Bearer ${FAKE_JWT}`, 'POST'))]).size).toBe(3);
@@ -68,7 +77,12 @@ if (!nginx || !real) {
 }
 const d = nginx && real ? describe : describe.skip;
 
-const HIGH_RATES = { GATEWAY_RATE_PER_IP: '1000r/s', GATEWAY_BURST_PER_IP: '1000', GATEWAY_RATE_PER_CREDENTIAL: '1000r/s', GATEWAY_BURST_PER_CREDENTIAL: '1000' };
+const HIGH_RATES = {
+  GATEWAY_RATE_PER_IP: '1000r/s',
+  GATEWAY_BURST_PER_IP: '1000',
+  GATEWAY_RATE_PER_CREDENTIAL: '1000r/s',
+  GATEWAY_BURST_PER_CREDENTIAL: '1000',
+};
 
 d('no secret at rest, hostile sizes (real NGINX, real validator)', () => {
   let stack: Stack;
@@ -105,7 +119,12 @@ d('no secret at rest, hostile sizes (real NGINX, real validator)', () => {
     for (const { uri } of TOKEN_URIS) {
       const id = rid();
       const res = await call(gw, uri, { headers: { ...bearer(), 'X-Request-Id': id } });
-      expect({ uri, status: res.status, reason: res.headers['x-auth-reason'], body: res.body }).toEqual({ uri, status: 400, reason: 'token_in_uri', body: '{"error":"token_in_uri"}\n' });
+      expect({ uri, status: res.status, reason: res.headers['x-auth-reason'], body: res.body }).toEqual({
+        uri,
+        status: 400,
+        reason: 'token_in_uri',
+        body: '{"error":"token_in_uri"}\n',
+      });
       const plain = await request(gw.httpUrl, uri);
       // not bounced back in a Location header either
       expect({ uri, status: plain.status, location: plain.headers.location }).toEqual({ uri, status: 400, location: undefined });

@@ -27,10 +27,7 @@ export function baseOptions(over: Partial<StoreOptions> = {}): StoreOptions {
  * when no server is available outside CI. `env()` is valid inside tests and hooks.
  * `prepare` runs on the raw database before migrations (e.g. a Supabase-shaped auth schema).
  */
-export function eachBackend(
-  fn: (env: () => BackendEnv) => void,
-  o: { prepare?: (pool: pg.Pool) => Promise<void> } = {},
-): void {
+export function eachBackend(fn: (env: () => BackendEnv) => void, o: { prepare?: (pool: pg.Pool) => Promise<void> } = {}): void {
   const serverUrl = serverUrlOrSkip();
   for (const name of ['embedded', 'server'] as const) {
     const d = name === 'server' && !serverUrl ? describe.skip : describe;

@@ -9,7 +9,13 @@ let iss: TestIssuer;
 let key: TestKey;
 let t: TestApp;
 const D = '2024-08-01';
-const ENV = () => ({ AUTH_MODE: 'jwks', AUTH_ISSUER: iss.issuer, AUTH_AUDIENCE: 'wavestack', QUOTA_ROUTES: 'POST /api/tasks', QUOTA_DEFAULT_DAILY_TICKS: '10' });
+const ENV = () => ({
+  AUTH_MODE: 'jwks',
+  AUTH_ISSUER: iss.issuer,
+  AUTH_AUDIENCE: 'wavestack',
+  QUOTA_ROUTES: 'POST /api/tasks',
+  QUOTA_DEFAULT_DAILY_TICKS: '10',
+});
 const now = () => new Date(`${D}T12:00:00Z`);
 
 beforeAll(async () => {
@@ -24,7 +30,12 @@ afterAll(async () => {
 
 const token = (sub: string) => mint({ iss: iss.issuer, aud: 'wavestack' }, { key, claims: { sub } });
 const charge = (tok: string, chargeId?: string | string[], app: TestApp = t) => {
-  const r = request(app.listener).get('/api/auth/validate').set('Authorization', `Bearer ${tok}`).set('X-Original-Method', 'POST').set('X-Original-URI', '/api/tasks').set('X-Max-Ticks', '2');
+  const r = request(app.listener)
+    .get('/api/auth/validate')
+    .set('Authorization', `Bearer ${tok}`)
+    .set('X-Original-Method', 'POST')
+    .set('X-Original-URI', '/api/tasks')
+    .set('X-Max-Ticks', '2');
   // an array goes out as two header lines (Node's setHeader); superagent's types only admit it for Cookie
   return chargeId === undefined ? r : r.set('X-Tollgate-Charge-Id', chargeId as string);
 };

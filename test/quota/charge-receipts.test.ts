@@ -101,7 +101,10 @@ eachBackend((env) => {
        SELECT 'old-' || g, $1, '2024-01-01', 1, now() - interval '3 days' - g * interval '1 second' FROM generate_series(1, 5) g`,
       [old],
     );
-    await pool.query(`INSERT INTO tollgate_charge_receipts (charge_id, user_id, usage_date, ticks, created_at) VALUES ('recent', $1, '2024-01-01', 1, now() - interval '1 day')`, [old]);
+    await pool.query(
+      `INSERT INTO tollgate_charge_receipts (charge_id, user_id, usage_date, ticks, created_at) VALUES ('recent', $1, '2024-01-01', 1, now() - interval '1 day')`,
+      [old],
+    );
     const u = user();
     await store.charge(u, 1, D1, id());
     expect(await receipts('user_id = $1', [old])).toBe(4); // the two oldest went first

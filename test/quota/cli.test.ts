@@ -33,10 +33,13 @@ const targets: Array<['server' | 'embedded', () => Promise<{ env: Record<string,
   ['embedded', async () => ({ env: { DATA_DIR: path.join(mkdtempSync(path.join(os.tmpdir(), 'tollgate-data-')), 'db') }, done: async () => {} })],
 ];
 if (serverUrl) {
-  targets.push(['server', async () => {
-    const fresh: FreshDatabase = await freshServerDatabase(serverUrl);
-    return { env: { DATABASE_URL: fresh.url }, done: () => fresh.drop() };
-  }]);
+  targets.push([
+    'server',
+    async () => {
+      const fresh: FreshDatabase = await freshServerDatabase(serverUrl);
+      return { env: { DATABASE_URL: fresh.url }, done: () => fresh.drop() };
+    },
+  ]);
 }
 
 describe.each(targets)('%s', (_name, make) => {
@@ -52,7 +55,9 @@ describe.each(targets)('%s', (_name, make) => {
   test('migrate applies, then finds nothing to do', () => {
     const first = run('migrate.js', [], env);
     expect(first).toMatchObject({ code: 0, err: '' });
-    expect(first.out).toMatch(/applied 001_auth_compat\.sql\napplied 002_quota\.sql\napplied 003_limit_cap\.sql\napplied 004_charge_receipts\.sql\napplied 005_phone_confirmation\.sql\nmigrations: 5 applied, 0 already applied/);
+    expect(first.out).toMatch(
+      /applied 001_auth_compat\.sql\napplied 002_quota\.sql\napplied 003_limit_cap\.sql\napplied 004_charge_receipts\.sql\napplied 005_phone_confirmation\.sql\nmigrations: 5 applied, 0 already applied/,
+    );
     expect(run('migrate.js', [], env).out).toMatch(/migrations: 0 applied, 5 already applied/);
   });
 
@@ -114,13 +119,22 @@ test('migrate against an unreachable server fails with a clear message', () => {
 });
 
 test('migrate takes no arguments: a stray one is refused before any database is opened', () => {
-  expect(run('migrate.js', ['--force'], {})).toMatchObject({ code: 2, err: expect.stringMatching(/^migrate: Unknown option '--force'[^]*usage: npm run migrate/) });
+  expect(run('migrate.js', ['--force'], {})).toMatchObject({
+    code: 2,
+    err: expect.stringMatching(/^migrate: Unknown option '--force'[^]*usage: npm run migrate/),
+  });
   expect(run('migrate.js', ['--help'], {})).toMatchObject({ code: 0, out: expect.stringMatching(/^usage: npm run migrate/) });
 });
 
 test('a bad environment value names the variable', () => {
-  expect(run('migrate.js', [], { DATABASE_POOL_MAX: 'lots' })).toMatchObject({ code: 1, err: expect.stringMatching(/DATABASE_POOL_MAX: must be a whole number from 1 to 1000, got "lots"/) });
-  expect(run('quota.js', ['top'], { QUOTA_TIMEZONE: 'Nowhere/Land' })).toMatchObject({ code: 2, err: expect.stringMatching(/QUOTA_TIMEZONE: "Nowhere\/Land" is not an IANA time zone/) });
+  expect(run('migrate.js', [], { DATABASE_POOL_MAX: 'lots' })).toMatchObject({
+    code: 1,
+    err: expect.stringMatching(/DATABASE_POOL_MAX: must be a whole number from 1 to 1000, got "lots"/),
+  });
+  expect(run('quota.js', ['top'], { QUOTA_TIMEZONE: 'Nowhere/Land' })).toMatchObject({
+    code: 2,
+    err: expect.stringMatching(/QUOTA_TIMEZONE: "Nowhere\/Land" is not an IANA time zone/),
+  });
 });
 
 test('quota on a database that was never migrated says so', () => {
@@ -129,4 +143,3 @@ test('quota on a database that was never migrated says so', () => {
   expect(r.code).toBe(1);
   expect(r.err).toMatch(/has `npm run migrate` been run/);
 });
-

@@ -19,15 +19,16 @@ eachBackend((env) => {
     try {
       const user = `burst-${name}`;
       const started = Date.now();
-      const results = await Promise.all(
-        Array.from({ length: 200 }, (_, i) => (i % 2 ? second : store).charge(user, 1, D)),
-      );
+      const results = await Promise.all(Array.from({ length: 200 }, (_, i) => (i % 2 ? second : store).charge(user, 1, D)));
       const ms = Date.now() - started;
       expect(tally(results)).toEqual({ charged: 32, exhausted: 168, other: 0 });
       // Every charged call saw a distinct running total 1..32: no two increments collided.
-      expect(results.filter((r) => r.status === 'charged').map((r) => r.used).sort((a, b) => a - b)).toEqual(
-        Array.from({ length: 32 }, (_, i) => i + 1),
-      );
+      expect(
+        results
+          .filter((r) => r.status === 'charged')
+          .map((r) => r.used)
+          .sort((a, b) => a - b),
+      ).toEqual(Array.from({ length: 32 }, (_, i) => i + 1));
       const { rows } = await pool.query('SELECT ticks_used FROM user_daily_usage WHERE user_id = $1 AND usage_date = $2', [user, D]);
       expect(rows).toEqual([{ ticks_used: 32 }]);
       console.info(`${name}: 200 concurrent charges in ${ms} ms`);

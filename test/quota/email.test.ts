@@ -85,7 +85,9 @@ describe('Supabase-shaped auth schema', () => {
         await expect(store.emailConfirmed(UUID_B)).resolves.toBe(false);
         await expect(store.emailConfirmed('service-account-gateway')).resolves.toBeUndefined();
         // Supabase's table is never altered: without phone_confirmed_at nobody is confirmed by phone
-        const cols = await pool.query("SELECT 1 FROM information_schema.columns WHERE table_schema = 'auth' AND table_name = 'users' AND column_name = 'phone_confirmed_at'");
+        const cols = await pool.query(
+          "SELECT 1 FROM information_schema.columns WHERE table_schema = 'auth' AND table_name = 'users' AND column_name = 'phone_confirmed_at'",
+        );
         expect(cols.rows).toEqual([]);
         await expect(store.confirmation(UUID_B)).resolves.toEqual({ email: false, phone: false });
         await expect(store.usage(UUID_B, '2024-01-01')).resolves.toMatchObject({ limit: 32 }); // trigger ran

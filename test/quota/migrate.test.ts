@@ -21,7 +21,9 @@ describe.each(backendNames())('%s database', (name) => {
   afterEach(() => t.close());
 
   test('applies every file once, records checksums, and is idempotent', async () => {
-    const files = readdirSync(defaultMigrationsDir()).filter((f) => f.endsWith('.sql')).sort();
+    const files = readdirSync(defaultMigrationsDir())
+      .filter((f) => f.endsWith('.sql'))
+      .sort();
     await expect(migrate(t.db.pool)).resolves.toEqual({ applied: files, skipped: [] });
     await expect(migrate(t.db.pool)).resolves.toEqual({ applied: [], skipped: files });
     const { rows } = await t.db.pool.query('SELECT version, name, checksum, applied_at FROM tollgate_migrations ORDER BY version');

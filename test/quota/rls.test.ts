@@ -75,7 +75,7 @@ eachBackend((env) => {
       await c.query('BEGIN');
       await c.query('GRANT INSERT, UPDATE, DELETE ON user_daily_usage TO authenticated');
       await c.query('SET LOCAL ROLE authenticated');
-      await c.query("SELECT set_config('request.jwt.claims', '{\"sub\":\"rls-A\"}', true)");
+      await c.query('SELECT set_config(\'request.jwt.claims\', \'{"sub":"rls-A"}\', true)');
       expect((await c.query("UPDATE user_daily_usage SET ticks_used = 0 WHERE user_id = 'rls-A'")).rowCount).toBe(0);
       expect((await c.query("DELETE FROM user_daily_usage WHERE user_id = 'rls-B'")).rowCount).toBe(0);
       expect(await refused(c, `INSERT INTO user_daily_usage (user_id, usage_date) VALUES ('rls-A', '2024-05-02')`)).toBe('42501');

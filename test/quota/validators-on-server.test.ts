@@ -75,14 +75,24 @@ d('validators on a shared Postgres server', () => {
     const c = new pg.Client({ connectionString: db.url });
     await c.connect();
     try {
-      await c.query('INSERT INTO auth.users (id, email, email_confirmed_at) VALUES ($1, $2, now()), ($3, $4, NULL)', [confirmed, 'c@example.com', unconfirmed, 'u@example.com']);
+      await c.query('INSERT INTO auth.users (id, email, email_confirmed_at) VALUES ($1, $2, now()), ($3, $4, NULL)', [
+        confirmed,
+        'c@example.com',
+        unconfirmed,
+        'u@example.com',
+      ]);
     } finally {
       await c.end();
     }
     const ask = async (sub: string, claims: Record<string, unknown> = {}) => {
       // user_metadata.email_verified is user-editable in Supabase: it must not count
-      const tok = await mint({ iss: sb.issuer, aud: 'authenticated' }, { secret: SUPABASE_SECRET, claims: { sub, role: 'authenticated', email: 'x@example.com', user_metadata: { email_verified: true }, ...claims } });
-      const r = await fetch(`${url(1)}/api/auth/validate`, { headers: { authorization: `Bearer ${tok}`, 'x-original-method': 'GET', 'x-original-uri': '/api/x' } });
+      const tok = await mint(
+        { iss: sb.issuer, aud: 'authenticated' },
+        { secret: SUPABASE_SECRET, claims: { sub, role: 'authenticated', email: 'x@example.com', user_metadata: { email_verified: true }, ...claims } },
+      );
+      const r = await fetch(`${url(1)}/api/auth/validate`, {
+        headers: { authorization: `Bearer ${tok}`, 'x-original-method': 'GET', 'x-original-uri': '/api/x' },
+      });
       return { status: r.status, reason: r.headers.get('x-auth-reason'), user: r.headers.get('x-user-id') };
     };
     expect(await ask(confirmed)).toEqual({ status: 200, reason: null, user: confirmed });

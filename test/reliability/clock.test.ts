@@ -43,7 +43,11 @@ function appAt(clock: { ms: number }, env: Record<string, string> = {}) {
 const at = (s: number) => ({ ms: s * 1000 });
 
 async function status(listener: ReturnType<typeof appAt>['listener'], token: string) {
-  const r = await request(listener).get('/api/auth/validate').set('authorization', `Bearer ${token}`).set('x-original-method', 'GET').set('x-original-uri', '/api/things');
+  const r = await request(listener)
+    .get('/api/auth/validate')
+    .set('authorization', `Bearer ${token}`)
+    .set('x-original-method', 'GET')
+    .set('x-original-uri', '/api/things');
   return `${r.status}${r.headers['x-auth-reason'] ? ' ' + r.headers['x-auth-reason'] : ''}`;
 }
 
@@ -125,11 +129,24 @@ describe('quota day rollover at local midnight (injected clock, embedded Postgre
   afterEach(() => t?.close());
 
   const charge = (token: string, ticks: number) =>
-    request(t.listener).post('/api/auth/validate').set('authorization', `Bearer ${token}`).set('x-original-method', 'POST').set('x-original-uri', '/api/tasks').set('x-max-ticks', String(ticks));
+    request(t.listener)
+      .post('/api/auth/validate')
+      .set('authorization', `Bearer ${token}`)
+      .set('x-original-method', 'POST')
+      .set('x-original-uri', '/api/tasks')
+      .set('x-max-ticks', String(ticks));
 
   test('Asia/Kolkata (UTC+05:30): exhausted at 23:59:59, Retry-After 1; a fresh day at 00:00:00 local', async () => {
     t = await buildTestApp(
-      { AUTH_MODE: 'jwks', AUTH_ISSUER: idp.issuer, AUTH_AUDIENCE: 'api', AUTH_JWKS_URL: idp.jwksUrl, QUOTA_TIMEZONE: 'Asia/Kolkata', QUOTA_DEFAULT_DAILY_TICKS: '3', QUOTA_ROUTES: 'POST /api/tasks' },
+      {
+        AUTH_MODE: 'jwks',
+        AUTH_ISSUER: idp.issuer,
+        AUTH_AUDIENCE: 'api',
+        AUTH_JWKS_URL: idp.jwksUrl,
+        QUOTA_TIMEZONE: 'Asia/Kolkata',
+        QUOTA_DEFAULT_DAILY_TICKS: '3',
+        QUOTA_ROUTES: 'POST /api/tasks',
+      },
       { now: () => new Date(clock.ms) },
     );
     const token = await mint({ iss: idp.issuer, aud: 'api' }, { key, claims: { sub: 'kolkata-user' } });
@@ -156,7 +173,15 @@ describe('quota day rollover at local midnight (injected clock, embedded Postgre
 
   test('Europe/Berlin on the 23-hour DST day: Retry-After at local midnight is 23 h', async () => {
     t = await buildTestApp(
-      { AUTH_MODE: 'jwks', AUTH_ISSUER: idp.issuer, AUTH_AUDIENCE: 'api', AUTH_JWKS_URL: idp.jwksUrl, QUOTA_TIMEZONE: 'Europe/Berlin', QUOTA_DEFAULT_DAILY_TICKS: '1', QUOTA_ROUTES: 'POST /api/tasks' },
+      {
+        AUTH_MODE: 'jwks',
+        AUTH_ISSUER: idp.issuer,
+        AUTH_AUDIENCE: 'api',
+        AUTH_JWKS_URL: idp.jwksUrl,
+        QUOTA_TIMEZONE: 'Europe/Berlin',
+        QUOTA_DEFAULT_DAILY_TICKS: '1',
+        QUOTA_ROUTES: 'POST /api/tasks',
+      },
       { now: () => new Date(clock.ms) },
     );
     const token = await mint({ iss: idp.issuer, aud: 'api' }, { key, claims: { sub: 'berlin-user' } });

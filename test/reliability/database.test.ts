@@ -81,10 +81,18 @@ d('database faults under load (server database behind a cuttable proxy)', () => 
     await res.arrayBuffer();
     const ms = performance.now() - t0;
     // a request belongs to a phase only if it started and ended in it
-    return { phase: started === phase ? started : `${started}→${phase}`, charged, status: res.status, reason: res.headers.get('x-auth-reason'), ticks: Number(res.headers.get('x-ticks-charged') ?? 0), ms };
+    return {
+      phase: started === phase ? started : `${started}→${phase}`,
+      charged,
+      status: res.status,
+      reason: res.headers.get('x-auth-reason'),
+      ticks: Number(res.headers.get('x-ticks-charged') ?? 0),
+      ms,
+    };
   }
 
-  const tableTicks = async (): Promise<number> => Number((await admin.query<{ s: string }>('SELECT coalesce(sum(ticks_used), 0)::text AS s FROM public.user_daily_usage')).rows[0]!.s);
+  const tableTicks = async (): Promise<number> =>
+    Number((await admin.query<{ s: string }>('SELECT coalesce(sum(ticks_used), 0)::text AS s FROM public.user_daily_usage')).rows[0]!.s);
 
   /** The recovery probes' own decisions (they charge too). */
   const probes: Outcome[] = [];

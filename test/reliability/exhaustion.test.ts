@@ -137,7 +137,9 @@ async function badTokens(n: number): Promise<string[]> {
         out.push(`${expiredTemplate.split('.')[0]}.${b64({ iss: idp.issuer, aud: 'api', sub: salt, exp: now - 3600 })}.${expiredTemplate.split('.')[2]}`);
         break;
       case 4: // an issuer we do not trust
-        out.push(`${b64({ alg: 'ES256', kid: 'trusted' })}.${b64({ iss: `https://evil.example/${salt}`, aud: 'api', sub: salt, exp: now + 600 })}.${'B'.repeat(86)}`);
+        out.push(
+          `${b64({ alg: 'ES256', kid: 'trusted' })}.${b64({ iss: `https://evil.example/${salt}`, aud: 'api', sub: salt, exp: now + 600 })}.${'B'.repeat(86)}`,
+        );
         break;
       default: // alg none
         out.push(`${b64({ alg: 'none' })}.${b64({ iss: idp.issuer, aud: 'api', sub: salt, exp: now + 600 })}.`);
@@ -153,7 +155,10 @@ async function flood(tokens: string[], concurrency: number, onEach?: () => void)
     Array.from({ length: concurrency }, async () => {
       while (next < tokens.length) {
         const tok = tokens[next++]!;
-        const res = await fetch(url, { method: 'GET', headers: { authorization: `Bearer ${tok}`, 'x-original-method': 'POST', 'x-original-uri': '/api/tasks' } });
+        const res = await fetch(url, {
+          method: 'GET',
+          headers: { authorization: `Bearer ${tok}`, 'x-original-method': 'POST', 'x-original-uri': '/api/tasks' },
+        });
         await res.arrayBuffer();
         statuses[res.status] = (statuses[res.status] ?? 0) + 1;
         onEach?.();

@@ -67,7 +67,13 @@ beforeAll(async () => {
   const ec = Object.fromEntries(['P-256', 'P-384', 'P-521'].map((crv) => [crv, [0, 1].map(() => generateKeyPairSync('ec', { namedCurve: crv }))]));
   const ed = [0, 1].map(() => generateKeyPairSync('ed25519'));
   const secrets = [Buffer.alloc(32, 7), Buffer.from('another-secret-that-is-32-bytes-long!!')];
-  keys = { rsa: rsa.map((k) => k.privateKey), ec: Object.fromEntries(Object.entries(ec).map(([c, ks]) => [c, ks.map((k) => k.privateKey)])), ed: ed.map((k) => k.privateKey), secrets, rsaPem: rsa[0]!.publicKey.export({ type: 'spki', format: 'pem' }) as string };
+  keys = {
+    rsa: rsa.map((k) => k.privateKey),
+    ec: Object.fromEntries(Object.entries(ec).map(([c, ks]) => [c, ks.map((k) => k.privateKey)])),
+    ed: ed.map((k) => k.privateKey),
+    secrets,
+    rsaPem: rsa[0]!.publicKey.export({ type: 'spki', format: 'pem' }) as string,
+  };
   // as the JWKS store imports them: the published JWK, for one alg
   const imported = (pub: KeyObject, alg: string) => importJWK({ ...pub.export({ format: 'jwk' }), alg }, alg) as Promise<CryptoKey>;
   verifiers = [
@@ -126,7 +132,8 @@ function signWith(alg: string, input: Buffer, signer: string, v: (typeof verifie
 /** `arb` in about one case of `oneIn`, else absent (so that most tokens get as far as the signature). */
 const sometimes = <T>(arb: fc.Arbitrary<T>, oneIn = 5) => fc.oneof({ weight: oneIn - 1, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: arb });
 /** A record without its absent (undefined) members. */
-const present = <T extends Record<string, unknown>>(arb: fc.Arbitrary<T>) => arb.map((r) => Object.fromEntries(Object.entries(r).filter(([, v]) => v !== undefined)) as Partial<T>);
+const present = <T extends Record<string, unknown>>(arb: fc.Arbitrary<T>) =>
+  arb.map((r) => Object.fromEntries(Object.entries(r).filter(([, v]) => v !== undefined)) as Partial<T>);
 
 const edgeTime = fc.oneof(
   fc.integer({ min: -40, max: 40 }).map((d) => NOW + d),
@@ -137,10 +144,20 @@ const edgeTime = fc.oneof(
 
 const claims = present(
   fc.record({
-    iss: fc.oneof({ weight: 8, arbitrary: fc.constant<unknown>(ISS) }, { weight: 2, arbitrary: fc.constantFrom<unknown>(undefined, `${ISS}/`, 'https://evil.example', 42, null) }),
-    aud: fc.oneof({ weight: 6, arbitrary: fc.constantFrom<unknown>(AUD, ['other', AUD]) }, { weight: 2, arbitrary: fc.constantFrom<unknown>(undefined, [AUD], ['other'], 'other', [], 7, [7, AUD], null) }),
+    iss: fc.oneof(
+      { weight: 8, arbitrary: fc.constant<unknown>(ISS) },
+      { weight: 2, arbitrary: fc.constantFrom<unknown>(undefined, `${ISS}/`, 'https://evil.example', 42, null) },
+    ),
+    aud: fc.oneof(
+      { weight: 6, arbitrary: fc.constantFrom<unknown>(AUD, ['other', AUD]) },
+      { weight: 2, arbitrary: fc.constantFrom<unknown>(undefined, [AUD], ['other'], 'other', [], 7, [7, AUD], null) },
+    ),
     sub: fc.constantFrom<unknown>('user-1', 'user-1', 'user-1', '', 5),
-    exp: fc.oneof({ weight: 6, arbitrary: fc.constant<unknown>(NOW + 3600) }, { weight: 4, arbitrary: edgeTime }, { weight: 1, arbitrary: fc.constant(undefined) }),
+    exp: fc.oneof(
+      { weight: 6, arbitrary: fc.constant<unknown>(NOW + 3600) },
+      { weight: 4, arbitrary: edgeTime },
+      { weight: 1, arbitrary: fc.constant(undefined) },
+    ),
     nbf: sometimes(edgeTime, 3),
     iat: sometimes(edgeTime, 2),
     scope: fc.constantFrom('api:read', 'a b c'),
@@ -158,30 +175,65 @@ const header = present(
 );
 
 /** How the JSON text is written: canonical, or a spelling jose reads the same or refuses. */
-const encodings = ['json', 'spaces', 'bom', 'dupFirst', 'dupLast', 'array', 'string', 'null', 'number', 'badUtf8', 'notJson', 'expInfinity', 'twoBoms'] as const;
+const encodings = [
+  'json',
+  'spaces',
+  'bom',
+  'dupFirst',
+  'dupLast',
+  'array',
+  'string',
+  'null',
+  'number',
+  'badUtf8',
+  'notJson',
+  'expInfinity',
+  'twoBoms',
+] as const;
 function encode(value: Record<string, unknown>, how: (typeof encodings)[number], dupKey: string): Buffer {
   const json = JSON.stringify(value);
   switch (how) {
-    case 'spaces': return Buffer.from(JSON.stringify(value, null, 2).replace(/:/g, ' : ') + '\n\t ');
-    case 'bom': return Buffer.from('\ufeff' + json);
-    case 'twoBoms': return Buffer.from('\ufeff\ufeff' + json);
-    case 'dupFirst': return Buffer.from(`{"${dupKey}":"evil"${json === '{}' ? '' : ','}${json.slice(1)}`); // the later, real one wins
-    case 'dupLast': return Buffer.from(`${json.slice(0, -1)}${json === '{}' ? '' : ','}"${dupKey}":"evil"}`);
-    case 'array': return Buffer.from(`[${json}]`);
-    case 'string': return Buffer.from(JSON.stringify(json));
-    case 'null': return Buffer.from('null');
-    case 'number': return Buffer.from('42');
-    case 'badUtf8': return Buffer.concat([Buffer.from(`${json.slice(0, -1)}${json === '{}' ? '' : ','}"x":"`), Buffer.from([0xc3, 0x28]), Buffer.from('"}')]);
-    case 'notJson': return Buffer.from(json.slice(0, -1));
-    case 'expInfinity': return Buffer.from(json.replace(/"exp":[^,}]*/, '"exp":1e999'));
-    default: return Buffer.from(json);
+    case 'spaces':
+      return Buffer.from(JSON.stringify(value, null, 2).replace(/:/g, ' : ') + '\n\t ');
+    case 'bom':
+      return Buffer.from('\ufeff' + json);
+    case 'twoBoms':
+      return Buffer.from('\ufeff\ufeff' + json);
+    case 'dupFirst':
+      return Buffer.from(`{"${dupKey}":"evil"${json === '{}' ? '' : ','}${json.slice(1)}`); // the later, real one wins
+    case 'dupLast':
+      return Buffer.from(`${json.slice(0, -1)}${json === '{}' ? '' : ','}"${dupKey}":"evil"}`);
+    case 'array':
+      return Buffer.from(`[${json}]`);
+    case 'string':
+      return Buffer.from(JSON.stringify(json));
+    case 'null':
+      return Buffer.from('null');
+    case 'number':
+      return Buffer.from('42');
+    case 'badUtf8':
+      return Buffer.concat([Buffer.from(`${json.slice(0, -1)}${json === '{}' ? '' : ','}"x":"`), Buffer.from([0xc3, 0x28]), Buffer.from('"}')]);
+    case 'notJson':
+      return Buffer.from(json.slice(0, -1));
+    case 'expInfinity':
+      return Buffer.from(json.replace(/"exp":[^,}]*/, '"exp":1e999'));
+    default:
+      return Buffer.from(json);
   }
 }
 
 const B64_CHARS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 const mutation = fc.oneof(
   { weight: 20, arbitrary: fc.constant({ kind: 'none' as const, part: 0, at: 0, n: 0 }) },
-  { weight: 8, arbitrary: fc.record({ kind: fc.constantFrom('flip', 'truncate', 'pad', 'padBits', 'space', 'bang', 'extraPart', 'dropSignature', 'emptyPart', 'tiny'), part: fc.integer({ min: 0, max: 2 }), at: fc.nat(), n: fc.integer({ min: 1, max: 3 }) }) },
+  {
+    weight: 8,
+    arbitrary: fc.record({
+      kind: fc.constantFrom('flip', 'truncate', 'pad', 'padBits', 'space', 'bang', 'extraPart', 'dropSignature', 'emptyPart', 'tiny'),
+      part: fc.integer({ min: 0, max: 2 }),
+      at: fc.nat(),
+      n: fc.integer({ min: 1, max: 3 }),
+    }),
+  },
 );
 
 function mutate(token: string, m: { kind: string; part: number; at: number; n: number }): string {
@@ -189,24 +241,41 @@ function mutate(token: string, m: { kind: string; part: number; at: number; n: n
   const p = parts[m.part]!;
   const at = p.length ? m.at % p.length : 0;
   switch (m.kind) {
-    case 'flip': { // tamper one character (a byte or two of the decoded part)
+    case 'flip': {
+      // tamper one character (a byte or two of the decoded part)
       const c = p[at] ?? 'A';
       parts[m.part] = p.slice(0, at) + B64_CHARS[(B64_CHARS.indexOf(c) + m.n) % 64] + p.slice(at + 1);
       break;
     }
-    case 'truncate': parts[m.part] = p.slice(0, Math.max(0, p.length - m.n)); break;
-    case 'pad': parts[m.part] = p + '='.repeat(m.n); break;
-    case 'padBits': { // same bytes, another spelling: set the unused low bits of the last character
+    case 'truncate':
+      parts[m.part] = p.slice(0, Math.max(0, p.length - m.n));
+      break;
+    case 'pad':
+      parts[m.part] = p + '='.repeat(m.n);
+      break;
+    case 'padBits': {
+      // same bytes, another spelling: set the unused low bits of the last character
       const tail = p.length & 3;
       if (tail === 2 || tail === 3) parts[m.part] = p.slice(0, -1) + B64_CHARS[B64_CHARS.indexOf(p[p.length - 1]!) | (tail === 2 ? m.n & 0x0f : m.n & 0x03)];
       break;
     }
-    case 'space': parts[m.part] = p.slice(0, at) + ' ' + p.slice(at); break;
-    case 'bang': parts[m.part] = p.slice(0, at) + '!' + p.slice(at); break;
-    case 'extraPart': parts.push('e30'); break;
-    case 'dropSignature': parts.pop(); break;
-    case 'emptyPart': parts[m.part] = ''; break;
-    case 'tiny': return ['', '.', '..', 'a.b.c', 'e30.e30.', 'e30.e30.e30', '...'][m.at % 7]!;
+    case 'space':
+      parts[m.part] = p.slice(0, at) + ' ' + p.slice(at);
+      break;
+    case 'bang':
+      parts[m.part] = p.slice(0, at) + '!' + p.slice(at);
+      break;
+    case 'extraPart':
+      parts.push('e30');
+      break;
+    case 'dropSignature':
+      parts.pop();
+      break;
+    case 'emptyPart':
+      parts[m.part] = '';
+      break;
+    case 'tiny':
+      return ['', '.', '..', 'a.b.c', 'e30.e30.', 'e30.e30.e30', '...'][m.at % 7]!;
   }
   return parts.join('.');
 }
@@ -223,8 +292,23 @@ describe('verifyJwt against jose jwtVerify', () => {
       fc.asyncProperty(
         fc.record({
           verifier: fc.nat(),
-          alg: fc.oneof({ weight: 10, arbitrary: fc.constant('verifier') }, { weight: 3, arbitrary: fc.constantFrom(...ALGS) }, { weight: 1, arbitrary: fc.constantFrom<unknown>('none', 'NONE', '', 'rs256', '__proto__', 'constructor', 42, undefined) }),
-          signer: fc.constantFrom('matching', 'matching', 'matching', 'matching', 'matching', 'stranger', 'wrongCurve', 'publicKeyAsSecret', 'garbage', 'empty'),
+          alg: fc.oneof(
+            { weight: 10, arbitrary: fc.constant('verifier') },
+            { weight: 3, arbitrary: fc.constantFrom(...ALGS) },
+            { weight: 1, arbitrary: fc.constantFrom<unknown>('none', 'NONE', '', 'rs256', '__proto__', 'constructor', 42, undefined) },
+          ),
+          signer: fc.constantFrom(
+            'matching',
+            'matching',
+            'matching',
+            'matching',
+            'matching',
+            'stranger',
+            'wrongCurve',
+            'publicKeyAsSecret',
+            'garbage',
+            'empty',
+          ),
           pssSalt: fc.constantFrom('hash', 'hash', 'zero', 'max'),
           header,
           claims,
@@ -233,7 +317,13 @@ describe('verifyJwt against jose jwtVerify', () => {
           payloadEncoding: fc.oneof({ weight: 8, arbitrary: fc.constant('json' as const) }, { weight: 2, arbitrary: fc.constantFrom(...encodings) }),
           mutation,
           allow: fc.constantFrom('verifier', 'header', 'none', 'both'),
-          options: present(fc.record({ typ: sometimes(fc.constantFrom('at+jwt', 'JWT'), 6), subject: sometimes(fc.constant('user-1'), 6), maxTokenAge: sometimes(fc.constantFrom(0, 60, 3600), 6) })),
+          options: present(
+            fc.record({
+              typ: sometimes(fc.constantFrom('at+jwt', 'JWT'), 6),
+              subject: sometimes(fc.constant('user-1'), 6),
+              maxTokenAge: sometimes(fc.constantFrom(0, 60, 3600), 6),
+            }),
+          ),
         }),
         async (c) => {
           const v = verifiers[c.verifier % verifiers.length]!;
@@ -245,8 +335,21 @@ describe('verifyJwt against jose jwtVerify', () => {
           else if (c.signer === 'empty' || typeof alg !== 'string' || !ALGS.includes(alg)) sig = Buffer.alloc(0);
           else sig = signWith(alg, Buffer.from(input), c.signer, v, c.pssSalt as 'hash');
           const token = mutate(`${input}.${b64(sig)}`, c.mutation);
-          const algorithms = { verifier: [v.alg], header: typeof alg === 'string' ? [alg] : [v.alg], none: undefined, both: [v.alg, ...(typeof alg === 'string' ? [alg] : [])] }[c.allow];
-          const o: JwtVerifyOptions = { issuer: ISS, audience: [AUD], algorithms, clockTolerance: TOLERANCE, requiredClaims: ['exp'], currentDate: new Date(NOW * 1000), ...c.options };
+          const algorithms = {
+            verifier: [v.alg],
+            header: typeof alg === 'string' ? [alg] : [v.alg],
+            none: undefined,
+            both: [v.alg, ...(typeof alg === 'string' ? [alg] : [])],
+          }[c.allow];
+          const o: JwtVerifyOptions = {
+            issuer: ISS,
+            audience: [AUD],
+            algorithms,
+            clockTolerance: TOLERANCE,
+            requiredClaims: ['exp'],
+            currentDate: new Date(NOW * 1000),
+            ...c.options,
+          };
 
           const [want, got] = [await reference(token, v.key, o), fast(token, v.key, o)];
           runs++;
@@ -265,7 +368,18 @@ describe('verifyJwt against jose jwtVerify', () => {
     );
     // the generator must reach every stage: acceptance and each kind of refusal
     expect(stats.get('accepted') ?? 0).toBeGreaterThan(150);
-    for (const reason of ['token_malformed', 'signature_invalid', 'algorithm_not_allowed', 'token_expired', 'token_not_yet_valid', 'issuer_mismatch', 'audience_mismatch', 'claim_missing', 'claim_invalid', 'token_type_invalid']) {
+    for (const reason of [
+      'token_malformed',
+      'signature_invalid',
+      'algorithm_not_allowed',
+      'token_expired',
+      'token_not_yet_valid',
+      'issuer_mismatch',
+      'audience_mismatch',
+      'claim_missing',
+      'claim_invalid',
+      'token_type_invalid',
+    ]) {
       expect(stats.get(reason) ?? 0).toBeGreaterThan(0);
     }
   }, 300_000);

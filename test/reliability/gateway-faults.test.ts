@@ -96,10 +96,22 @@ d('through NGINX', () => {
       expect(upstream.calls).toHaveLength(0);
 
       idp.mode = 'ok';
-      const r = await eventually(() => gw!.request('/api/things', { headers: auth }), (x) => x.status === 200, 10_000, 200);
+      const r = await eventually(
+        () => gw!.request('/api/things', { headers: auth }),
+        (x) => x.status === 200,
+        10_000,
+        200,
+      );
       expect(r.status).toBe(200);
       expect(upstream.calls).toEqual([expect.objectContaining({ path: '/api/things', user: 'user-123' })]);
-      expect((await eventually(() => fetch(`${v.url}/api/ready`), (x) => x.status === 200)).status).toBe(200);
+      expect(
+        (
+          await eventually(
+            () => fetch(`${v.url}/api/ready`),
+            (x) => x.status === 200,
+          )
+        ).status,
+      ).toBe(200);
     }));
 
   /** Load: 3 of 4 requests carry a valid token (each its own subject), 1 a forged one. */
@@ -111,63 +123,74 @@ d('through NGINX', () => {
     });
   }
 
-  test('two validators, one SIGKILLed under load: every upstream call was decided; 5xx at most the requests in flight', () =>
-    withLogs(async () => {
-      validators.push(await spawnValidator(env()), await spawnValidator(env()));
-      const [a, b] = validators as [ValidatorProcess, ValidatorProcess];
-      gw = await startTestGateway([`127.0.0.1:${a.port}`, `127.0.0.1:${b.port}`], [upstream.host]);
-      const good = await Promise.all(Array.from({ length: 8 }, (_, i) => token(`user-${i}`)));
-      const forged = (await token('intruder')).slice(0, -6) + 'AAAAAA';
-      const CONCURRENCY = 16;
-      const l = load(gw, good, forged, CONCURRENCY);
-      await sleep(1500);
-      const beforeKill = l.results.length;
-      process.kill(a.pid, 'SIGKILL');
-      expect(await a.exited).toBe('SIGKILL');
-      await sleep(2500);
-      const results = await l.stop();
+  test(
+    'two validators, one SIGKILLed under load: every upstream call was decided; 5xx at most the requests in flight',
+    () =>
+      withLogs(async () => {
+        validators.push(await spawnValidator(env()), await spawnValidator(env()));
+        const [a, b] = validators as [ValidatorProcess, ValidatorProcess];
+        gw = await startTestGateway([`127.0.0.1:${a.port}`, `127.0.0.1:${b.port}`], [upstream.host]);
+        const good = await Promise.all(Array.from({ length: 8 }, (_, i) => token(`user-${i}`)));
+        const forged = (await token('intruder')).slice(0, -6) + 'AAAAAA';
+        const CONCURRENCY = 16;
+        const l = load(gw, good, forged, CONCURRENCY);
+        await sleep(1500);
+        const beforeKill = l.results.length;
+        process.kill(a.pid, 'SIGKILL');
+        expect(await a.exited).toBe('SIGKILL');
+        await sleep(2500);
+        const results = await l.stop();
 
-      const ok = results.filter((r) => r.status === 200);
-      const statuses = tally(results, (r) => `${r.valid ? 'valid' : 'forged'}:${r.status}`);
-      console.log(`SIGKILL under load: ${results.length} requests (${beforeKill} before the kill): ${JSON.stringify(statuses)}`);
-      // nothing passed without a decision: one upstream call per 200 the client saw, each with an identity
-      expect(upstream.calls.length).toBe(ok.length);
-      expect(upstream.calls.every((c) => c.user !== undefined && /^user-\d$/.test(c.user))).toBe(true);
-      // forged tokens never got through, whatever instance judged them
-      expect(results.filter((r) => !r.valid && r.status === 200)).toHaveLength(0);
-      expect(results.filter((r) => r.status === 0)).toHaveLength(0);
-      const fivexx = results.filter((r) => r.status >= 500);
-      expect(fivexx.length).toBeLessThanOrEqual(CONCURRENCY);
-      // the survivor carried the load: valid tokens kept passing after the kill
-      expect(results.slice(beforeKill + CONCURRENCY).filter((r) => r.valid && r.status === 200).length).toBeGreaterThan(50);
-    }), 60_000);
+        const ok = results.filter((r) => r.status === 200);
+        const statuses = tally(results, (r) => `${r.valid ? 'valid' : 'forged'}:${r.status}`);
+        console.log(`SIGKILL under load: ${results.length} requests (${beforeKill} before the kill): ${JSON.stringify(statuses)}`);
+        // nothing passed without a decision: one upstream call per 200 the client saw, each with an identity
+        expect(upstream.calls.length).toBe(ok.length);
+        expect(upstream.calls.every((c) => c.user !== undefined && /^user-\d$/.test(c.user))).toBe(true);
+        // forged tokens never got through, whatever instance judged them
+        expect(results.filter((r) => !r.valid && r.status === 200)).toHaveLength(0);
+        expect(results.filter((r) => r.status === 0)).toHaveLength(0);
+        const fivexx = results.filter((r) => r.status >= 500);
+        expect(fivexx.length).toBeLessThanOrEqual(CONCURRENCY);
+        // the survivor carried the load: valid tokens kept passing after the kill
+        expect(results.slice(beforeKill + CONCURRENCY).filter((r) => r.valid && r.status === 200).length).toBeGreaterThan(50);
+      }),
+    60_000,
+  );
 
-  test('rolling restart under load (SIGTERM each instance in turn, replacement on the same port): zero failed requests', () =>
-    withLogs(async () => {
-      const ports = [await freePort(), await freePort()];
-      validators = await Promise.all(ports.map((p) => spawnValidator(env({ PORT: String(p) }))));
-      gw = await startTestGateway(ports.map((p) => `127.0.0.1:${p}`), [upstream.host]);
-      const good = await Promise.all(Array.from({ length: 8 }, (_, i) => token(`user-${i}`)));
-      const l = startLoad(12, async (i) => gw!.request(`/api/things?i=${i}`, { headers: { Authorization: `Bearer ${good[i % good.length]}` } }));
-      await sleep(1000);
-      const drainMs: number[] = [];
-      for (let k = 0; k < 2; k++) {
-        const old = validators[k]!;
-        const t0 = Date.now();
-        await old.stop(15_000); // SIGTERM: stop accepting, drain in-flight decisions, exit
-        drainMs.push(Date.now() - t0);
-        expect(await old.exited).toBe(0);
-        validators[k] = await spawnValidator(env({ PORT: String(ports[k]) }));
-        // NGINX skips an instance it saw refuse a connection for fail_timeout (2 s here, NGINX's
-        // default would be 10 s): the next restart must wait until the replacement is back in.
-        // (REL_GAP_MS=1000 shows what happens otherwise: 502 "no live upstreams".)
-        await sleep(k === 0 ? Number(process.env.REL_GAP_MS ?? 3_000) : 1000);
-      }
-      const results = await l.stop();
-      const statuses = tally(results, (r) => r.status);
-      console.log(`rolling restart: ${results.length} requests, statuses ${JSON.stringify(statuses)}, drain ms ${drainMs.join(', ')}`);
-      expect(statuses).toEqual({ 200: results.length });
-      expect(upstream.calls.length).toBe(results.length);
-      expect(drainMs.every((ms) => ms < 5000)).toBe(true);
-    }), 60_000);
+  test(
+    'rolling restart under load (SIGTERM each instance in turn, replacement on the same port): zero failed requests',
+    () =>
+      withLogs(async () => {
+        const ports = [await freePort(), await freePort()];
+        validators = await Promise.all(ports.map((p) => spawnValidator(env({ PORT: String(p) }))));
+        gw = await startTestGateway(
+          ports.map((p) => `127.0.0.1:${p}`),
+          [upstream.host],
+        );
+        const good = await Promise.all(Array.from({ length: 8 }, (_, i) => token(`user-${i}`)));
+        const l = startLoad(12, async (i) => gw!.request(`/api/things?i=${i}`, { headers: { Authorization: `Bearer ${good[i % good.length]}` } }));
+        await sleep(1000);
+        const drainMs: number[] = [];
+        for (let k = 0; k < 2; k++) {
+          const old = validators[k]!;
+          const t0 = Date.now();
+          await old.stop(15_000); // SIGTERM: stop accepting, drain in-flight decisions, exit
+          drainMs.push(Date.now() - t0);
+          expect(await old.exited).toBe(0);
+          validators[k] = await spawnValidator(env({ PORT: String(ports[k]) }));
+          // NGINX skips an instance it saw refuse a connection for fail_timeout (2 s here, NGINX's
+          // default would be 10 s): the next restart must wait until the replacement is back in.
+          // (REL_GAP_MS=1000 shows what happens otherwise: 502 "no live upstreams".)
+          await sleep(k === 0 ? Number(process.env.REL_GAP_MS ?? 3_000) : 1000);
+        }
+        const results = await l.stop();
+        const statuses = tally(results, (r) => r.status);
+        console.log(`rolling restart: ${results.length} requests, statuses ${JSON.stringify(statuses)}, drain ms ${drainMs.join(', ')}`);
+        expect(statuses).toEqual({ 200: results.length });
+        expect(upstream.calls.length).toBe(results.length);
+        expect(drainMs.every((ms) => ms < 5000)).toBe(true);
+      }),
+    60_000,
+  );
 });

@@ -140,7 +140,8 @@ export interface RecordingUpstream {
 export async function startRecordingUpstream(): Promise<RecordingUpstream> {
   const calls: RecordingUpstream['calls'] = [];
   const u = await startDemoUpstream({
-    onRequest: (e) => calls.push({ method: e.method, path: e.path, user: e.headers['x-user-id'] ?? undefined, ticks: e.headers['x-ticks-charged'] ?? undefined }),
+    onRequest: (e) =>
+      calls.push({ method: e.method, path: e.path, user: e.headers['x-user-id'] ?? undefined, ticks: e.headers['x-ticks-charged'] ?? undefined }),
   });
   return { port: u.port, host: `127.0.0.1:${u.port}`, calls, stop: u.stop };
 }
@@ -180,16 +181,13 @@ export function httpsRequest(url: string, agent: https.Agent | http.Agent, o: { 
   const u = new URL(url);
   const mod = u.protocol === 'https:' ? https : http;
   return new Promise((resolve) => {
-    const req = mod.request(
-      { host: u.hostname, port: u.port, path: u.pathname + u.search, method: o.method ?? 'GET', headers: o.headers, agent },
-      (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (body += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-        res.on('error', (e) => resolve({ status: 0, headers: {}, body, error: e.message }));
-      },
-    );
+    const req = mod.request({ host: u.hostname, port: u.port, path: u.pathname + u.search, method: o.method ?? 'GET', headers: o.headers, agent }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      res.on('error', (e) => resolve({ status: 0, headers: {}, body, error: e.message }));
+    });
     req.setTimeout(15_000, () => req.destroy(new Error('client timeout')));
     req.on('error', (e) => resolve({ status: 0, headers: {}, body: '', error: e.message }));
     req.end();

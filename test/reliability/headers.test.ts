@@ -86,7 +86,15 @@ describe('injection through forwarded headers', () => {
     test.each(REACHING)(`${header}: %s → a decision, logged as one escaped JSON line, never echoed`, async (_name, value) => {
       let r!: RawResponse;
       const lines = await logsOf(async () => {
-        r = await rawHttp(port, validateRequest([['Authorization', `Bearer ${token}`], ['X-Original-Method', 'GET'], ['X-Original-URI', '/api/things'], [header, value]]));
+        r = await rawHttp(
+          port,
+          validateRequest([
+            ['Authorization', `Bearer ${token}`],
+            ['X-Original-Method', 'GET'],
+            ['X-Original-URI', '/api/things'],
+            [header, value],
+          ]),
+        );
       });
       expect(r.status).toBeGreaterThanOrEqual(200);
       expect(r.status).toBeLessThan(500);
@@ -105,7 +113,13 @@ describe('injection through forwarded headers', () => {
     test.each(REFUSED_BY_PARSER)(`${header}: %s → 400 from the HTTP parser, nothing logged as a decision`, async (_name, value) => {
       let r!: RawResponse;
       const lines = await logsOf(async () => {
-        r = await rawHttp(port, validateRequest([['Authorization', `Bearer ${token}`], [header, value]]));
+        r = await rawHttp(
+          port,
+          validateRequest([
+            ['Authorization', `Bearer ${token}`],
+            [header, value],
+          ]),
+        );
       });
       expect(r.status).toBe(400);
       neverEchoed(r);
@@ -115,21 +129,43 @@ describe('injection through forwarded headers', () => {
 
   test('X-Max-Ticks hostile values on a charged route → 400 max_ticks_invalid, never charged', async () => {
     for (const v of ['0', '-1', '1.5', '1e3', '0x10', '99999999999', '1,1', '1 OR 1=1', "1'; DROP TABLE profiles;--", ' ', `1${MARK}`]) {
-      const r = await rawHttp(port, validateRequest([['Authorization', `Bearer ${token}`], ['X-Original-Method', 'POST'], ['X-Original-URI', '/api/tasks'], ['X-Max-Ticks', v]]));
+      const r = await rawHttp(
+        port,
+        validateRequest([
+          ['Authorization', `Bearer ${token}`],
+          ['X-Original-Method', 'POST'],
+          ['X-Original-URI', '/api/tasks'],
+          ['X-Max-Ticks', v],
+        ]),
+      );
       expect([r.status, r.headers.find(([n]) => n === 'x-auth-reason')?.[1]]).toEqual([400, 'max_ticks_invalid']);
       neverEchoed(r);
     }
   });
 
   test('a forged X-User-Id / X-Scopes sent to the validator is ignored: the token decides', async () => {
-    const r = await rawHttp(port, validateRequest([['Authorization', `Bearer ${token}`], ['X-Original-Method', 'GET'], ['X-Original-URI', '/api/things'], ['X-User-Id', 'admin'], ['X-Scopes', 'api:admin']]));
+    const r = await rawHttp(
+      port,
+      validateRequest([
+        ['Authorization', `Bearer ${token}`],
+        ['X-Original-Method', 'GET'],
+        ['X-Original-URI', '/api/things'],
+        ['X-User-Id', 'admin'],
+        ['X-Scopes', 'api:admin'],
+      ]),
+    );
     expect(r.status).toBe(200);
     expect(r.headers.filter(([n]) => n === 'x-user-id')).toEqual([['x-user-id', 'hdr-user']]);
     expect(r.headers.find(([n]) => n === 'x-scopes')?.[1]).toBe('');
   });
 
   test('oversized headers are refused cleanly with 431 and the server keeps serving', async () => {
-    for (const [name, size] of [['X-Original-URI', 20 * 1024], ['Authorization', 17 * 1024], ['X-Padding', 64 * 1024], ['X-Padding', 1024 * 1024]] as const) {
+    for (const [name, size] of [
+      ['X-Original-URI', 20 * 1024],
+      ['Authorization', 17 * 1024],
+      ['X-Padding', 64 * 1024],
+      ['X-Padding', 1024 * 1024],
+    ] as const) {
       const r = await rawHttp(port, validateRequest([[name, name === 'Authorization' ? `Bearer ${'a'.repeat(size)}` : `/${'a'.repeat(size)}`]]));
       expect(r.status).toBe(431);
     }
@@ -137,7 +173,14 @@ describe('injection through forwarded headers', () => {
     const many = Array.from({ length: 400 }, (_, i) => [`X-H${i}`, 'v'.repeat(60)] as [string, string]);
     expect((await rawHttp(port, validateRequest(many))).status).toBe(431);
     // a token over AUTH_MAX_TOKEN_BYTES (8 KiB) but under the header limit: refused before parsing
-    const big = await rawHttp(port, validateRequest([['Authorization', `Bearer ${'a'.repeat(5000)}.${'b'.repeat(5000)}.c`], ['X-Original-Method', 'GET'], ['X-Original-URI', '/api/things']]));
+    const big = await rawHttp(
+      port,
+      validateRequest([
+        ['Authorization', `Bearer ${'a'.repeat(5000)}.${'b'.repeat(5000)}.c`],
+        ['X-Original-Method', 'GET'],
+        ['X-Original-URI', '/api/things'],
+      ]),
+    );
     expect([big.status, big.headers.find(([n]) => n === 'x-auth-reason')?.[1]]).toEqual([401, 'token_too_large']);
     expect(await healthy()).toBe(true);
   });
@@ -168,7 +211,11 @@ describe('conditional and caching request headers never change a decision', () =
   ];
 
   test.each(CONDITIONAL)('%s: %s → still 200 granted / 401 refused, no validators or ranges in the answer', async (name, value) => {
-    for (const [auth, expected] of [[`Bearer ${token}`, 200], [undefined, 401], ['Bearer x.y.z', 401]] as const) {
+    for (const [auth, expected] of [
+      [`Bearer ${token}`, 200],
+      [undefined, 401],
+      ['Bearer x.y.z', 401],
+    ] as const) {
       const res = await fetch(`http://127.0.0.1:${port}/api/auth/validate`, {
         headers: { ...(auth ? { authorization: auth } : {}), 'x-original-method': 'GET', 'x-original-uri': '/api/things', [name]: value },
       });

@@ -22,7 +22,12 @@ let sent = 0;
 beforeAll(async () => {
   [trustedRsa, trustedEc] = await Promise.all([makeKey('RS256', 'trusted-rsa'), makeKey('ES256', 'trusted-ec')]);
   // untrusted keys that reuse the trusted kids (the confusion an attacker would try), and one of their own
-  strangers = await Promise.all([makeKey('RS256', 'trusted-rsa'), makeKey('ES256', 'trusted-ec'), makeKey('RS256', 'attacker'), makeKey('PS256', 'trusted-rsa')]);
+  strangers = await Promise.all([
+    makeKey('RS256', 'trusted-rsa'),
+    makeKey('ES256', 'trusted-ec'),
+    makeKey('RS256', 'attacker'),
+    makeKey('PS256', 'trusted-rsa'),
+  ]);
   idp = await TestIssuer.start([trustedRsa, trustedEc]);
   t = await buildTestApp(
     {
@@ -92,14 +97,22 @@ const anyBytes = fc.oneof(
   fc.uint8Array({ maxLength: 300 }).map((a) => Buffer.from(a)),
   fc.string({ unit: 'binary', maxLength: 200 }).map((s) => Buffer.from(s, 'utf8')),
   fc.string({ maxLength: 200 }).map((s) => Buffer.from(`Bearer ${s}`, 'latin1')),
-  fc.tuple(fc.string({ maxLength: 60 }), fc.string({ maxLength: 60 }), fc.string({ maxLength: 60 })).map(([a, b, c]) => Buffer.from(`Bearer ${a}.${b}.${c}`, 'latin1')),
+  fc
+    .tuple(fc.string({ maxLength: 60 }), fc.string({ maxLength: 60 }), fc.string({ maxLength: 60 }))
+    .map(([a, b, c]) => Buffer.from(`Bearer ${a}.${b}.${c}`, 'latin1')),
 );
 
 describe('arbitrary bytes in the forwarded headers', () => {
   test('as Authorization: never 5xx, never 200, always an answer', async () => {
     await fc.assert(
       fc.asyncProperty(anyBytes, async (auth) => {
-        const code = await raw(request([['Authorization', auth], ['X-Original-Method', 'GET'], ['X-Original-URI', '/api/things']]));
+        const code = await raw(
+          request([
+            ['Authorization', auth],
+            ['X-Original-Method', 'GET'],
+            ['X-Original-URI', '/api/things'],
+          ]),
+        );
         return code >= 400 && code < 500;
       }),
       { numRuns: 600 },
@@ -110,7 +123,13 @@ describe('arbitrary bytes in the forwarded headers', () => {
   test('as X-Original-URI and X-Original-Method with a valid token: never 5xx, always an answer', async () => {
     await fc.assert(
       fc.asyncProperty(anyBytes, anyBytes, fc.constantFrom(validRsa, validEc), async (uri, method, token) => {
-        const code = await raw(request([['Authorization', `Bearer ${token}`], ['X-Original-Method', method], ['X-Original-URI', uri]]));
+        const code = await raw(
+          request([
+            ['Authorization', `Bearer ${token}`],
+            ['X-Original-Method', method],
+            ['X-Original-URI', uri],
+          ]),
+        );
         return code > 0 && code < 500;
       }),
       { numRuns: 600 },
@@ -121,10 +140,23 @@ describe('arbitrary bytes in the forwarded headers', () => {
   test('printable URIs and methods with a valid token: a decision, 200/400/403 only', async () => {
     const printable = fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)), maxLength: 300 });
     await fc.assert(
-      fc.asyncProperty(fc.oneof(printable, printable.map((s) => `/api/${s}`)), fc.oneof(printable, fc.constantFrom('GET', 'POST', 'DELETE', 'get', 'PATCH')), async (uri, method) => {
-        const code = await raw(request([['Authorization', `Bearer ${validRsa}`], ['X-Original-Method', method.trim()], ['X-Original-URI', uri.trim()]]));
-        return [200, 400, 403].includes(code);
-      }),
+      fc.asyncProperty(
+        fc.oneof(
+          printable,
+          printable.map((s) => `/api/${s}`),
+        ),
+        fc.oneof(printable, fc.constantFrom('GET', 'POST', 'DELETE', 'get', 'PATCH')),
+        async (uri, method) => {
+          const code = await raw(
+            request([
+              ['Authorization', `Bearer ${validRsa}`],
+              ['X-Original-Method', method.trim()],
+              ['X-Original-URI', uri.trim()],
+            ]),
+          );
+          return [200, 400, 403].includes(code);
+        },
+      ),
       { numRuns: 500 },
     );
   });
@@ -164,7 +196,10 @@ describe('nothing not signed by a trusted key is accepted', () => {
     await fc.assert(
       fc.asyncProperty(
         fc.constantFrom(validRsa, validEc),
-        fc.array(fc.tuple(fc.nat(), fc.oneof(fc.constantFrom(...B64URL.split('')), fc.constantFrom('.', '=', '+', '/', ' ', '\u0000', ''))), { minLength: 1, maxLength: 4 }),
+        fc.array(fc.tuple(fc.nat(), fc.oneof(fc.constantFrom(...B64URL.split('')), fc.constantFrom('.', '=', '+', '/', ' ', '\u0000', ''))), {
+          minLength: 1,
+          maxLength: 4,
+        }),
         async (tok, edits) => {
           let m = tok;
           for (const [pos, ch] of edits) {
@@ -228,7 +263,9 @@ describe('nothing not signed by a trusted key is accepted', () => {
 
   test('arbitrary claims signed by untrusted keys (same kids, HMAC with the public key, alg none) never pass', async () => {
     // the classic confusion: the trusted RSA public key (PEM) used as an HMAC secret
-    const pem = createPublicKey({ key: trustedRsa.publicJwk as JsonWebKey, format: 'jwk' }).export({ type: 'spki', format: 'pem' }).toString();
+    const pem = createPublicKey({ key: trustedRsa.publicJwk as JsonWebKey, format: 'jwk' })
+      .export({ type: 'spki', format: 'pem' })
+      .toString();
     const now = Math.floor(Date.now() / 1000);
     const claims = fc.record({
       iss: fc.oneof(fc.constant(idp.issuer), fc.webUrl()),

@@ -12,7 +12,8 @@ const njs = (require('../../nginx/njs/tollgate.js') as { default: { clientCertS2
 const A = 'nNn25VXfWNWe6NoYEdCbVvv2fylEBj4vxW-ehQ2pjjk';
 const B = 'AAAA5VXfWNWe6NoYEdCbVvv2fylEBj4vxW-ehQ2pjjk';
 
-const token = (payload: Record<string, unknown>): VerifiedToken => Object.freeze({ issuer: {} as VerifiedToken['issuer'], payload: Object.freeze({ sub: 's', ...payload }), alg: 'ES256' });
+const token = (payload: Record<string, unknown>): VerifiedToken =>
+  Object.freeze({ issuer: {} as VerifiedToken['issuer'], payload: Object.freeze({ sub: 's', ...payload }), alg: 'ES256' });
 
 /** The AuthError code `fn` throws, or 'passed'. */
 const outcome = (fn: () => unknown): string => {
@@ -38,9 +39,20 @@ describe('bindingOf: what cnf asks for', () => {
 
   test('a cnf that cannot be enforced is refused, never read as "unbound"', () => {
     const cases: unknown[] = [
-      null, 'x', 42, [A], {}, { jwk: { kty: 'EC' } }, { kid: 'k1' },
-      { 'x5t#S256': A + '=' }, { 'x5t#S256': A.slice(1) }, { 'x5t#S256': 'a'.repeat(64) }, { 'x5t#S256': 42 }, { 'x5t#S256': null },
-      { jkt: 'not+base64url/chars=====================' }, { jkt: ['x'] },
+      null,
+      'x',
+      42,
+      [A],
+      {},
+      { jwk: { kty: 'EC' } },
+      { kid: 'k1' },
+      { 'x5t#S256': A + '=' },
+      { 'x5t#S256': A.slice(1) },
+      { 'x5t#S256': 'a'.repeat(64) },
+      { 'x5t#S256': 42 },
+      { 'x5t#S256': null },
+      { jkt: 'not+base64url/chars=====================' },
+      { jkt: ['x'] },
     ];
     for (const cnf of cases) expect({ cnf, outcome: outcome(() => bindingOf(token({ cnf }))) }).toEqual({ cnf, outcome: '401 claim_invalid' });
     // an inherited member is not a member

@@ -124,7 +124,15 @@ describe('TokenVerifier: a cached decision belongs to the key material, not to t
     // two different keys published under the same kid: rotation in place
     [old, next] = await Promise.all([makeKey('ES256', 'k1'), makeKey('ES256', 'k1')]);
     idp = TestIssuer.local([old]); // the JWKS through the verifier's fetch: no socket
-    const config = parseConfig({ NODE_ENV: 'test', AUTH_MODE: 'jwks', AUTH_ISSUER: idp.issuer, AUTH_AUDIENCE: 'api', AUTH_JWKS_URL: idp.jwksUrl, AUTH_DECISION_CACHE_TTL_S: '600', DATA_DIR: 'memory://' });
+    const config = parseConfig({
+      NODE_ENV: 'test',
+      AUTH_MODE: 'jwks',
+      AUTH_ISSUER: idp.issuer,
+      AUTH_AUDIENCE: 'api',
+      AUTH_JWKS_URL: idp.jwksUrl,
+      AUTH_DECISION_CACHE_TTL_S: '600',
+      DATA_DIR: 'memory://',
+    });
     verifier = new TokenVerifier({ config, metrics: createMetrics({ defaults: false }), log: pino({ level: 'silent' }), fetch: idp.fetch });
     await verifier.refresh();
   });
@@ -133,7 +141,11 @@ describe('TokenVerifier: a cached decision belongs to the key material, not to t
     await idp.stop();
   });
 
-  const outcome = (token: string): Promise<string> => verifier.verify(token).then(() => 'ok', (e: { code: string }) => e.code);
+  const outcome = (token: string): Promise<string> =>
+    verifier.verify(token).then(
+      () => 'ok',
+      (e: { code: string }) => e.code,
+    );
 
   test('new material under the same kid: the old decision stops being served at the next refresh', async () => {
     const token = await mint({ iss: idp.issuer, aud: 'api' }, { key: old });

@@ -19,7 +19,8 @@ function token(cfg: Config, kind: 'jwks' | 'supabase', payload: Record<string, u
   return { issuer, alg: kind === 'jwks' ? 'RS256' : 'ES256', payload: { iss: issuer.issuer, exp: now + 300, sub: 'u1', ...payload } };
 }
 const keycloak = (payload: Record<string, unknown>, cfg = config) => token(cfg, 'jwks', { azp: 'gateway', typ: 'Bearer', ...payload });
-const supabase = (payload: Record<string, unknown>, cfg = config) => token(cfg, 'supabase', { role: 'authenticated', aud: 'authenticated', email: 'p@example.com', ...payload });
+const supabase = (payload: Record<string, unknown>, cfg = config) =>
+  token(cfg, 'supabase', { role: 'authenticated', aud: 'authenticated', email: 'p@example.com', ...payload });
 
 function refusal(v: VerifiedToken, cfg = config): AuthError {
   try {

@@ -38,7 +38,13 @@ describe('CONFIG_VARIABLES ⇄ parseConfig', () => {
 
   test('every listed variable (and its _FILE) is read by parseConfig', () => {
     const read = new Set([
-      ...namesRead({ NODE_ENV: 'test', AUTH_MODE: 'jwks,supabase', AUTH_ISSUER: 'https://idp.example.com', AUTH_AUDIENCE: 'a', SUPABASE_URL: 'https://x.supabase.co' }),
+      ...namesRead({
+        NODE_ENV: 'test',
+        AUTH_MODE: 'jwks,supabase',
+        AUTH_ISSUER: 'https://idp.example.com',
+        AUTH_AUDIENCE: 'a',
+        SUPABASE_URL: 'https://x.supabase.co',
+      }),
       // hs256 mode is the one that reads AUTH_JWKS_URL only to refuse it; jwks reads AUTH_JWT_SECRET likewise
       ...namesRead({ NODE_ENV: 'test', AUTH_MODE: 'hs256', AUTH_ISSUER: 'https://idp.example.com', AUTH_AUDIENCE: 'a', AUTH_JWT_SECRET: 's' }),
     ]);
@@ -47,13 +53,21 @@ describe('CONFIG_VARIABLES ⇄ parseConfig', () => {
   });
 
   test('parseConfig reads nothing that is not listed', () => {
-    const read = namesRead({ NODE_ENV: 'test', AUTH_MODE: 'jwks,supabase', AUTH_ISSUER: 'https://idp.example.com', AUTH_AUDIENCE: 'a', SUPABASE_URL: 'https://x.supabase.co' });
+    const read = namesRead({
+      NODE_ENV: 'test',
+      AUTH_MODE: 'jwks,supabase',
+      AUTH_ISSUER: 'https://idp.example.com',
+      AUTH_AUDIENCE: 'a',
+      SUPABASE_URL: 'https://x.supabase.co',
+    });
     const unlisted = [...read].filter((n) => !NAMES.includes(n.replace(/_FILE$/, '')));
     expect(unlisted).toEqual([]);
   });
 
   test('the rules name listed variables, and every parsed value is used (SUPABASE_ANON_KEY is only checked)', () => {
-    const source = ['index.ts', 'issuers.ts', 'store.ts', 'introspection.ts', 'dpop.ts', 'routes.ts'].map((f) => readFileSync(join(ROOT, 'validator/config', f), 'utf8')).join('\n');
+    const source = ['index.ts', 'issuers.ts', 'store.ts', 'introspection.ts', 'dpop.ts', 'routes.ts']
+      .map((f) => readFileSync(join(ROOT, 'validator/config', f), 'utf8'))
+      .join('\n');
     const named = [...source.matchAll(/\b(?:fail|need|isSet|refused|keyUrl|secretBytes)\('([A-Z0-9_]+)'/g)].map((m) => m[1]!);
     const used = new Set([...source.matchAll(/\bv\.([A-Z][A-Z0-9_]+)\b/g)].map((m) => m[1]!));
     expect(named.length).toBeGreaterThan(15);
@@ -64,11 +78,14 @@ describe('CONFIG_VARIABLES ⇄ parseConfig', () => {
   test('each variable has a doc line and exactly one of: a default, required (when), optional', () => {
     for (const v of CONFIG_VARIABLES) {
       expect({ name: v.name, doc: v.doc.length > 10 && !v.doc.includes('\n') }).toEqual({ name: v.name, doc: true });
-      expect({ name: v.name, kinds: [v.default !== undefined, v.required !== undefined, v.optional === true].filter(Boolean).length }).toEqual({ name: v.name, kinds: 1 });
+      expect({ name: v.name, kinds: [v.default !== undefined, v.required !== undefined, v.optional === true].filter(Boolean).length }).toEqual({
+        name: v.name,
+        kinds: 1,
+      });
     }
   });
 
-  test('every default parses through its own variable\'s parser', () => {
+  test("every default parses through its own variable's parser", () => {
     for (const v of CONFIG_VARIABLES) if (v.default !== undefined) expect(() => v.parse(v.default!, v.name)).not.toThrow();
   });
 
@@ -78,15 +95,20 @@ describe('CONFIG_VARIABLES ⇄ parseConfig', () => {
 });
 
 describe('generated .env.example and docs/CONFIGURATION.md', () => {
-  test.each(GENERATED.map(([file, render]) => [file, render] as const))('%s equals the generator output (run `npm run build && node dist/scripts/gen-config-docs.js --write`)', (file, render) => {
-    expect(readFileSync(join(ROOT, file), 'utf8')).toBe(render());
-  });
+  test.each(GENERATED.map(([file, render]) => [file, render] as const))(
+    '%s equals the generator output (run `npm run build && node dist/scripts/gen-config-docs.js --write`)',
+    (file, render) => {
+      expect(readFileSync(join(ROOT, file), 'utf8')).toBe(render());
+    },
+  );
 
   test('.env.example lists every variable once: a default commented out, no default as an empty value', () => {
     const text = renderEnvExample();
     const lines = text.split('\n').filter((l) => /^(# )?[A-Z][A-Z0-9_]*=/.test(l));
     expect(lines.map((l) => l.replace(/^# /, '').split('=')[0])).toEqual(
-      ['server', 'auth', 'jwks', 'introspection', 'dpop', 'supabase', 'routes', 'cache', 'quota', 'database'].flatMap((g) => CONFIG_VARIABLES.filter((v) => v.group === g).map((v) => v.name)),
+      ['server', 'auth', 'jwks', 'introspection', 'dpop', 'supabase', 'routes', 'cache', 'quota', 'database'].flatMap((g) =>
+        CONFIG_VARIABLES.filter((v) => v.group === g).map((v) => v.name),
+      ),
     );
     for (const v of CONFIG_VARIABLES) {
       expect(lines).toContain(v.default === undefined ? `${v.name}=` : `# ${v.name}=${v.default}`);
@@ -103,7 +125,13 @@ describe('generated .env.example and docs/CONFIGURATION.md', () => {
       const env = loadDotenv({ PATH: '/bin' }, cwd);
       expect(Object.keys(env)).toEqual(['PATH']); // every line is a comment or empty: nothing is set
       // scripts/start.ts: AUTH_MODE unset → its development IdP, these three and route rules
-      const { config, warnings } = parseConfigWithWarnings({ ...env, NODE_ENV: 'development', AUTH_MODE: 'jwks', AUTH_ISSUER: 'http://127.0.0.1:8180', AUTH_AUDIENCE: 'wavestack' });
+      const { config, warnings } = parseConfigWithWarnings({
+        ...env,
+        NODE_ENV: 'development',
+        AUTH_MODE: 'jwks',
+        AUTH_ISSUER: 'http://127.0.0.1:8180',
+        AUTH_AUDIENCE: 'wavestack',
+      });
       expect(warnings).toEqual([]);
       expect(config).toMatchObject({ env: 'development', port: 3000, host: '127.0.0.1' });
       expect(config.auth.routeRules).toEqual([]);

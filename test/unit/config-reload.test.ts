@@ -36,7 +36,10 @@ describe('planReload', () => {
   });
 
   test('reloadable settings are applied; restart-only ones keep their running values and are reported', () => {
-    const plan = planReload({ ...BASE, AUTH_ROUTE_RULES: '{"GET /api/a": ["s2"]}', PORT: '4000', DATA_DIR: '/elsewhere', LOG_LEVEL: 'debug' }, pinnedValues(BASE));
+    const plan = planReload(
+      { ...BASE, AUTH_ROUTE_RULES: '{"GET /api/a": ["s2"]}', PORT: '4000', DATA_DIR: '/elsewhere', LOG_LEVEL: 'debug' },
+      pinnedValues(BASE),
+    );
     expect(plan.ok).toBe(true);
     if (!plan.ok) return;
     expect(plan.config.auth.routeRules[0]).toMatchObject({ method: 'GET', path: '/api/a' });
@@ -91,8 +94,24 @@ describe('planReload', () => {
 
   test('every restart-only name is in the table; TOLLGATE_TRACING is known and OTEL_* are left to the SDK', () => {
     for (const n of RESTART_ONLY) expect(VARIABLES).toHaveProperty(n);
-    expect(unknownVariables({ TOLLGATE_TRACING: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_SERVICE_NAME: 'gw', OTEL_TRACES_SAMPLER: 'always_on' })).toEqual([]);
-    expect(() => parseConfig({ ...BASE, NODE_ENV: 'production', AUTH_ISSUER: 'https://idp.example.com/iss', AUTH_ROUTE_RULES: '{}', TOLLGATE_TRACING: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318' })).not.toThrow();
+    expect(
+      unknownVariables({
+        TOLLGATE_TRACING: 'otlp',
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318',
+        OTEL_SERVICE_NAME: 'gw',
+        OTEL_TRACES_SAMPLER: 'always_on',
+      }),
+    ).toEqual([]);
+    expect(() =>
+      parseConfig({
+        ...BASE,
+        NODE_ENV: 'production',
+        AUTH_ISSUER: 'https://idp.example.com/iss',
+        AUTH_ROUTE_RULES: '{}',
+        TOLLGATE_TRACING: 'otlp',
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318',
+      }),
+    ).not.toThrow();
     expect(parseConfig(BASE).tracing).toBe('off');
     expect(() => parseConfig({ ...BASE, TOLLGATE_TRACING: 'jaeger' })).toThrow(/TOLLGATE_TRACING/);
   });
@@ -106,11 +125,15 @@ describe('configHash', () => {
     // the JSON spelled differently, same rules: same configuration
     expect(configHash(parseConfig({ ...BASE, AUTH_ROUTE_RULES: '{ "GET /api/a" : [ "s1" ] }' }))).toBe(a);
     expect(configHash(parseConfig({ ...BASE, AUTH_JWT_SECRET: 't'.repeat(32) }))).not.toBe(a);
-    expect(configHash(parseConfig({ ...BASE, DATABASE_URL: 'postgres://u:p1@db/x' }))).not.toBe(configHash(parseConfig({ ...BASE, DATABASE_URL: 'postgres://u:p2@db/x' })));
+    expect(configHash(parseConfig({ ...BASE, DATABASE_URL: 'postgres://u:p1@db/x' }))).not.toBe(
+      configHash(parseConfig({ ...BASE, DATABASE_URL: 'postgres://u:p2@db/x' })),
+    );
   });
 
   test('the canonical text holds secrets only as their SHA-256', () => {
-    const text = canonicalConfig(parseConfig({ ...BASE, AUTH_JWT_SECRET: 'very-secret-hmac-key-0123456789abcdef', DATABASE_URL: 'postgres://u:hunter2-password@db/x' }));
+    const text = canonicalConfig(
+      parseConfig({ ...BASE, AUTH_JWT_SECRET: 'very-secret-hmac-key-0123456789abcdef', DATABASE_URL: 'postgres://u:hunter2-password@db/x' }),
+    );
     expect(text).not.toContain('very-secret-hmac-key');
     expect(text).not.toContain('hunter2');
     expect(text.match(/sha256:[0-9a-f]{64}/g)).toHaveLength(2);

@@ -56,14 +56,24 @@ describe('start-up refusals name the variable', () => {
     ['unknown NODE_ENV', { ...PROD_JWKS, NODE_ENV: 'prod' }, 'NODE_ENV', /development, test or production/],
     ['AUTH_ISSUER missing for jwks', { ...PROD_JWKS, AUTH_ISSUER: undefined }, 'AUTH_ISSUER', /required when AUTH_MODE includes jwks/],
     ['AUTH_AUDIENCE missing for jwks', { ...PROD_JWKS, AUTH_AUDIENCE: undefined }, 'AUTH_AUDIENCE', /required/],
-    ['AUTH_AUDIENCE of only commas (every token would fail as audience_mismatch)', { ...PROD_JWKS, AUTH_AUDIENCE: ' , ' }, 'AUTH_AUDIENCE', /at least one audience/],
+    [
+      'AUTH_AUDIENCE of only commas (every token would fail as audience_mismatch)',
+      { ...PROD_JWKS, AUTH_AUDIENCE: ' , ' },
+      'AUTH_AUDIENCE',
+      /at least one audience/,
+    ],
     ['AUTH_AUDIENCE of only commas for hs256', { ...PROD_HS, AUTH_AUDIENCE: ',' }, 'AUTH_AUDIENCE', /at least one audience/],
     ['AUTH_ISSUER not a URL', { ...PROD_JWKS, AUTH_ISSUER: 'idp.example.com' }, 'AUTH_ISSUER', /absolute URL/],
     ['AUTH_ISSUER not http(s)', { ...PROD_JWKS, AUTH_ISSUER: 'ftp://idp.example.com/' }, 'AUTH_ISSUER', /http\(s\)/],
     ['AUTH_JWT_SECRET missing for hs256', { ...PROD_HS, AUTH_JWT_SECRET: undefined }, 'AUTH_JWT_SECRET', /required/],
     ['AUTH_JWKS_URL with hs256', { ...PROD_HS, AUTH_JWKS_URL: `${ISSUER}/certs` }, 'AUTH_JWKS_URL', /must not be set/],
     ['SUPABASE_URL missing for supabase', { ...PROD_SB, SUPABASE_URL: undefined }, 'SUPABASE_URL', /required/],
-    ['Supabase issuer duplicates AUTH_ISSUER', { ...PROD_HS, AUTH_MODE: 'hs256,supabase', AUTH_ISSUER: 'https://abc.supabase.co/auth/v1', SUPABASE_URL: 'https://abc.supabase.co' }, 'AUTH_ISSUER', /duplicates/],
+    [
+      'Supabase issuer duplicates AUTH_ISSUER',
+      { ...PROD_HS, AUTH_MODE: 'hs256,supabase', AUTH_ISSUER: 'https://abc.supabase.co/auth/v1', SUPABASE_URL: 'https://abc.supabase.co' },
+      'AUTH_ISSUER',
+      /duplicates/,
+    ],
 
     // HS256 secrets shorter than 32 bytes in production
     ['AUTH_JWT_SECRET of 31 bytes in production', { ...PROD_HS, AUTH_JWT_SECRET: SECRET_31 }, 'AUTH_JWT_SECRET', /31 bytes.*at least 32/],
@@ -74,7 +84,12 @@ describe('start-up refusals name the variable', () => {
     ['SUPABASE_ALLOW_UNCONFIRMED=1 in production', { ...PROD_SB, SUPABASE_ALLOW_UNCONFIRMED: '1' }, 'SUPABASE_ALLOW_UNCONFIRMED', /production/],
 
     // plain http:// for a non-loopback host in production
-    ['http:// AUTH_ISSUER in production', { ...PROD_JWKS, AUTH_ISSUER: 'http://idp.example.com/realms/wavestack' }, 'AUTH_ISSUER', /plain http:\/\/ to idp\.example\.com.*https:\/\//],
+    [
+      'http:// AUTH_ISSUER in production',
+      { ...PROD_JWKS, AUTH_ISSUER: 'http://idp.example.com/realms/wavestack' },
+      'AUTH_ISSUER',
+      /plain http:\/\/ to idp\.example\.com.*https:\/\//,
+    ],
     ['http:// AUTH_ISSUER (hs256) in production', { ...PROD_HS, AUTH_ISSUER: 'http://10.0.0.5/' }, 'AUTH_ISSUER', /plain http/],
     ['http:// AUTH_JWKS_URL in production', { ...PROD_JWKS, AUTH_JWKS_URL: 'http://idp.example.com/certs' }, 'AUTH_JWKS_URL', /plain http/],
     ['http:// SUPABASE_URL in production', { ...PROD_SB, SUPABASE_URL: 'http://abc.supabase.co' }, 'SUPABASE_URL', /plain http/],
@@ -107,7 +122,12 @@ describe('start-up refusals name the variable', () => {
 
     // booleans
     ['SUPABASE_ALLOW_ANONYMOUS=maybe', { ...PROD_SB, SUPABASE_ALLOW_ANONYMOUS: 'maybe' }, 'SUPABASE_ALLOW_ANONYMOUS', /true or false, got "maybe"/],
-    ['SUPABASE_ALLOW_UNCONFIRMED=si (development)', { ...PROD_SB, NODE_ENV: 'development', SUPABASE_ALLOW_UNCONFIRMED: 'si' }, 'SUPABASE_ALLOW_UNCONFIRMED', /true or false/],
+    [
+      'SUPABASE_ALLOW_UNCONFIRMED=si (development)',
+      { ...PROD_SB, NODE_ENV: 'development', SUPABASE_ALLOW_UNCONFIRMED: 'si' },
+      'SUPABASE_ALLOW_UNCONFIRMED',
+      /true or false/,
+    ],
     ['AUTH_REQUIRE_EMAIL_VERIFIED=2', { ...DEV_JWKS, AUTH_REQUIRE_EMAIL_VERIFIED: '2' }, 'AUTH_REQUIRE_EMAIL_VERIFIED', /true or false/],
     ['QUOTA_FAIL_OPEN=enabled', { ...DEV_JWKS, QUOTA_FAIL_OPEN: 'enabled' }, 'QUOTA_FAIL_OPEN', /true or false/],
     ['MIGRATE_ON_START=y', { ...DEV_JWKS, MIGRATE_ON_START: 'y' }, 'MIGRATE_ON_START', /true or false/],
@@ -128,8 +148,18 @@ describe('start-up refusals name the variable', () => {
     ['AUTH_ROUTE_RULES path without /', { ...DEV_JWKS, AUTH_ROUTE_RULES: '{"POST api/": []}' }, 'AUTH_ROUTE_RULES', /must start with \//],
     ['AUTH_ROUTE_RULES bad method', { ...DEV_JWKS, AUTH_ROUTE_RULES: '{"P0ST /api/": []}' }, 'AUTH_ROUTE_RULES', /bad method/],
     // a rule path that readPath refuses or reads differently could never match: the rule would silently not apply
-    ['AUTH_ROUTE_RULES path with //', { ...DEV_JWKS, AUTH_ROUTE_RULES: '{"DELETE /api//admin": ["admin"]}' }, 'AUTH_ROUTE_RULES', /not in normal form: requests with an empty segment/],
-    ['AUTH_ROUTE_RULES path with ..', { ...DEV_JWKS, AUTH_ROUTE_RULES: '[{"method":"GET","path":"/api/x/../admin","scopes":"admin"}]' }, 'AUTH_ROUTE_RULES', /normal form/],
+    [
+      'AUTH_ROUTE_RULES path with //',
+      { ...DEV_JWKS, AUTH_ROUTE_RULES: '{"DELETE /api//admin": ["admin"]}' },
+      'AUTH_ROUTE_RULES',
+      /not in normal form: requests with an empty segment/,
+    ],
+    [
+      'AUTH_ROUTE_RULES path with ..',
+      { ...DEV_JWKS, AUTH_ROUTE_RULES: '[{"method":"GET","path":"/api/x/../admin","scopes":"admin"}]' },
+      'AUTH_ROUTE_RULES',
+      /normal form/,
+    ],
     ['AUTH_ROUTE_RULES path with %61', { ...DEV_JWKS, AUTH_ROUTE_RULES: '{"GET /api/%61dmin": ["admin"]}' }, 'AUTH_ROUTE_RULES', /normal form/],
     ['AUTH_ROUTE_RULES path with a query', { ...DEV_JWKS, AUTH_ROUTE_RULES: '{"GET /api/admin?x=1": ["admin"]}' }, 'AUTH_ROUTE_RULES', /normal form/],
     ['AUTH_ROUTE_RULES path with %zz', { ...DEV_JWKS, AUTH_ROUTE_RULES: '{"GET /api/%zz": ["admin"]}' }, 'AUTH_ROUTE_RULES', /normal form/],
@@ -157,7 +187,9 @@ describe('start-up refusals name the variable', () => {
   });
 
   test('SUPABASE_ANON_KEY that is a service-role JWT', async () => {
-    const key = await new SignJWT({ role: 'service_role', iss: 'supabase' }).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).sign(new TextEncoder().encode(SECRET_32));
+    const key = await new SignJWT({ role: 'service_role', iss: 'supabase' })
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+      .sign(new TextEncoder().encode(SECRET_32));
     const e = thrown({ ...PROD_SB, SUPABASE_ANON_KEY: key });
     expect(e.variable).toBe('SUPABASE_ANON_KEY');
     expect(e.message).toMatch(/^SUPABASE_ANON_KEY: is a service-role/);
@@ -193,15 +225,14 @@ describe('what production refuses, development allows', () => {
     expect(parseConfig({ ...PROD_SB, SUPABASE_JWT_SECRET: SECRET_32 }).auth.issuers[0]!.hmacSecret).toHaveLength(32);
   });
 
-  test.each([
-    ['http://127.0.0.1:8080/realms/wavestack'],
-    ['http://localhost:8080/realms/wavestack'],
-    ['http://[::1]:8080/realms/wavestack'],
-  ])('plain http:// to loopback %s is allowed in production', (issuer) => {
-    const c = parseConfig({ ...PROD_JWKS, AUTH_ISSUER: issuer, AUTH_JWKS_URL: `${issuer}/certs` });
-    expect(c.auth.issuers[0]).toMatchObject({ issuer, jwksUrl: `${issuer}/certs` });
-    expect(parseConfig({ ...PROD_SB, SUPABASE_URL: 'http://127.0.0.1:54321' }).auth.issuers[0]!.issuer).toBe('http://127.0.0.1:54321/auth/v1');
-  });
+  test.each([['http://127.0.0.1:8080/realms/wavestack'], ['http://localhost:8080/realms/wavestack'], ['http://[::1]:8080/realms/wavestack']])(
+    'plain http:// to loopback %s is allowed in production',
+    (issuer) => {
+      const c = parseConfig({ ...PROD_JWKS, AUTH_ISSUER: issuer, AUTH_JWKS_URL: `${issuer}/certs` });
+      expect(c.auth.issuers[0]).toMatchObject({ issuer, jwksUrl: `${issuer}/certs` });
+      expect(parseConfig({ ...PROD_SB, SUPABASE_URL: 'http://127.0.0.1:54321' }).auth.issuers[0]!.issuer).toBe('http://127.0.0.1:54321/auth/v1');
+    },
+  );
 });
 
 describe('<NAME>_FILE secrets', () => {
@@ -271,7 +302,14 @@ describe('happy paths', () => {
     expect(c.auth.issuers).toEqual([
       { kind: 'jwks', issuer: ISSUER, audiences: ['wavestack'], jwksAlgorithms: ['RS256', 'ES256'], jwksUrl: undefined, ...NO_PRESET },
     ]);
-    expect(c.quota).toEqual({ routes: [{ method: 'POST', path: '/api/tasks' }], defaultTicks: 1, defaultDailyTicks: 32, timezone: 'UTC', failOpen: false, trustChargeId: false });
+    expect(c.quota).toEqual({
+      routes: [{ method: 'POST', path: '/api/tasks' }],
+      defaultTicks: 1,
+      defaultDailyTicks: 32,
+      timezone: 'UTC',
+      failOpen: false,
+      trustChargeId: false,
+    });
     expect(c.supabase).toBeNull();
     expect(c.database).toMatchObject({ url: undefined, dataDir: './.data', poolMax: 10, statementTimeoutMs: 2000, ssl: false, migrateOnStart: true });
   });
@@ -323,13 +361,31 @@ describe('happy paths', () => {
   });
 
   test('several modes: jwks for machines and supabase for people', () => {
-    const c = parseConfig({ ...PROD_JWKS, AUTH_MODE: 'jwks, supabase', SUPABASE_URL: 'https://abc.supabase.co', AUTH_AUDIENCE: 'wavestack, account', AUTH_ALGORITHMS: 'PS256,EdDSA', AUTH_JWKS_URL: `${ISSUER}/protocol/openid-connect/certs` });
+    const c = parseConfig({
+      ...PROD_JWKS,
+      AUTH_MODE: 'jwks, supabase',
+      SUPABASE_URL: 'https://abc.supabase.co',
+      AUTH_AUDIENCE: 'wavestack, account',
+      AUTH_ALGORITHMS: 'PS256,EdDSA',
+      AUTH_JWKS_URL: `${ISSUER}/protocol/openid-connect/certs`,
+    });
     expect(c.auth.issuers.map((i) => i.kind)).toEqual(['jwks', 'supabase']);
-    expect(c.auth.issuers[0]).toMatchObject({ audiences: ['wavestack', 'account'], jwksAlgorithms: ['PS256', 'EdDSA'], jwksUrl: `${ISSUER}/protocol/openid-connect/certs` });
+    expect(c.auth.issuers[0]).toMatchObject({
+      audiences: ['wavestack', 'account'],
+      jwksAlgorithms: ['PS256', 'EdDSA'],
+      jwksUrl: `${ISSUER}/protocol/openid-connect/certs`,
+    });
   });
 
   test('hs256 issuer has no JWKS', () => {
-    expect(parseConfig(PROD_HS).auth.issuers[0]).toEqual({ kind: 'hs256', jwksAlgorithms: [], issuer: ISSUER, audiences: ['wavestack'], hmacSecret: new TextEncoder().encode(SECRET_32), ...NO_PRESET });
+    expect(parseConfig(PROD_HS).auth.issuers[0]).toEqual({
+      kind: 'hs256',
+      jwksAlgorithms: [],
+      issuer: ISSUER,
+      audiences: ['wavestack'],
+      hmacSecret: new TextEncoder().encode(SECRET_32),
+      ...NO_PRESET,
+    });
   });
 
   test('explicit values', () => {
@@ -352,7 +408,12 @@ describe('happy paths', () => {
   });
 
   test('the config object is deeply frozen', () => {
-    const c = parseConfig({ ...PROD_JWKS, AUTH_MODE: 'jwks,supabase', SUPABASE_URL: 'https://abc.supabase.co', AUTH_ROUTE_RULES: '{"POST /api/": "api:write"}' });
+    const c = parseConfig({
+      ...PROD_JWKS,
+      AUTH_MODE: 'jwks,supabase',
+      SUPABASE_URL: 'https://abc.supabase.co',
+      AUTH_ROUTE_RULES: '{"POST /api/": "api:write"}',
+    });
     const objects: unknown[] = [];
     const walk = (o: unknown) => {
       if (!o || typeof o !== 'object' || o instanceof Uint8Array) return;
@@ -409,14 +470,25 @@ describe('later refusals', () => {
     expect(() => parseConfig({ ...sb, SUPABASE_ANON_KEY: 'sb_publishable_abc123' })).not.toThrow();
   });
   test('duplicate route rules are refused', () => {
-    const rules = JSON.stringify([{ method: 'POST', path: '/api/', scopes: ['a'] }, { method: 'post', path: '/api/', scopes: ['b'] }]);
+    const rules = JSON.stringify([
+      { method: 'POST', path: '/api/', scopes: ['a'] },
+      { method: 'post', path: '/api/', scopes: ['b'] },
+    ]);
     expect(() => parseConfig({ ...sb, AUTH_ROUTE_RULES: rules })).toThrow(/AUTH_ROUTE_RULES: two rules for "POST \/api\/"/);
   });
 });
 
 describe('every problem at once', () => {
   test('several mistakes are reported together, each naming its variable, parse errors before the rules', () => {
-    const e = thrown({ ...PROD_HS, AUTH_JWT_SECRET: SECRET_31, PORT: 'eighty', LOG_LEVEL: 'loud', QUOTA_TIMEZONE: 'Mars/Olympus', AUTH_ROUTE_RULES: '{POST', AUTH_ISSUER: 'http://idp.example.com/' });
+    const e = thrown({
+      ...PROD_HS,
+      AUTH_JWT_SECRET: SECRET_31,
+      PORT: 'eighty',
+      LOG_LEVEL: 'loud',
+      QUOTA_TIMEZONE: 'Mars/Olympus',
+      AUTH_ROUTE_RULES: '{POST',
+      AUTH_ISSUER: 'http://idp.example.com/',
+    });
     expect(e.errors.map((p) => p.variable)).toEqual(['PORT', 'LOG_LEVEL', 'AUTH_ROUTE_RULES', 'QUOTA_TIMEZONE', 'AUTH_ISSUER', 'AUTH_JWT_SECRET']);
     expect(e.message.split('\n')[0]).toBe('6 problems:');
     for (const p of e.errors) {
@@ -442,7 +514,10 @@ describe('every problem at once', () => {
   });
 
   test('a value is checked even where its mode does not use it (a typo is a typo)', () => {
-    expect(thrown({ ...PROD_HS, AUTH_ALGORITHMS: 'HS256', SUPABASE_ALLOW_ANONYMOUS: 'maybe' }).errors.map((p) => p.variable)).toEqual(['AUTH_ALGORITHMS', 'SUPABASE_ALLOW_ANONYMOUS']);
+    expect(thrown({ ...PROD_HS, AUTH_ALGORITHMS: 'HS256', SUPABASE_ALLOW_ANONYMOUS: 'maybe' }).errors.map((p) => p.variable)).toEqual([
+      'AUTH_ALGORITHMS',
+      'SUPABASE_ALLOW_ANONYMOUS',
+    ]);
   });
 
   test('parseStoreConfig (the CLIs) collects its problems too, and needs no issuer', () => {
@@ -471,14 +546,23 @@ describe('unknown variables under tollgate prefixes', () => {
   test('outside production: a warning with the closest name; the config still parses', () => {
     const { config, warnings: w } = parseConfigWithWarnings({ ...DEV_JWKS, AUTH_ALLOWED_CLIENT: 'gateway' });
     expect(config.auth.allowedClients).toBeNull(); // the typo allowed every client, silently, before
-    expect(w).toEqual([{ variable: 'AUTH_ALLOWED_CLIENT', message: expect.stringMatching(/^AUTH_ALLOWED_CLIENT: no part of tollgate reads this variable; did you mean AUTH_ALLOWED_CLIENTS\? .*production refuses/) }]);
+    expect(w).toEqual([
+      {
+        variable: 'AUTH_ALLOWED_CLIENT',
+        message: expect.stringMatching(
+          /^AUTH_ALLOWED_CLIENT: no part of tollgate reads this variable; did you mean AUTH_ALLOWED_CLIENTS\? .*production refuses/,
+        ),
+      },
+    ]);
     expect(warnings({ ...DEV_JWKS, NODE_ENV: 'test', QUOTA_TIMEZONES: 'UTC' })[0]!.message).toMatch(/did you mean QUOTA_TIMEZONE\?/);
   });
 
   test('in production: one more start-up error, with the suggestion', () => {
     const e = thrown({ ...PROD_JWKS, AUTH_ALLOWED_CLIENT: 'gateway', AUTH_JWKS_CACHE_TTL: '60', PORT: 'x' });
     expect(e.errors.map((p) => p.variable)).toEqual(['PORT', 'AUTH_ALLOWED_CLIENT', 'AUTH_JWKS_CACHE_TTL']);
-    expect(e.errors[1]!.message).toMatch(/^AUTH_ALLOWED_CLIENT: no part of tollgate reads this variable; did you mean AUTH_ALLOWED_CLIENTS\? correct or remove it/);
+    expect(e.errors[1]!.message).toMatch(
+      /^AUTH_ALLOWED_CLIENT: no part of tollgate reads this variable; did you mean AUTH_ALLOWED_CLIENTS\? correct or remove it/,
+    );
     expect(e.errors[2]!.message).toMatch(/did you mean AUTH_JWKS_CACHE_TTL_S\?/);
   });
 
@@ -489,22 +573,28 @@ describe('unknown variables under tollgate prefixes', () => {
   });
 
   test.each([
-    ['<NAME>_FILE of a known name', { AUTH_ROUTE_RULES_FILE: '' , DATABASE_URL_FILE: '' }],
+    ['<NAME>_FILE of a known name', { AUTH_ROUTE_RULES_FILE: '', DATABASE_URL_FILE: '' }],
     ['the NGINX template variables', { GATEWAY_HTTPS_PORT: '8443', GATEWAY_AUTH_CACHE: 'on', CORS_ORIGINS: 'https://a.example' }],
     ['the Caddyfile variables', { CADDY_VALIDATORS: '127.0.0.1:3000', CADDY_APPS: '127.0.0.1:3002' }],
     ['deployment and test harness variables', { GATEWAY_CLIENT_SECRET: 's', GATEWAY_URL: 'https://x', TOLLGATE_TAG: 'local', TOLLGATE_E2E_STUB: '1' }],
-    ['Kubernetes service links (Service tollgate-validator, port http)', {
-      TOLLGATE_VALIDATOR_SERVICE_HOST: '10.0.0.11',
-      TOLLGATE_VALIDATOR_SERVICE_PORT: '3000',
-      TOLLGATE_VALIDATOR_SERVICE_PORT_HTTP: '3000',
-      TOLLGATE_VALIDATOR_PORT: 'tcp://10.0.0.11:3000',
-      TOLLGATE_VALIDATOR_PORT_3000_TCP: 'tcp://10.0.0.11:3000',
-      TOLLGATE_VALIDATOR_PORT_3000_TCP_PROTO: 'tcp',
-      TOLLGATE_VALIDATOR_PORT_3000_TCP_PORT: '3000',
-      TOLLGATE_VALIDATOR_PORT_3000_TCP_ADDR: '10.0.0.11',
-      DATABASE_PORT: 'tcp://10.0.0.12:5432',
-    }],
-    ['names outside the prefixes', { PATH: '/bin', HOME: '/root', NODE_OPTIONS: '', KEYCLOAK_ADMIN_PASSWORD: 'x', POSTGRES_PASSWORD: 'x', CADDY_VERSION: '2.6' }],
+    [
+      'Kubernetes service links (Service tollgate-validator, port http)',
+      {
+        TOLLGATE_VALIDATOR_SERVICE_HOST: '10.0.0.11',
+        TOLLGATE_VALIDATOR_SERVICE_PORT: '3000',
+        TOLLGATE_VALIDATOR_SERVICE_PORT_HTTP: '3000',
+        TOLLGATE_VALIDATOR_PORT: 'tcp://10.0.0.11:3000',
+        TOLLGATE_VALIDATOR_PORT_3000_TCP: 'tcp://10.0.0.11:3000',
+        TOLLGATE_VALIDATOR_PORT_3000_TCP_PROTO: 'tcp',
+        TOLLGATE_VALIDATOR_PORT_3000_TCP_PORT: '3000',
+        TOLLGATE_VALIDATOR_PORT_3000_TCP_ADDR: '10.0.0.11',
+        DATABASE_PORT: 'tcp://10.0.0.12:5432',
+      },
+    ],
+    [
+      'names outside the prefixes',
+      { PATH: '/bin', HOME: '/root', NODE_OPTIONS: '', KEYCLOAK_ADMIN_PASSWORD: 'x', POSTGRES_PASSWORD: 'x', CADDY_VERSION: '2.6' },
+    ],
     ['an empty unknown variable (empty means unset)', { AUTH_ALLOWED_CLIENT: '' }],
   ])('not reported: %s', (_title, extra) => {
     expect(() => parseConfig({ ...PROD_JWKS, ...extra })).not.toThrow();
@@ -548,7 +638,9 @@ describe('empty means unset, everywhere', () => {
     const file = join(tmp, 'empty-rules.json');
     writeFileSync(file, '\n');
     const e = thrown({ ...DEV_JWKS, AUTH_ROUTE_RULES_FILE: file });
-    expect(e.errors.map((p) => p.message)).toEqual([`AUTH_ROUTE_RULES_FILE: ${file} is empty; put the value in it, or unset AUTH_ROUTE_RULES_FILE to take the default`]);
+    expect(e.errors.map((p) => p.message)).toEqual([
+      `AUTH_ROUTE_RULES_FILE: ${file} is empty; put the value in it, or unset AUTH_ROUTE_RULES_FILE to take the default`,
+    ]);
   });
 
   test('a required variable given as empty is missing', () => {

@@ -36,7 +36,9 @@ test('the lock names this process; a second taker is refused with the holder; re
     err = e;
   }
   expect(err).toBeInstanceOf(DataDirLockedError);
-  expect((err as Error).message).toMatch(new RegExp(`^DATA_DIR ${d.replace(/[/\\]/g, '.')} is in use by pid ${process.pid} \\(.*\\): the embedded database has one writer`));
+  expect((err as Error).message).toMatch(
+    new RegExp(`^DATA_DIR ${d.replace(/[/\\]/g, '.')} is in use by pid ${process.pid} \\(.*\\): the embedded database has one writer`),
+  );
   release();
   expect(fs.existsSync(lockFile(d))).toBe(false);
   lockDataDir(d)(); // free again
@@ -60,7 +62,7 @@ test('a live pid that started after the lock was written is not its holder (pid 
   lockDataDir(d)();
 });
 
-test('a half-written lock is stale; another host\'s lock is refused with the file to remove', () => {
+test("a half-written lock is stale; another host's lock is refused with the file to remove", () => {
   const a = dir();
   fs.mkdirSync(a);
   fs.writeFileSync(lockFile(a), '{"pid": 12');

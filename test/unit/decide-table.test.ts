@@ -43,28 +43,170 @@ const QUOTA_HEADERS = ['X-Ticks-Charged', 'X-Ticks-Remaining', 'RateLimit-Limit'
 // `sub` is filled in per row (each row is its own user, so quota states do not mix).
 const ROWS: Array<[string, Row]> = [
   // --- tokens, on a rule-guarded route that is not charged ---
-  ['a valid token with the rule\'s scope', { token: 'read', method: 'GET', uri: '/api/things', quota: 'fresh', status: 200, reason: 'ok', absent: QUOTA_HEADERS, charged: 0 }],
-  ['no token', { token: 'none', method: 'GET', uri: '/api/things', quota: 'fresh', status: 401, reason: 'token_missing', headers: { 'WWW-Authenticate': /^Bearer realm="[^"]+"$/ }, charged: 0 }],
-  ['an expired token', { token: 'expired', method: 'GET', uri: '/api/things', quota: 'fresh', status: 401, reason: 'token_expired', headers: { 'WWW-Authenticate': CHALLENGE('invalid_token') }, charged: 0 }],
-  ['a token for another audience', { token: 'other-audience', method: 'GET', uri: '/api/things', quota: 'fresh', status: 401, reason: 'audience_mismatch', headers: { 'WWW-Authenticate': CHALLENGE('invalid_token') }, charged: 0 }],
-  ['a forged signature', { token: 'forged', method: 'GET', uri: '/api/things', quota: 'fresh', status: 401, reason: 'signature_invalid', headers: { 'WWW-Authenticate': CHALLENGE('invalid_token') }, charged: 0 }],
-  ['a key the issuer does not publish', { token: 'unknown-key', method: 'GET', uri: '/api/things', quota: 'fresh', status: 401, reason: 'key_not_found', charged: 0 }],
+  [
+    "a valid token with the rule's scope",
+    { token: 'read', method: 'GET', uri: '/api/things', quota: 'fresh', status: 200, reason: 'ok', absent: QUOTA_HEADERS, charged: 0 },
+  ],
+  [
+    'no token',
+    {
+      token: 'none',
+      method: 'GET',
+      uri: '/api/things',
+      quota: 'fresh',
+      status: 401,
+      reason: 'token_missing',
+      headers: { 'WWW-Authenticate': /^Bearer realm="[^"]+"$/ },
+      charged: 0,
+    },
+  ],
+  [
+    'an expired token',
+    {
+      token: 'expired',
+      method: 'GET',
+      uri: '/api/things',
+      quota: 'fresh',
+      status: 401,
+      reason: 'token_expired',
+      headers: { 'WWW-Authenticate': CHALLENGE('invalid_token') },
+      charged: 0,
+    },
+  ],
+  [
+    'a token for another audience',
+    {
+      token: 'other-audience',
+      method: 'GET',
+      uri: '/api/things',
+      quota: 'fresh',
+      status: 401,
+      reason: 'audience_mismatch',
+      headers: { 'WWW-Authenticate': CHALLENGE('invalid_token') },
+      charged: 0,
+    },
+  ],
+  [
+    'a forged signature',
+    {
+      token: 'forged',
+      method: 'GET',
+      uri: '/api/things',
+      quota: 'fresh',
+      status: 401,
+      reason: 'signature_invalid',
+      headers: { 'WWW-Authenticate': CHALLENGE('invalid_token') },
+      charged: 0,
+    },
+  ],
+  [
+    'a key the issuer does not publish',
+    { token: 'unknown-key', method: 'GET', uri: '/api/things', quota: 'fresh', status: 401, reason: 'key_not_found', charged: 0 },
+  ],
   // --- routes ---
-  ['a token without the rule\'s scope', { token: 'read', method: 'DELETE', uri: '/api/things/1', quota: 'fresh', status: 403, reason: 'scope_missing', headers: { 'WWW-Authenticate': CHALLENGE('insufficient_scope') }, charged: 0 }],
-  ['a route without a rule (AUTH_DEFAULT_POLICY=allow)', { token: 'read', method: 'GET', uri: '/api/open', quota: 'fresh', status: 200, reason: 'ok', absent: QUOTA_HEADERS, charged: 0 }],
-  ['an ambiguous path (an encoded dot segment)', { token: 'read', method: 'GET', uri: '/api/%2e%2e/admin', quota: 'fresh', status: 400, reason: 'path_ambiguous', charged: 0 }],
-  ['a method that is no HTTP method', { token: 'read', method: 'GET /', uri: '/api/things', quota: 'fresh', status: 400, reason: 'request_invalid', charged: 0 }],
+  [
+    "a token without the rule's scope",
+    {
+      token: 'read',
+      method: 'DELETE',
+      uri: '/api/things/1',
+      quota: 'fresh',
+      status: 403,
+      reason: 'scope_missing',
+      headers: { 'WWW-Authenticate': CHALLENGE('insufficient_scope') },
+      charged: 0,
+    },
+  ],
+  [
+    'a route without a rule (AUTH_DEFAULT_POLICY=allow)',
+    { token: 'read', method: 'GET', uri: '/api/open', quota: 'fresh', status: 200, reason: 'ok', absent: QUOTA_HEADERS, charged: 0 },
+  ],
+  [
+    'an ambiguous path (an encoded dot segment)',
+    { token: 'read', method: 'GET', uri: '/api/%2e%2e/admin', quota: 'fresh', status: 400, reason: 'path_ambiguous', charged: 0 },
+  ],
+  [
+    'a method that is no HTTP method',
+    { token: 'read', method: 'GET /', uri: '/api/things', quota: 'fresh', status: 400, reason: 'request_invalid', charged: 0 },
+  ],
   // --- the charged route (QUOTA_ROUTES) ---
-  ['the charged route: the default charge', { token: 'write', method: 'POST', uri: '/api/tasks', quota: 'fresh', status: 200, reason: 'ok', headers: { 'X-Ticks-Charged': '1', 'X-Ticks-Remaining': '2', 'RateLimit-Limit': '3', 'RateLimit-Remaining': '2', 'RateLimit-Reset': SECONDS_TO_MIDNIGHT }, charged: 1 }],
-  ['the charged route: X-Max-Ticks', { token: 'write', method: 'POST', uri: '/api/tasks', quota: 'fresh', maxTicks: '2', status: 200, reason: 'ok', headers: { 'X-Ticks-Charged': '2', 'X-Ticks-Remaining': '1' }, charged: 2 }],
-  ['the charged route: max_ticks in the query', { token: 'write', method: 'POST', uri: '/api/tasks?max_ticks=3', quota: 'fresh', status: 200, reason: 'ok', headers: { 'X-Ticks-Charged': '3', 'X-Ticks-Remaining': '0' }, charged: 3 }],
-  ['the charged route: more than the daily limit', { token: 'write', method: 'POST', uri: '/api/tasks', quota: 'fresh', maxTicks: '4', status: 400, reason: 'max_ticks_invalid', charged: 0 }],
-  ['the charged route: not a whole number of ticks', { token: 'write', method: 'POST', uri: '/api/tasks', quota: 'fresh', maxTicks: '1.5', status: 400, reason: 'max_ticks_invalid', charged: 0 }],
-  ['the charged route: the day\'s quota spent', { token: 'write', method: 'POST', uri: '/api/tasks', quota: 'spent', status: 429, reason: 'quota_exhausted', headers: { 'Retry-After': SECONDS_TO_MIDNIGHT, 'RateLimit-Remaining': '0', 'RateLimit-Limit': '3' }, charged: 0 }],
-  ['the charged route: no store (fails closed)', { token: 'write', method: 'POST', uri: '/api/tasks', quota: 'no-store', status: 503, reason: 'quota_unavailable', charged: 0 }],
-  ['the charged route: a refused scope costs nothing', { token: 'read', method: 'POST', uri: '/api/tasks', quota: 'fresh', status: 403, reason: 'scope_missing', charged: 0 }],
-  ['the charged route: a refused token costs nothing', { token: 'expired', method: 'POST', uri: '/api/tasks', quota: 'fresh', status: 401, reason: 'token_expired', charged: 0 }],
-  ['no store: a route that is not charged never asks for one', { token: 'read', method: 'GET', uri: '/api/things', quota: 'no-store', status: 200, reason: 'ok', charged: 0 }],
+  [
+    'the charged route: the default charge',
+    {
+      token: 'write',
+      method: 'POST',
+      uri: '/api/tasks',
+      quota: 'fresh',
+      status: 200,
+      reason: 'ok',
+      headers: { 'X-Ticks-Charged': '1', 'X-Ticks-Remaining': '2', 'RateLimit-Limit': '3', 'RateLimit-Remaining': '2', 'RateLimit-Reset': SECONDS_TO_MIDNIGHT },
+      charged: 1,
+    },
+  ],
+  [
+    'the charged route: X-Max-Ticks',
+    {
+      token: 'write',
+      method: 'POST',
+      uri: '/api/tasks',
+      quota: 'fresh',
+      maxTicks: '2',
+      status: 200,
+      reason: 'ok',
+      headers: { 'X-Ticks-Charged': '2', 'X-Ticks-Remaining': '1' },
+      charged: 2,
+    },
+  ],
+  [
+    'the charged route: max_ticks in the query',
+    {
+      token: 'write',
+      method: 'POST',
+      uri: '/api/tasks?max_ticks=3',
+      quota: 'fresh',
+      status: 200,
+      reason: 'ok',
+      headers: { 'X-Ticks-Charged': '3', 'X-Ticks-Remaining': '0' },
+      charged: 3,
+    },
+  ],
+  [
+    'the charged route: more than the daily limit',
+    { token: 'write', method: 'POST', uri: '/api/tasks', quota: 'fresh', maxTicks: '4', status: 400, reason: 'max_ticks_invalid', charged: 0 },
+  ],
+  [
+    'the charged route: not a whole number of ticks',
+    { token: 'write', method: 'POST', uri: '/api/tasks', quota: 'fresh', maxTicks: '1.5', status: 400, reason: 'max_ticks_invalid', charged: 0 },
+  ],
+  [
+    "the charged route: the day's quota spent",
+    {
+      token: 'write',
+      method: 'POST',
+      uri: '/api/tasks',
+      quota: 'spent',
+      status: 429,
+      reason: 'quota_exhausted',
+      headers: { 'Retry-After': SECONDS_TO_MIDNIGHT, 'RateLimit-Remaining': '0', 'RateLimit-Limit': '3' },
+      charged: 0,
+    },
+  ],
+  [
+    'the charged route: no store (fails closed)',
+    { token: 'write', method: 'POST', uri: '/api/tasks', quota: 'no-store', status: 503, reason: 'quota_unavailable', charged: 0 },
+  ],
+  [
+    'the charged route: a refused scope costs nothing',
+    { token: 'read', method: 'POST', uri: '/api/tasks', quota: 'fresh', status: 403, reason: 'scope_missing', charged: 0 },
+  ],
+  [
+    'the charged route: a refused token costs nothing',
+    { token: 'expired', method: 'POST', uri: '/api/tasks', quota: 'fresh', status: 401, reason: 'token_expired', charged: 0 },
+  ],
+  [
+    'no store: a route that is not charged never asks for one',
+    { token: 'read', method: 'GET', uri: '/api/things', quota: 'no-store', status: 200, reason: 'ok', charged: 0 },
+  ],
 ];
 
 let idp: TestIssuer;
@@ -144,7 +286,12 @@ describe.each(ROWS)('%s', (_name, row) => {
   });
 
   test(`→ ${row.status} ${row.reason}, ${row.charged} charged`, async () => {
-    expect({ status: d.status, reason: d.reason, granted: d.granted, charged: d.charged }).toEqual({ status: row.status, reason: row.reason, granted: row.status === 200, charged: row.charged });
+    expect({ status: d.status, reason: d.reason, granted: d.granted, charged: d.charged }).toEqual({
+      status: row.status,
+      reason: row.reason,
+      granted: row.status === 200,
+      charged: row.charged,
+    });
     // the store agrees with the decision: what it says was charged, and nothing on a refusal
     const used = (await store.usage(sub, TODAY))?.ticksUsed ?? 0;
     expect(used - usedBefore).toBe(row.charged);

@@ -14,7 +14,16 @@ function sink(): { stream: Writable; writes: string[]; lines: () => Array<Record
       cb();
     },
   });
-  return { stream, writes, lines: () => writes.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l)) };
+  return {
+    stream,
+    writes,
+    lines: () =>
+      writes
+        .join('')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l)),
+  };
 }
 
 const nextTurn = () => new Promise((r) => setImmediate(r));
@@ -42,7 +51,18 @@ describe('decisionLineWriter', () => {
     const child = createLogger('info', theirs.stream).child({}, { redact: { paths: [] } });
     const cases: Array<[number, boolean, object]> = [
       [200, true, granted()],
-      [401, false, { ...granted(), granted: false, reason: 'signature_invalid', detail: 'signature verification failed', cause: 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED', sub: undefined }],
+      [
+        401,
+        false,
+        {
+          ...granted(),
+          granted: false,
+          reason: 'signature_invalid',
+          detail: 'signature verification failed',
+          cause: 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED',
+          sub: undefined,
+        },
+      ],
       [503, false, { granted: false, reason: 'keys_unavailable', jwt: { iss: 'https://idp', aud: ['a', 'b'], kid: null }, n: Infinity }],
       [200, true, {}],
     ];
@@ -54,7 +74,12 @@ describe('decisionLineWriter', () => {
     await nextTurn();
     const norm = (s: string) => s.replace(/"time":"[^"]+"/g, '"time":"T"');
     expect(norm(mine.writes.join(''))).toBe(norm(theirs.writes.join('')));
-    expect(mine.lines().map((l) => [l.level, l.msg, l.service])).toEqual([[30, 'granted', 'tollgate'], [30, 'refused', 'tollgate'], [50, 'refused', 'tollgate'], [30, 'granted', 'tollgate']]);
+    expect(mine.lines().map((l) => [l.level, l.msg, l.service])).toEqual([
+      [30, 'granted', 'tollgate'],
+      [30, 'refused', 'tollgate'],
+      [50, 'refused', 'tollgate'],
+      [30, 'granted', 'tollgate'],
+    ]);
     expect(new Date(mine.lines()[0]!.time as string).toISOString()).toBe(mine.lines()[0]!.time);
   });
 
@@ -77,10 +102,13 @@ describe('decisionLineWriter', () => {
     logger.level = 'info';
     write(401, false, { n: 5 });
     await nextTurn();
-    expect(s.lines().map((l) => [l.n, l.level])).toEqual([[3, 50], [5, 30]]);
+    expect(s.lines().map((l) => [l.n, l.level])).toEqual([
+      [3, 50],
+      [5, 30],
+    ]);
   });
 
-  test("one destination write per event-loop turn, in order, before the next turn; a 5xx at once", async () => {
+  test('one destination write per event-loop turn, in order, before the next turn; a 5xx at once', async () => {
     const s = sink();
     const write = decisionLineWriter(createLogger('info', s.stream));
     for (let i = 0; i < 20; i++) write(200, true, granted(i));

@@ -5,7 +5,16 @@ import { AuthError } from '../../validator/errors';
 import { checkEmail, type UserConfirmations } from '../../validator/policy/email';
 import type { Principal } from '../../validator/token/claims';
 
-const person: Principal = { sub: 'u1', email: 'u1@example.com', scopes: [], roles: [], claims: {}, isPerson: true, supabase: true, issuer: 'https://abc.supabase.co/auth/v1' };
+const person: Principal = {
+  sub: 'u1',
+  email: 'u1@example.com',
+  scopes: [],
+  roles: [],
+  claims: {},
+  isPerson: true,
+  supabase: true,
+  issuer: 'https://abc.supabase.co/auth/v1',
+};
 const config = (allowUnconfirmed = false) => ({ supabase: { allowUnconfirmed }, auth: { requireEmailVerified: false } }) as unknown as Config;
 
 /** Answers from a table; an Error is thrown, as a database outage would be. */

@@ -84,7 +84,12 @@ describe('malformed bearer credentials → 401 invalid_token', () => {
   });
 
   test('a duplicated Authorization header (count 2) is refused even when the first is fine', () => {
-    for (const [header, count] of [[`Bearer ${JWS}`, 2], [`Bearer ${JWS}`, 3], [undefined, 2], ['', 2]] as const) {
+    for (const [header, count] of [
+      [`Bearer ${JWS}`, 2],
+      [`Bearer ${JWS}`, 3],
+      [undefined, 2],
+      ['', 2],
+    ] as const) {
       const e = refusal(header, count);
       expect(e.code).toBe('token_malformed');
       expect(e.status).toBe(401);

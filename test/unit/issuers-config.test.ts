@@ -30,13 +30,21 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('AUTH_ISSUERS alone configures every issuer', () => {
   test('two JWKS issuers, an HS256 one and two Supabase projects, without AUTH_MODE', () => {
-    const c = parseConfig(issuers([
-      { issuer: KC, audience: 'tasks-api', preset: 'keycloak' },
-      { issuer: 'https://sso.example.com/realms/machines', audience: ['tasks-api', 'billing'], jwksUrl: 'https://sso.example.com/realms/machines/certs', algorithms: ['ES512', 'EdDSA'], tokenTypes: ['at+jwt'] },
-      { issuer: 'legacy-hs', audience: 'tasks-api', hmacSecret: SECRET_32 },
-      { kind: 'supabase', url: 'https://aaa.supabase.co/' },
-      { kind: 'supabase', url: 'https://bbb.supabase.co', hmacSecret: SECRET_32 },
-    ]));
+    const c = parseConfig(
+      issuers([
+        { issuer: KC, audience: 'tasks-api', preset: 'keycloak' },
+        {
+          issuer: 'https://sso.example.com/realms/machines',
+          audience: ['tasks-api', 'billing'],
+          jwksUrl: 'https://sso.example.com/realms/machines/certs',
+          algorithms: ['ES512', 'EdDSA'],
+          tokenTypes: ['at+jwt'],
+        },
+        { issuer: 'legacy-hs', audience: 'tasks-api', hmacSecret: SECRET_32 },
+        { kind: 'supabase', url: 'https://aaa.supabase.co/' },
+        { kind: 'supabase', url: 'https://bbb.supabase.co', hmacSecret: SECRET_32 },
+      ]),
+    );
     expect(c.auth.issuers.map((i) => [i.kind, i.issuer])).toEqual([
       ['jwks', KC],
       ['jwks', 'https://sso.example.com/realms/machines'],
@@ -45,12 +53,27 @@ describe('AUTH_ISSUERS alone configures every issuer', () => {
       ['supabase', 'https://bbb.supabase.co/auth/v1'],
     ]);
     const [kc, machines, hs, sbA, sbB] = c.auth.issuers;
-    expect(kc).toMatchObject({ preset: 'keycloak', jwksAlgorithms: ['RS256', 'ES256'], tokenTypes: ['jwt', 'at+jwt', ''], audienceClaim: 'aud', jwksUrl: undefined });
-    expect(kc!.claims.roles).toEqual([['realm_access', 'roles'], ['resource_access', 'tasks-api', 'roles']]);
+    expect(kc).toMatchObject({
+      preset: 'keycloak',
+      jwksAlgorithms: ['RS256', 'ES256'],
+      tokenTypes: ['jwt', 'at+jwt', ''],
+      audienceClaim: 'aud',
+      jwksUrl: undefined,
+    });
+    expect(kc!.claims.roles).toEqual([
+      ['realm_access', 'roles'],
+      ['resource_access', 'tasks-api', 'roles'],
+    ]);
     expect(kc!.audienceHint).toContain('Keycloak');
     expect(machines).toMatchObject({ jwksAlgorithms: ['ES512', 'EdDSA'], tokenTypes: ['at+jwt'], audiences: ['tasks-api', 'billing'] });
     expect(hs).toMatchObject({ kind: 'hs256', jwksAlgorithms: [], hmacSecret: new TextEncoder().encode(SECRET_32) });
-    expect(sbA).toMatchObject({ preset: 'supabase', audiences: ['authenticated'], jwksUrl: 'https://aaa.supabase.co/auth/v1/.well-known/jwks.json', jwksAlgorithms: ['ES256', 'RS256'], hmacSecret: undefined });
+    expect(sbA).toMatchObject({
+      preset: 'supabase',
+      audiences: ['authenticated'],
+      jwksUrl: 'https://aaa.supabase.co/auth/v1/.well-known/jwks.json',
+      jwksAlgorithms: ['ES256', 'RS256'],
+      hmacSecret: undefined,
+    });
     expect(sbB!.hmacSecret).toEqual(new TextEncoder().encode(SECRET_32));
     expect(c.supabase).toEqual({ url: 'https://aaa.supabase.co', allowAnonymous: false, allowUnconfirmed: false });
   });
@@ -65,24 +88,49 @@ describe('AUTH_ISSUERS alone configures every issuer', () => {
   });
 
   test('beside the shorthand: both count when their issuers differ', () => {
-    const c = parseConfig(issuers([{ issuer: 'https://auth0.example.com/', audience: 'https://api.example.com', preset: 'auth0' }], { AUTH_MODE: 'jwks,supabase', AUTH_ISSUER: KC, AUTH_AUDIENCE: 'tasks-api', SUPABASE_URL: 'https://ccc.supabase.co' }));
+    const c = parseConfig(
+      issuers([{ issuer: 'https://auth0.example.com/', audience: 'https://api.example.com', preset: 'auth0' }], {
+        AUTH_MODE: 'jwks,supabase',
+        AUTH_ISSUER: KC,
+        AUTH_AUDIENCE: 'tasks-api',
+        SUPABASE_URL: 'https://ccc.supabase.co',
+      }),
+    );
     expect(c.auth.issuers.map((i) => i.issuer)).toEqual(['https://auth0.example.com/', KC, 'https://ccc.supabase.co/auth/v1']);
     expect(c.auth.issuers[0]).toMatchObject({ jwksAlgorithms: ['RS256', 'PS256'] });
   });
 
   test('AUTH_PRESET gives the shorthand issuer a preset; AUTH_ALGORITHMS still wins when set', () => {
-    const base = { NODE_ENV: 'production', AUTH_MODE: 'jwks', AUTH_ISSUER: 'https://login.microsoftonline.com/tid/v2.0', AUTH_AUDIENCE: 'api://tasks', AUTH_PRESET: 'entra' };
+    const base = {
+      NODE_ENV: 'production',
+      AUTH_MODE: 'jwks',
+      AUTH_ISSUER: 'https://login.microsoftonline.com/tid/v2.0',
+      AUTH_AUDIENCE: 'api://tasks',
+      AUTH_PRESET: 'entra',
+    };
     expect(parseConfig(base).auth.issuers[0]).toMatchObject({ preset: 'entra', jwksAlgorithms: ['RS256'] });
     expect(parseConfig(base).auth.issuers[0]!.claims.clientId).toEqual([['azp'], ['appid']]);
     expect(parseConfig({ ...base, AUTH_ALGORITHMS: 'PS256' }).auth.issuers[0]!.jwksAlgorithms).toEqual(['PS256']);
   });
 
-  test('claim overrides replace the preset\'s field; a single path is a list of one; {audience} expands', () => {
-    const c = parseConfig(issuers([{ issuer: KC, audience: ['a', 'b'], preset: 'keycloak', claims: { subject: 'preferred_username', roles: 'resource_access.{audience}.roles', clientId: [['https://x.example/client']] } }]));
+  test("claim overrides replace the preset's field; a single path is a list of one; {audience} expands", () => {
+    const c = parseConfig(
+      issuers([
+        {
+          issuer: KC,
+          audience: ['a', 'b'],
+          preset: 'keycloak',
+          claims: { subject: 'preferred_username', roles: 'resource_access.{audience}.roles', clientId: [['https://x.example/client']] },
+        },
+      ]),
+    );
     expect(c.auth.issuers[0]!.claims).toEqual({
       subject: ['preferred_username'],
       scopes: [['scope']],
-      roles: [['resource_access', 'a', 'roles'], ['resource_access', 'b', 'roles']],
+      roles: [
+        ['resource_access', 'a', 'roles'],
+        ['resource_access', 'b', 'roles'],
+      ],
       email: ['email'],
       clientId: [['https://x.example/client']],
     });
@@ -100,28 +148,32 @@ describe('algorithms: every asymmetric JWS algorithm, ES512 included', () => {
     ['ES256K', /"ES256K" is not allowed: use any of RS256, .*ES512, EdDSA/],
     ['es512', /"es512" is not allowed: use any of .* \(names are case-sensitive\)/],
   ])('AUTH_ALGORITHMS=%s says why and what to write', (alg, message) => {
-    expect(problems({ NODE_ENV: 'test', AUTH_MODE: 'jwks', AUTH_ISSUER: KC, AUTH_AUDIENCE: 'a', AUTH_ALGORITHMS: alg })).toEqual([expect.stringMatching(message)]);
+    expect(problems({ NODE_ENV: 'test', AUTH_MODE: 'jwks', AUTH_ISSUER: KC, AUTH_AUDIENCE: 'a', AUTH_ALGORITHMS: alg })).toEqual([
+      expect.stringMatching(message),
+    ]);
   });
 });
 
 describe('bad entries: every problem of every entry at once, each naming the entry and field', () => {
   test('one start-up lists them all', () => {
-    const list = problems(issuers([
-      { issuer: KC, audiences: 'typo' }, // [0] unknown field, missing audience
-      { issuer: 'https://a.example', audience: 'x', algorithms: ['HS256', 'RS256'] }, // [1]
-      { issuer: 'https://b.example', audience: 'x', hmacSecret: SECRET_32, kind: 'jwks' }, // [2] HMAC on jwks
-      { issuer: 'https://c.example', audience: 'x', preset: 'ping' }, // [3]
-      { kind: 'supabase' }, // [4] no url
-      { issuer: 'not a url', audience: 'x' }, // [5] cannot discover keys
-      { issuer: 'https://d.example', audience: 'x', claims: { roles: ['a..b'], subjekt: 'x' } }, // [6]
-      { issuer: 'https://e.example', audience: 'x', tokenTypes: [] }, // [7]
-      { issuer: 'http://f.example', audience: 'x' }, // [8] plain http in production
-      { issuer: 'https://g.example', audience: 'x', hmacSecret: 'short' }, // [9] short secret in production
-      { issuer: 'https://h.example', audience: 'x', hmacSecretFile: join(dir, 'missing') }, // [10]
-      { issuer: KC, audience: 'y' }, // [11] duplicate of [0]'s issuer ([0] is refused, so of nothing): fine
-      { issuer: 'https://a2.example', audience: 'x', jwksUrl: 'https://a2.example/jwks' },
-      { issuer: 'https://a2.example', audience: 'z', jwksUrl: 'https://a2.example/jwks' }, // [13] duplicate of [12]
-    ]));
+    const list = problems(
+      issuers([
+        { issuer: KC, audiences: 'typo' }, // [0] unknown field, missing audience
+        { issuer: 'https://a.example', audience: 'x', algorithms: ['HS256', 'RS256'] }, // [1]
+        { issuer: 'https://b.example', audience: 'x', hmacSecret: SECRET_32, kind: 'jwks' }, // [2] HMAC on jwks
+        { issuer: 'https://c.example', audience: 'x', preset: 'ping' }, // [3]
+        { kind: 'supabase' }, // [4] no url
+        { issuer: 'not a url', audience: 'x' }, // [5] cannot discover keys
+        { issuer: 'https://d.example', audience: 'x', claims: { roles: ['a..b'], subjekt: 'x' } }, // [6]
+        { issuer: 'https://e.example', audience: 'x', tokenTypes: [] }, // [7]
+        { issuer: 'http://f.example', audience: 'x' }, // [8] plain http in production
+        { issuer: 'https://g.example', audience: 'x', hmacSecret: 'short' }, // [9] short secret in production
+        { issuer: 'https://h.example', audience: 'x', hmacSecretFile: join(dir, 'missing') }, // [10]
+        { issuer: KC, audience: 'y' }, // [11] duplicate of [0]'s issuer ([0] is refused, so of nothing): fine
+        { issuer: 'https://a2.example', audience: 'x', jwksUrl: 'https://a2.example/jwks' },
+        { issuer: 'https://a2.example', audience: 'z', jwksUrl: 'https://a2.example/jwks' }, // [13] duplicate of [12]
+      ]),
+    );
     const expected = [
       /^AUTH_ISSUERS: \[0\] \(https:\/\/sso\.example\.com\/realms\/people\) audiences: is not a known field/,
       /^AUTH_ISSUERS: \[0\] .* audience: is required/,
@@ -148,9 +200,9 @@ describe('bad entries: every problem of every entry at once, each naming the ent
     expect(problems(issuers([{ issuer: KC, audience: 'a' }], { AUTH_MODE: 'jwks', AUTH_ISSUER: KC, AUTH_AUDIENCE: 'a' }))).toEqual([
       expect.stringMatching(/^AUTH_ISSUER: duplicates the issuer https:\/\/sso\.example\.com\/realms\/people of AUTH_ISSUERS\[0\]/),
     ]);
-    expect(problems(issuers([{ kind: 'supabase', url: 'https://abc.supabase.co' }], { AUTH_MODE: 'supabase', SUPABASE_URL: 'https://abc.supabase.co' }))).toEqual([
-      expect.stringMatching(/SUPABASE_URL duplicates the issuer https:\/\/abc\.supabase\.co\/auth\/v1/),
-    ]);
+    expect(
+      problems(issuers([{ kind: 'supabase', url: 'https://abc.supabase.co' }], { AUTH_MODE: 'supabase', SUPABASE_URL: 'https://abc.supabase.co' })),
+    ).toEqual([expect.stringMatching(/SUPABASE_URL duplicates the issuer https:\/\/abc\.supabase\.co\/auth\/v1/)]);
   });
 
   test.each([
@@ -173,17 +225,27 @@ describe('bad entries: every problem of every entry at once, each naming the ent
   });
 
   test('a Supabase entry refuses another preset, and the supabase preset needs kind supabase', () => {
-    expect(problems(issuers([{ kind: 'supabase', url: 'https://abc.supabase.co', preset: 'auth0' }]))).toEqual([expect.stringMatching(/preset: a Supabase entry uses the supabase preset/)]);
-    expect(problems(issuers([{ issuer: 'https://abc.supabase.co/auth/v1', audience: 'authenticated', preset: 'supabase' }]))).toEqual([expect.stringMatching(/use "kind": "supabase"/)]);
-    expect(problems(issuers([{ kind: 'supabase', url: 'https://abc.supabase.co', issuer: 'https://abc.supabase.co' }]))).toEqual([expect.stringMatching(/a Supabase project's issuer is https:\/\/abc\.supabase\.co\/auth\/v1/)]);
+    expect(problems(issuers([{ kind: 'supabase', url: 'https://abc.supabase.co', preset: 'auth0' }]))).toEqual([
+      expect.stringMatching(/preset: a Supabase entry uses the supabase preset/),
+    ]);
+    expect(problems(issuers([{ issuer: 'https://abc.supabase.co/auth/v1', audience: 'authenticated', preset: 'supabase' }]))).toEqual([
+      expect.stringMatching(/use "kind": "supabase"/),
+    ]);
+    expect(problems(issuers([{ kind: 'supabase', url: 'https://abc.supabase.co', issuer: 'https://abc.supabase.co' }]))).toEqual([
+      expect.stringMatching(/a Supabase project's issuer is https:\/\/abc\.supabase\.co\/auth\/v1/),
+    ]);
   });
 
   test('an hs256 entry takes no JWKS settings; production refuses SUPABASE_ALLOW_UNCONFIRMED with a Supabase entry', () => {
-    expect(problems(issuers([{ issuer: 'https://hs.example', audience: 'a', hmacSecret: SECRET_32, jwksUrl: 'https://hs.example/jwks', algorithms: ['RS256'] }]))).toEqual([
+    expect(
+      problems(issuers([{ issuer: 'https://hs.example', audience: 'a', hmacSecret: SECRET_32, jwksUrl: 'https://hs.example/jwks', algorithms: ['RS256'] }])),
+    ).toEqual([
       expect.stringMatching(/jwksUrl: must not be set for an hs256 issuer/),
       expect.stringMatching(/algorithms: must not be set for an hs256 issuer/),
     ]);
-    expect(problems(issuers([{ kind: 'supabase', url: 'https://abc.supabase.co' }], { SUPABASE_ALLOW_UNCONFIRMED: 'true' }))).toEqual([expect.stringMatching(/^SUPABASE_ALLOW_UNCONFIRMED: must not be true in production/)]);
+    expect(problems(issuers([{ kind: 'supabase', url: 'https://abc.supabase.co' }], { SUPABASE_ALLOW_UNCONFIRMED: 'true' }))).toEqual([
+      expect.stringMatching(/^SUPABASE_ALLOW_UNCONFIRMED: must not be true in production/),
+    ]);
   });
 
   test('problems are ConfigErrors naming AUTH_ISSUERS', () => {

@@ -31,7 +31,18 @@ function fakeIdp(jwksUri: string) {
 }
 
 function store(production: boolean, idp: ReturnType<typeof fakeIdp>, jwksUrl?: string): JwksStore {
-  return new JwksStore({ issuer: ISSUER, jwksUrl, production, algorithms: ['ES256'], cacheTtlS: 600, cooldownS: 0, timeoutMs: 1000, metrics: createMetrics({ defaults: false }), log, fetch: idp.fetch });
+  return new JwksStore({
+    issuer: ISSUER,
+    jwksUrl,
+    production,
+    algorithms: ['ES256'],
+    cacheTtlS: 600,
+    cooldownS: 0,
+    timeoutMs: 1000,
+    metrics: createMetrics({ defaults: false }),
+    log,
+    fetch: idp.fetch,
+  });
 }
 
 describe('a discovered jwks_uri obeys the https rule', () => {
@@ -84,7 +95,9 @@ describe('a discovered jwks_uri obeys the https rule', () => {
   });
 
   test('a configured AUTH_JWKS_URL meets the same rule at start-up', () => {
-    expect(() => parseConfig({ NODE_ENV: 'production', AUTH_MODE: 'jwks', AUTH_ISSUER: ISSUER, AUTH_AUDIENCE: 'api', AUTH_JWKS_URL: 'http://keys.example.com/certs' })).toThrow(/AUTH_JWKS_URL.*refused in production/);
+    expect(() =>
+      parseConfig({ NODE_ENV: 'production', AUTH_MODE: 'jwks', AUTH_ISSUER: ISSUER, AUTH_AUDIENCE: 'api', AUTH_JWKS_URL: 'http://keys.example.com/certs' }),
+    ).toThrow(/AUTH_JWKS_URL.*refused in production/);
   });
 });
 

@@ -18,38 +18,71 @@ function principal(entry: Record<string, unknown>, payload: Record<string, unkno
   return checkClaims({ issuer, alg: 'RS256', payload: Object.freeze({ exp: now + 300, iat: now, ...payload }) }, config);
 }
 
-describe('each preset on its IdP\'s token shape', () => {
-  test('keycloak: realm roles and the API client\'s roles (not another client\'s), azp', () => {
+describe("each preset on its IdP's token shape", () => {
+  test("keycloak: realm roles and the API client's roles (not another client's), azp", () => {
     // Shape: Keycloak 26 access token, https://www.keycloak.org/docs/latest/server_admin/#_role_scope_mappings
     // and https://www.keycloak.org/docs/latest/server_admin/#audience-support (aud from the Audience mapper)
     const p = principal(
       { issuer: 'https://sso.example.com/realms/acme', audience: 'tasks-api', preset: 'keycloak' },
       {
-        iss: 'https://sso.example.com/realms/acme', aud: ['tasks-api', 'account'], sub: 'f1c4f64e-2c0c-4cda-8c9f-9f3f8f3a2b0e', typ: 'Bearer', azp: 'web-frontend',
-        sid: '4c0a3a8a', acr: '1', 'allowed-origins': ['https://app.example.com'], scope: 'openid profile email tasks:read',
+        iss: 'https://sso.example.com/realms/acme',
+        aud: ['tasks-api', 'account'],
+        sub: 'f1c4f64e-2c0c-4cda-8c9f-9f3f8f3a2b0e',
+        typ: 'Bearer',
+        azp: 'web-frontend',
+        sid: '4c0a3a8a',
+        acr: '1',
+        'allowed-origins': ['https://app.example.com'],
+        scope: 'openid profile email tasks:read',
         realm_access: { roles: ['default-roles-acme', 'offline_access', 'operator'] },
         resource_access: { 'tasks-api': { roles: ['editor'] }, account: { roles: ['manage-account', 'view-profile'] }, billing: { roles: ['admin'] } },
-        email_verified: true, preferred_username: 'ada', email: 'ada@example.com',
+        email_verified: true,
+        preferred_username: 'ada',
+        email: 'ada@example.com',
       },
     );
-    expect(p).toMatchObject({ sub: 'f1c4f64e-2c0c-4cda-8c9f-9f3f8f3a2b0e', clientId: 'web-frontend', email: 'ada@example.com', scopes: ['openid', 'profile', 'email', 'tasks:read'] });
+    expect(p).toMatchObject({
+      sub: 'f1c4f64e-2c0c-4cda-8c9f-9f3f8f3a2b0e',
+      clientId: 'web-frontend',
+      email: 'ada@example.com',
+      scopes: ['openid', 'profile', 'email', 'tasks:read'],
+    });
     expect(p.roles).toEqual(['default-roles-acme', 'offline_access', 'operator', 'editor']);
     expect(p.roles).not.toContain('admin'); // billing's admin is not this API's
   });
 
-  test('supabase: no scope, roles from app_metadata and the RBAC hook\'s user_role', () => {
+  test("supabase: no scope, roles from app_metadata and the RBAC hook's user_role", () => {
     // Shape: https://supabase.com/docs/guides/auth/jwt-fields (required claims, app_metadata, aal, amr);
     // user_role: https://supabase.com/docs/guides/database/postgres/custom-claims-and-role-based-access-control-rbac
     const p = principal(
       { kind: 'supabase', url: 'https://abcdefghijklmnop.supabase.co' },
       {
-        iss: 'https://abcdefghijklmnop.supabase.co/auth/v1', aud: 'authenticated', sub: '123e4567-e89b-12d3-a456-426614174000', role: 'authenticated',
-        aal: 'aal2', amr: [{ method: 'password', timestamp: now - 60 }, { method: 'totp', timestamp: now }], session_id: 'c3f1e1aa-1f0b-4b0e-8d1c-0d3a3b2f1e11',
-        email: 'user@example.com', phone: '', is_anonymous: false,
-        app_metadata: { provider: 'email', providers: ['email'], roles: ['editor'] }, user_metadata: { email_verified: true, roles: ['admin'] }, user_role: 'moderator',
+        iss: 'https://abcdefghijklmnop.supabase.co/auth/v1',
+        aud: 'authenticated',
+        sub: '123e4567-e89b-12d3-a456-426614174000',
+        role: 'authenticated',
+        aal: 'aal2',
+        amr: [
+          { method: 'password', timestamp: now - 60 },
+          { method: 'totp', timestamp: now },
+        ],
+        session_id: 'c3f1e1aa-1f0b-4b0e-8d1c-0d3a3b2f1e11',
+        email: 'user@example.com',
+        phone: '',
+        is_anonymous: false,
+        app_metadata: { provider: 'email', providers: ['email'], roles: ['editor'] },
+        user_metadata: { email_verified: true, roles: ['admin'] },
+        user_role: 'moderator',
       },
     );
-    expect(p).toMatchObject({ sub: '123e4567-e89b-12d3-a456-426614174000', supabase: true, isPerson: true, email: 'user@example.com', scopes: [], clientId: undefined });
+    expect(p).toMatchObject({
+      sub: '123e4567-e89b-12d3-a456-426614174000',
+      supabase: true,
+      isPerson: true,
+      email: 'user@example.com',
+      scopes: [],
+      clientId: undefined,
+    });
     expect(p.roles).toEqual(['editor', 'moderator']); // user_metadata is user-editable: never roles
     expect(p.claims.aal).toBe('aal2');
   });
@@ -59,10 +92,21 @@ describe('each preset on its IdP\'s token shape', () => {
     // permissions: https://auth0.com/docs/get-started/apis/enable-role-based-access-control-for-apis
     const entry = { issuer: 'https://my-domain.auth0.com/', audience: 'https://example.com/health-api', preset: 'auth0' };
     const auth0Profile = {
-      iss: 'https://my-domain.auth0.com/', sub: 'auth0|123456', aud: ['https://example.com/health-api', 'https://my-domain.auth0.com/userinfo'], azp: 'my_client_id',
-      scope: 'openid profile read:patients read:admin', permissions: ['read:patients', 'write:patients'], gty: 'password', my_custom_claim: 'my_custom_value',
+      iss: 'https://my-domain.auth0.com/',
+      sub: 'auth0|123456',
+      aud: ['https://example.com/health-api', 'https://my-domain.auth0.com/userinfo'],
+      azp: 'my_client_id',
+      scope: 'openid profile read:patients read:admin',
+      permissions: ['read:patients', 'write:patients'],
+      gty: 'password',
+      my_custom_claim: 'my_custom_value',
     };
-    expect(principal(entry, auth0Profile)).toMatchObject({ sub: 'auth0|123456', clientId: 'my_client_id', scopes: ['openid', 'profile', 'read:patients', 'read:admin', 'write:patients'], roles: [] });
+    expect(principal(entry, auth0Profile)).toMatchObject({
+      sub: 'auth0|123456',
+      clientId: 'my_client_id',
+      scopes: ['openid', 'profile', 'read:patients', 'read:admin', 'write:patients'],
+      roles: [],
+    });
     const { azp: _azp, gty: _gty, ...rfc9068 } = auth0Profile;
     expect(principal(entry, { ...rfc9068, client_id: 'my_client_id', jti: '73WakrfVbNJBaAmhQtEeDv' })).toMatchObject({ clientId: 'my_client_id' });
     // namespaced custom roles claim (a key with dots and slashes) through an override
@@ -73,15 +117,36 @@ describe('each preset on its IdP\'s token shape', () => {
   test('entra: scp string, app roles, azp (v2.0) or appid (v1.0)', () => {
     // Shape: https://learn.microsoft.com/entra/identity-platform/access-token-claims-reference
     const v2 = {
-      aud: '6e74172b-be56-4843-9ff4-e66a39bb12e3', iss: 'https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0', nbf: now, aio: 'AXQAi/8I',
-      azp: '0a9e4b6c-1f2a-4d5e-8c7b-3e2f1a0b9c8d', azpacr: '1', name: 'Abe Lincoln', oid: '690222be-ff1a-4d56-abd1-7e4f7d38e474', preferred_username: 'abeli@microsoft.com',
-      rh: 'I', scp: 'access_as_user Tasks.Read', roles: ['Tasks.Admin'], sub: 'HKZpfaHyWadeOouYlitjrI-KffTm222X5rrV3xDqfKQ', tid: '72f988bf-86f1-41af-91ab-2d7cd011db47', uti: 'fqiBqXLPj0eQa82S-IYFAA', ver: '2.0',
+      aud: '6e74172b-be56-4843-9ff4-e66a39bb12e3',
+      iss: 'https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0',
+      nbf: now,
+      aio: 'AXQAi/8I',
+      azp: '0a9e4b6c-1f2a-4d5e-8c7b-3e2f1a0b9c8d',
+      azpacr: '1',
+      name: 'Abe Lincoln',
+      oid: '690222be-ff1a-4d56-abd1-7e4f7d38e474',
+      preferred_username: 'abeli@microsoft.com',
+      rh: 'I',
+      scp: 'access_as_user Tasks.Read',
+      roles: ['Tasks.Admin'],
+      sub: 'HKZpfaHyWadeOouYlitjrI-KffTm222X5rrV3xDqfKQ',
+      tid: '72f988bf-86f1-41af-91ab-2d7cd011db47',
+      uti: 'fqiBqXLPj0eQa82S-IYFAA',
+      ver: '2.0',
     };
     const entry = { issuer: v2.iss, audience: [v2.aud, 'api://tasks'], preset: 'entra' };
-    expect(principal(entry, v2)).toMatchObject({ sub: v2.sub, clientId: v2.azp, scopes: ['access_as_user', 'Tasks.Read'], roles: ['Tasks.Admin'], email: undefined });
+    expect(principal(entry, v2)).toMatchObject({
+      sub: v2.sub,
+      clientId: v2.azp,
+      scopes: ['access_as_user', 'Tasks.Read'],
+      roles: ['Tasks.Admin'],
+      email: undefined,
+    });
     // v1.0: appid instead of azp, aud the Application ID URI
     const { azp: _azp, azpacr: _acr, ...rest } = v2;
-    expect(principal(entry, { ...rest, ver: '1.0', aud: 'api://tasks', appid: '0a9e4b6c-1f2a-4d5e-8c7b-3e2f1a0b9c8d' })).toMatchObject({ clientId: '0a9e4b6c-1f2a-4d5e-8c7b-3e2f1a0b9c8d' });
+    expect(principal(entry, { ...rest, ver: '1.0', aud: 'api://tasks', appid: '0a9e4b6c-1f2a-4d5e-8c7b-3e2f1a0b9c8d' })).toMatchObject({
+      clientId: '0a9e4b6c-1f2a-4d5e-8c7b-3e2f1a0b9c8d',
+    });
     // the stable user id across apps is oid: a subject override
     expect(principal({ ...entry, claims: { subject: 'oid' } }, v2).sub).toBe(v2.oid);
   });
@@ -90,7 +155,18 @@ describe('each preset on its IdP\'s token shape', () => {
     // Shape: https://developer.okta.com/docs/api/openapi/okta-oauth/guides/overview/ (access token payload: ver, jti, iss, aud, sub, cid, uid, scp)
     const p = principal(
       { issuer: 'https://dev-1.okta.com/oauth2/default', audience: 'api://default', preset: 'okta' },
-      { ver: 1, jti: 'AT.MNAoEQ_jbKqoinrQo1D0XKjMX28U5d7ZszBceot7-Ts', iss: 'https://dev-1.okta.com/oauth2/default', aud: 'api://default', sub: 'ada@example.com', cid: '0oa1b2c3d4', uid: '00u1a2b3c4', scp: ['openid', 'tasks.read'], auth_time: now, groups: ['Everyone', 'Operators'] },
+      {
+        ver: 1,
+        jti: 'AT.MNAoEQ_jbKqoinrQo1D0XKjMX28U5d7ZszBceot7-Ts',
+        iss: 'https://dev-1.okta.com/oauth2/default',
+        aud: 'api://default',
+        sub: 'ada@example.com',
+        cid: '0oa1b2c3d4',
+        uid: '00u1a2b3c4',
+        scp: ['openid', 'tasks.read'],
+        auth_time: now,
+        groups: ['Everyone', 'Operators'],
+      },
     );
     expect(p).toMatchObject({ sub: 'ada@example.com', clientId: '0oa1b2c3d4', scopes: ['openid', 'tasks.read'], roles: ['Everyone', 'Operators'] });
   });
@@ -100,8 +176,19 @@ describe('each preset on its IdP\'s token shape', () => {
     const p = principal(
       { issuer: 'https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Example', audience: '1example23456789', preset: 'cognito' },
       {
-        sub: 'aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee', device_key: 'aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee', 'cognito:groups': ['admin'], iss: 'https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Example',
-        version: 2, client_id: '1example23456789', origin_jti: 'aaaaaaaa', event_id: 'aaaaaaaa', token_use: 'access', scope: 'phone openid profile resourceserver.1/appclient2 email', auth_time: now, jti: 'aaaaaaaa', username: 'my-test-user',
+        sub: 'aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee',
+        device_key: 'aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee',
+        'cognito:groups': ['admin'],
+        iss: 'https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Example',
+        version: 2,
+        client_id: '1example23456789',
+        origin_jti: 'aaaaaaaa',
+        event_id: 'aaaaaaaa',
+        token_use: 'access',
+        scope: 'phone openid profile resourceserver.1/appclient2 email',
+        auth_time: now,
+        jti: 'aaaaaaaa',
+        username: 'my-test-user',
       },
     );
     expect(p).toMatchObject({ sub: 'aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee', clientId: '1example23456789', roles: ['admin'] });
@@ -113,13 +200,30 @@ describe('each preset on its IdP\'s token shape', () => {
     // aud is the caller's --audiences: https://cloud.google.com/run/docs/authenticating/service-to-service
     const p = principal(
       { issuer: 'https://accounts.google.com', audience: 'https://tasks-api-abc123-uc.a.run.app', preset: 'google' },
-      { iss: 'https://accounts.google.com', azp: '1234987819200.apps.googleusercontent.com', aud: 'https://tasks-api-abc123-uc.a.run.app', sub: '10769150350006150715113082367', email: 'runner@project.iam.gserviceaccount.com', email_verified: true },
+      {
+        iss: 'https://accounts.google.com',
+        azp: '1234987819200.apps.googleusercontent.com',
+        aud: 'https://tasks-api-abc123-uc.a.run.app',
+        sub: '10769150350006150715113082367',
+        email: 'runner@project.iam.gserviceaccount.com',
+        email_verified: true,
+      },
     );
-    expect(p).toMatchObject({ sub: '10769150350006150715113082367', clientId: '1234987819200.apps.googleusercontent.com', email: 'runner@project.iam.gserviceaccount.com', emailVerifiedClaim: true, scopes: [], roles: [] });
+    expect(p).toMatchObject({
+      sub: '10769150350006150715113082367',
+      clientId: '1234987819200.apps.googleusercontent.com',
+      email: 'runner@project.iam.gserviceaccount.com',
+      emailVerifiedClaim: true,
+      scopes: [],
+      roles: [],
+    });
   });
 
   test('no preset: scope/scp, roles, azp/client_id as before presets', () => {
-    const p = principal({ issuer: 'https://idp.example.com', audience: 'api' }, { iss: 'https://idp.example.com', aud: 'api', sub: 'u1', scope: 'a b', scp: ['c'], roles: ['r1'], client_id: 'c1' });
+    const p = principal(
+      { issuer: 'https://idp.example.com', audience: 'api' },
+      { iss: 'https://idp.example.com', aud: 'api', sub: 'u1', scope: 'a b', scp: ['c'], roles: ['r1'], client_id: 'c1' },
+    );
     expect(p).toMatchObject({ sub: 'u1', clientId: 'c1', scopes: ['a', 'b', 'c'], roles: ['r1'] });
   });
 
@@ -130,7 +234,10 @@ describe('each preset on its IdP\'s token shape', () => {
   });
 
   test('roles: a string is one role; controls, empty and non-string items are dropped', () => {
-    const p = principal({ issuer: 'https://idp.example.com', audience: 'api', claims: { roles: ['role', 'groups'] } }, { sub: 'u', role: 'admin team', groups: ['ok', '', 'bad\nrole', 7, null] });
+    const p = principal(
+      { issuer: 'https://idp.example.com', audience: 'api', claims: { roles: ['role', 'groups'] } },
+      { sub: 'u', role: 'admin team', groups: ['ok', '', 'bad\nrole', 7, null] },
+    );
     expect(p.roles).toEqual(['admin team', 'ok']);
   });
 
@@ -149,7 +256,15 @@ describe('the preset table', () => {
     const anchor = /see docs\/IDENTITY-PROVIDERS\.md#([a-z0-9-]+)$/.exec(preset.audienceHint)?.[1];
     expect(anchor).toBeDefined();
     // the anchor is a heading of the guide (GitHub's slug: lower case, spaces to dashes)
-    const headings = readFileSync(join(REPO_ROOT, 'docs/IDENTITY-PROVIDERS.md'), 'utf8').match(/^## .+$/gm)!.map((h) => h.slice(3).toLowerCase().replace(/[^a-z0-9 -]/g, '').replace(/ /g, '-'));
+    const headings = readFileSync(join(REPO_ROOT, 'docs/IDENTITY-PROVIDERS.md'), 'utf8')
+      .match(/^## .+$/gm)!
+      .map((h) =>
+        h
+          .slice(3)
+          .toLowerCase()
+          .replace(/[^a-z0-9 -]/g, '')
+          .replace(/ /g, '-'),
+      );
     expect(headings).toContain(anchor);
     expect(preset.sources.length).toBeGreaterThan(0);
     for (const s of preset.sources) expect(s).toMatch(/^https:\/\//);

@@ -24,8 +24,25 @@ interface Mention {
 
 /** Names that read as reason codes (a table code's ending), so a stale or misspelt one is caught. */
 const REASON_ENDINGS = [
-  'unavailable', 'missing', 'invalid', 'mismatch', 'refused', 'not_allowed', 'exhausted', 'ambiguous', 'forbidden', 'duplicate',
-  'unconfirmed', 'unverified', 'expired', 'malformed', 'not_found', 'too_large', 'not_yet_valid', 'in_uri', 'limited',
+  'unavailable',
+  'missing',
+  'invalid',
+  'mismatch',
+  'refused',
+  'not_allowed',
+  'exhausted',
+  'ambiguous',
+  'forbidden',
+  'duplicate',
+  'unconfirmed',
+  'unverified',
+  'expired',
+  'malformed',
+  'not_found',
+  'too_large',
+  'not_yet_valid',
+  'in_uri',
+  'limited',
 ];
 const REASON_LIKE = new RegExp(`(?<![$@\\w-])([a-z]+(?:_[a-z0-9]+)*_(?:${REASON_ENDINGS.join('|')}))\\b`, 'g');
 

@@ -158,12 +158,15 @@ describe('parseRouteRules', () => {
 
   test('array shape; scopes optional, as array or string; array items are split too', () => {
     expect(
-      parseRouteRules('R', JSON.stringify([
-        { method: 'post', path: '/api/', scopes: ['api:write'] },
-        { method: 'GET', path: '/api/', scopes: 'api:read' },
-        { method: '*', path: '/health' },
-        { method: 'PUT', path: '/a', scopes: ['x y', 'z'] },
-      ])),
+      parseRouteRules(
+        'R',
+        JSON.stringify([
+          { method: 'post', path: '/api/', scopes: ['api:write'] },
+          { method: 'GET', path: '/api/', scopes: 'api:read' },
+          { method: '*', path: '/health' },
+          { method: 'PUT', path: '/a', scopes: ['x y', 'z'] },
+        ]),
+      ),
     ).toEqual([
       { method: 'POST', path: '/api/', scopes: ['api:write'] },
       { method: 'GET', path: '/api/', scopes: ['api:read'] },
@@ -242,7 +245,10 @@ describe('parseRouteList and splitScopes', () => {
 
 describe('authorizeRoute', () => {
   const principal = (scopes: string[]): Principal => ({ sub: 'u1', scopes, roles: [], claims: {}, isPerson: false, supabase: false, issuer: 'https://idp' });
-  const rules = parseRouteRules('AUTH_ROUTE_RULES', '{"POST /api/": ["api:write"], "GET /api/": "api:read", "DELETE /api/admin": ["api:write", "admin"], "GET /api/public": []}');
+  const rules = parseRouteRules(
+    'AUTH_ROUTE_RULES',
+    '{"POST /api/": ["api:write"], "GET /api/": "api:read", "DELETE /api/admin": ["api:write", "admin"], "GET /api/public": []}',
+  );
 
   test('passes when the most specific rule is satisfied, or no rule or an empty rule matches', () => {
     expect(() => authorizeRoute(rules, 'POST', '/api/tasks', principal(['api:write']))).not.toThrow();
@@ -269,7 +275,9 @@ describe('authorizeRoute', () => {
     expect(e.code).toBe('scope_missing');
     expect(e.bearerError).toBe('insufficient_scope');
     expect(e.scope).toEqual(['api:write']);
-    expect(e.wwwAuthenticate).toBe('Bearer realm="api", error="insufficient_scope", error_description="POST /api/ requires scope api:write", scope="api:write"');
+    expect(e.wwwAuthenticate).toBe(
+      'Bearer realm="api", error="insufficient_scope", error_description="POST /api/ requires scope api:write", scope="api:write"',
+    );
   });
 
   test('every required scope is needed; scope lists all of them, space-separated', () => {

@@ -53,7 +53,9 @@ function decide(method: string, path: string, h: Holder, policy: DefaultPolicy =
 }
 
 // A Supabase user's access token carries no scope; its MFA level is `aal`, its server-set data app_metadata.
-const supabaseUser = (aal: string, plan?: string): Holder => ({ claims: { role: 'authenticated', aal, app_metadata: { provider: 'phone', ...(plan ? { plan } : {}) } } });
+const supabaseUser = (aal: string, plan?: string): Holder => ({
+  claims: { role: 'authenticated', aal, app_metadata: { provider: 'phone', ...(plan ? { plan } : {}) } },
+});
 
 describe('rules on roles, claims and any-of', () => {
   test.each<[string, string, string, Holder, string]>([
@@ -109,7 +111,7 @@ describe('rules on roles, claims and any-of', () => {
     expect(role.wwwAuthenticate).toBe('Bearer realm="api", error="insufficient_scope", error_description="POST /api/admin/ requires role admin"');
     const claim = refusal('POST', '/api/billing/x', supabaseUser('aal1', 'pro'));
     expect([claim.status, claim.code]).toEqual([403, 'claim_mismatch']);
-    expect(claim.message).toBe("POST /api/billing/ requires claim aal = \"aal2\"");
+    expect(claim.message).toBe('POST /api/billing/ requires claim aal = "aal2"');
     const any = refusal('PUT', '/api/docs/1', {});
     expect(any.message).toBe('PUT /api/docs/ requires one of (role editor | scope docs:write | claim app_metadata.owner = true)');
     const scope = refusal('DELETE', '/api/admin/x', {});
@@ -158,8 +160,16 @@ describe('parsing the object form', () => {
       { method: 'POST', path: '/a', scopes: ['z'] },
       { method: 'PUT', path: '/a', scopes: ['w'] },
     ]);
-    expect(parseRouteRules('R', JSON.stringify([{ method: 'GET', path: '/b', roles: 'ops team', claims: { 'app_metadata.plan': ['pro', 1, false] } }]))).toEqual([
-      { method: 'GET', path: '/b', scopes: [], roles: ['ops team'], claims: [{ claim: 'app_metadata.plan', path: ['app_metadata', 'plan'], values: ['pro', 1, false] }] },
+    expect(
+      parseRouteRules('R', JSON.stringify([{ method: 'GET', path: '/b', roles: 'ops team', claims: { 'app_metadata.plan': ['pro', 1, false] } }])),
+    ).toEqual([
+      {
+        method: 'GET',
+        path: '/b',
+        scopes: [],
+        roles: ['ops team'],
+        claims: [{ claim: 'app_metadata.plan', path: ['app_metadata', 'plan'], values: ['pro', 1, false] }],
+      },
     ]);
   });
 

@@ -11,7 +11,16 @@ import { REASONS } from '../../validator/reasons';
 import type { Principal } from '../../validator/token/claims';
 
 const down = () => Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:5432'));
-const person: Principal = { sub: 'u1', email: 'u1@example.com', scopes: [], roles: [], claims: {}, isPerson: true, supabase: true, issuer: 'https://abc.supabase.co/auth/v1' };
+const person: Principal = {
+  sub: 'u1',
+  email: 'u1@example.com',
+  scopes: [],
+  roles: [],
+  claims: {},
+  isPerson: true,
+  supabase: true,
+  issuer: 'https://abc.supabase.co/auth/v1',
+};
 const config = parseConfig({
   NODE_ENV: 'test',
   AUTH_MODE: 'hs256',

@@ -5,7 +5,12 @@ const TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
 const SPAN = '00f067aa0ba902b7';
 
 test('a version-00 traceparent is split into its fields, with its tracestate', () => {
-  expect(parseTraceparent(`00-${TRACE}-${SPAN}-01`, 'congo=t61rcWkgMzE')).toEqual({ traceId: TRACE, parentId: SPAN, flags: 1, tracestate: 'congo=t61rcWkgMzE' });
+  expect(parseTraceparent(`00-${TRACE}-${SPAN}-01`, 'congo=t61rcWkgMzE')).toEqual({
+    traceId: TRACE,
+    parentId: SPAN,
+    flags: 1,
+    tracestate: 'congo=t61rcWkgMzE',
+  });
   expect(parseTraceparent(`00-${TRACE}-${SPAN}-00`)).toEqual({ traceId: TRACE, parentId: SPAN, flags: 0, tracestate: undefined });
 });
 

@@ -38,7 +38,10 @@ async function decide(token: string): Promise<string> {
 async function logLine(msg: string, n: number): Promise<Record<string, unknown>> {
   const deadline = Date.now() + 10_000;
   for (;;) {
-    const lines = v!.logs().split('\n').filter((l) => l.includes(`"msg":"${msg}"`));
+    const lines = v!
+      .logs()
+      .split('\n')
+      .filter((l) => l.includes(`"msg":"${msg}"`));
     if (lines.length >= n) return JSON.parse(lines[n - 1]!);
     if (Date.now() > deadline) throw new Error(`no "${msg}" line:\n${v!.logs()}`);
     await new Promise((r) => setTimeout(r, 20));
@@ -88,7 +91,10 @@ test('a forced refresh is never answered by a fetch that was already under way',
     if (++fetches === 1) await held;
     return res;
   };
-  const app = await buildTestApp({ AUTH_MODE: 'jwks', AUTH_ISSUER: local.issuer, AUTH_AUDIENCE: 'api', AUTH_JWKS_URL: local.jwksUrl, LOG_LEVEL: 'silent' }, { noStore: true, fetch: slowFirst });
+  const app = await buildTestApp(
+    { AUTH_MODE: 'jwks', AUTH_ISSUER: local.issuer, AUTH_AUDIENCE: 'api', AUTH_JWKS_URL: local.jwksUrl, LOG_LEVEL: 'silent' },
+    { noStore: true, fetch: slowFirst },
+  );
   try {
     await new Promise((r) => setTimeout(r, 50)); // the start-up fetch has read [old] and waits
     local.keys = [next];

@@ -32,7 +32,14 @@ function app(env: Record<string, string> = {}): Promise<TestApp> {
   return byEnv.get(k)!;
 }
 async function open(env: Record<string, string>): Promise<TestApp> {
-  const a = await buildTestApp({ AUTH_MODE: 'jwks', AUTH_ISSUER: iss.issuer, AUTH_AUDIENCE: 'wavestack', AUTH_ROUTE_RULES: RULES, QUOTA_ROUTES: 'POST /api/tasks', ...env });
+  const a = await buildTestApp({
+    AUTH_MODE: 'jwks',
+    AUTH_ISSUER: iss.issuer,
+    AUTH_AUDIENCE: 'wavestack',
+    AUTH_ROUTE_RULES: RULES,
+    QUOTA_ROUTES: 'POST /api/tasks',
+    ...env,
+  });
   apps.push(a);
   return a;
 }
@@ -79,14 +86,18 @@ describe('no original request, no decision', () => {
 
   test('a charged POST arriving without the original request is not granted uncharged', async () => {
     const a = await app();
-    const r = await request(a.listener).post('/api/auth/validate').set('Authorization', `Bearer ${await token('poster')}`);
+    const r = await request(a.listener)
+      .post('/api/auth/validate')
+      .set('Authorization', `Bearer ${await token('poster')}`);
     expect(r.status).toBe(400);
     expect(r.headers['x-ticks-charged']).toBeUndefined();
   });
 
   test('with no route rules and no charged routes, the original request cannot change the decision: granted without it', async () => {
     const a = await app({ AUTH_ROUTE_RULES: '[]', QUOTA_ROUTES: ',' });
-    const r = await request(a.listener).get('/api/auth/validate').set('Authorization', `Bearer ${await token('free')}`);
+    const r = await request(a.listener)
+      .get('/api/auth/validate')
+      .set('Authorization', `Bearer ${await token('free')}`);
     expect([r.status, r.headers['x-user-id']]).toEqual([200, 'free']);
   });
 });
@@ -95,29 +106,45 @@ describe('only the configured front is read', () => {
   test('nginx front ignores X-Forwarded-Method/Uri (a client behind NGINX could send them)', async () => {
     const a = await app();
     const tok = await token('reader', 'api:read');
-    const r = await request(a.listener).get('/api/auth/validate').set('Authorization', `Bearer ${tok}`)
-      .set('X-Forwarded-Method', 'GET').set('X-Forwarded-Uri', '/api/things');
+    const r = await request(a.listener)
+      .get('/api/auth/validate')
+      .set('Authorization', `Bearer ${tok}`)
+      .set('X-Forwarded-Method', 'GET')
+      .set('X-Forwarded-Uri', '/api/things');
     expect(r.status).toBe(400);
-    const ok = await request(a.listener).get('/api/auth/validate').set('Authorization', `Bearer ${tok}`)
-      .set('X-Original-Method', 'GET').set('X-Original-URI', '/api/things');
+    const ok = await request(a.listener)
+      .get('/api/auth/validate')
+      .set('Authorization', `Bearer ${tok}`)
+      .set('X-Original-Method', 'GET')
+      .set('X-Original-URI', '/api/things');
     expect(ok.status).toBe(200);
   });
 
   test('forwarded front (Traefik, Caddy): X-Forwarded-Method/Uri decide; X-Original-* are ignored', async () => {
     const a = await app({ AUTH_FRONT: 'forwarded' });
     const tok = await token('reader', 'api:read');
-    const admin = await request(a.listener).get('/api/auth/validate').set('Authorization', `Bearer ${tok}`)
-      .set('X-Forwarded-Method', 'GET').set('X-Forwarded-Uri', '/api/admin/users')
+    const admin = await request(a.listener)
+      .get('/api/auth/validate')
+      .set('Authorization', `Bearer ${tok}`)
+      .set('X-Forwarded-Method', 'GET')
+      .set('X-Forwarded-Uri', '/api/admin/users')
       // a client's own X-Original-* copied by forward-auth must not win
-      .set('X-Original-Method', 'GET').set('X-Original-URI', '/api/things');
+      .set('X-Original-Method', 'GET')
+      .set('X-Original-URI', '/api/things');
     expect([admin.status, admin.headers['x-auth-reason']]).toEqual([403, 'scope_missing']);
-    const none = await request(a.listener).get('/api/auth/validate').set('Authorization', `Bearer ${tok}`)
-      .set('X-Original-Method', 'GET').set('X-Original-URI', '/api/things');
+    const none = await request(a.listener)
+      .get('/api/auth/validate')
+      .set('Authorization', `Bearer ${tok}`)
+      .set('X-Original-Method', 'GET')
+      .set('X-Original-URI', '/api/things');
     expect(none.status).toBe(400);
     expect(none.body.message).toContain('X-Forwarded-Method and X-Forwarded-Uri');
     const writer = await token('forwarded-writer');
-    const charged = await request(a.listener).get('/api/auth/validate').set('Authorization', `Bearer ${writer}`)
-      .set('X-Forwarded-Method', 'POST').set('X-Forwarded-Uri', '/api/tasks?x=1');
+    const charged = await request(a.listener)
+      .get('/api/auth/validate')
+      .set('Authorization', `Bearer ${writer}`)
+      .set('X-Forwarded-Method', 'POST')
+      .set('X-Forwarded-Uri', '/api/tasks?x=1');
     expect([charged.status, charged.headers['x-ticks-charged']]).toEqual([200, '1']);
   });
 
@@ -132,8 +159,11 @@ describe('only the configured front is read', () => {
     const charged = await request(a.listener).post('/api/auth/validate/api/tasks').set('Authorization', `Bearer ${writer}`);
     expect([charged.status, charged.headers['x-ticks-charged']]).toEqual([200, '1']);
     // the bare prefix carries no original path; X-Original-* mean nothing to this front
-    const bare = await request(a.listener).get('/api/auth/validate').set('Authorization', `Bearer ${reader}`)
-      .set('X-Original-Method', 'GET').set('X-Original-URI', '/api/things');
+    const bare = await request(a.listener)
+      .get('/api/auth/validate')
+      .set('Authorization', `Bearer ${reader}`)
+      .set('X-Original-Method', 'GET')
+      .set('X-Original-URI', '/api/things');
     expect(bare.status).toBe(400);
     // a neighbour of the prefix is not the prefix
     const neighbour = await request(a.listener).get('/api/auth/validatex/api/things').set('Authorization', `Bearer ${reader}`);
@@ -141,7 +171,9 @@ describe('only the configured front is read', () => {
   });
 
   test('AUTH_FRONT accepts only the known fronts', () => {
-    expect(() => parseConfig({ AUTH_MODE: 'hs256', AUTH_ISSUER: 'https://i.example', AUTH_AUDIENCE: 'a', AUTH_JWT_SECRET: 'x'.repeat(32), AUTH_FRONT: 'traefik' })).toThrow(ConfigError);
+    expect(() =>
+      parseConfig({ AUTH_MODE: 'hs256', AUTH_ISSUER: 'https://i.example', AUTH_AUDIENCE: 'a', AUTH_JWT_SECRET: 'x'.repeat(32), AUTH_FRONT: 'traefik' }),
+    ).toThrow(ConfigError);
     expect(parseConfig({ AUTH_MODE: 'hs256', AUTH_ISSUER: 'https://i.example', AUTH_AUDIENCE: 'a', AUTH_JWT_SECRET: 'x'.repeat(32) }).auth.front).toBe('nginx');
   });
 });

@@ -66,7 +66,10 @@ test('database down: store down from start-up, and the log says which and why', 
   const port = await freePort();
   const v = await start({ AUTH_ISSUER: iss.issuer, DATABASE_URL: `postgres://tollgate:pw@127.0.0.1:${port}/x`, MIGRATE_ON_START: 'false' });
   expect(series(await metrics(v), 'tollgate_store_up')).toBe(0);
-  const line = v.logs().split('\n').find((l) => l.includes('unreachable at start-up'));
+  const line = v
+    .logs()
+    .split('\n')
+    .find((l) => l.includes('unreachable at start-up'));
   expect(JSON.parse(line!)).toMatchObject({
     level: 50,
     database: `postgres://tollgate:***@127.0.0.1:${port}/x`,

@@ -20,7 +20,14 @@ let rsa: TestKey, rsa2: TestKey, ec: TestKey, rsa384: TestKey, sbEc: TestKey, st
 let t: TestApp;
 
 beforeAll(async () => {
-  [rsa, rsa2, ec, rsa384, sbEc, stranger] = await Promise.all([makeKey('RS256', 'kc-rsa'), makeKey('RS256', 'kc-rsa-next'), makeKey('ES256', 'kc-ec'), makeKey('RS384', 'kc-rs384'), makeKey('ES256', 'sb-ec'), makeKey('RS256', 'kc-rsa')]);
+  [rsa, rsa2, ec, rsa384, sbEc, stranger] = await Promise.all([
+    makeKey('RS256', 'kc-rsa'),
+    makeKey('RS256', 'kc-rsa-next'),
+    makeKey('ES256', 'kc-ec'),
+    makeKey('RS384', 'kc-rs384'),
+    makeKey('ES256', 'sb-ec'),
+    makeKey('RS256', 'kc-rsa'),
+  ]);
   kc = await TestIssuer.start([rsa, rsa2, ec, rsa384]);
   sb = await TestIssuer.start([sbEc], '/auth/v1');
 });
@@ -32,21 +39,29 @@ afterAll(async () => {
 
 /** The issuers under test, configured one way or the other. */
 const CONFIGURATIONS: Array<[name: string, issuersOnly: boolean, env: () => Record<string, string>]> = [
-  ['single-issuer variables', false, () => ({
-    AUTH_MODE: 'jwks,supabase',
-    AUTH_ISSUER: kc.issuer,
-    AUTH_AUDIENCE: 'wavestack',
-    AUTH_JWKS_URL: kc.jwksUrl,
-    SUPABASE_URL: sb.issuer.replace(/\/auth\/v1$/, ''),
-    SUPABASE_JWT_SECRET: SUPABASE_SECRET,
-  })],
-  ['AUTH_ISSUERS alone', true, () => ({
-    AUTH_ISSUERS: JSON.stringify([
-      { issuer: kc.issuer, audience: 'wavestack', jwksUrl: kc.jwksUrl },
-      { kind: 'supabase', url: sb.issuer.replace(/\/auth\/v1$/, ''), hmacSecret: SUPABASE_SECRET },
-      { issuer: HS_ISSUER, audience: ['wavestack'], hmacSecret: HS_SECRET },
-    ]),
-  })],
+  [
+    'single-issuer variables',
+    false,
+    () => ({
+      AUTH_MODE: 'jwks,supabase',
+      AUTH_ISSUER: kc.issuer,
+      AUTH_AUDIENCE: 'wavestack',
+      AUTH_JWKS_URL: kc.jwksUrl,
+      SUPABASE_URL: sb.issuer.replace(/\/auth\/v1$/, ''),
+      SUPABASE_JWT_SECRET: SUPABASE_SECRET,
+    }),
+  ],
+  [
+    'AUTH_ISSUERS alone',
+    true,
+    () => ({
+      AUTH_ISSUERS: JSON.stringify([
+        { issuer: kc.issuer, audience: 'wavestack', jwksUrl: kc.jwksUrl },
+        { kind: 'supabase', url: sb.issuer.replace(/\/auth\/v1$/, ''), hmacSecret: SUPABASE_SECRET },
+        { issuer: HS_ISSUER, audience: ['wavestack'], hmacSecret: HS_SECRET },
+      ]),
+    }),
+  ],
 ];
 
 const KC = () => ({ iss: kc.issuer, aud: 'wavestack' });
@@ -94,38 +109,89 @@ const cases: Case[] = [
   ['payload is not JSON', async () => `Bearer ${b64({ alg: 'RS256', kid: 'kc-rsa' })}.${b64('nope')}.sig`, 401, 'token_malformed'],
   ['payload is a JSON array', async () => `Bearer ${b64({ alg: 'RS256', kid: 'kc-rsa' })}.${b64([1, 2])}.sig`, 401, 'token_malformed'],
   // --- algorithms
-  ['alg none, unsigned', async () => `Bearer ${b64({ alg: 'none' })}.${b64({ iss: kc.issuer, aud: 'wavestack', sub: 'admin', exp: now() + 60 })}.x`, 401, 'algorithm_not_allowed'],
-  ['alg NONE upper case', async () => `Bearer ${b64({ alg: 'NONE' })}.${b64({ iss: kc.issuer, aud: 'wavestack', sub: 'admin', exp: now() + 60 })}.x`, 401, 'algorithm_not_allowed'],
-  ['alg missing', async () => `Bearer ${b64({ kid: 'kc-rsa' })}.${b64({ iss: kc.issuer, aud: 'wavestack', sub: 'admin', exp: now() + 60 })}.x`, 401, 'algorithm_not_allowed'],
-  ['HS256 with the RSA public key (PEM) as secret', async () => {
-    const pem = await exportSPKI((await generateKeyPair('RS256', { extractable: true })).publicKey);
-    return `Bearer ${await mint(KC(), { secret: pem, header: { kid: 'kc-rsa' } })}`;
-  }, 401, 'algorithm_not_allowed'],
-  ['HS256 with the published JWK modulus as secret', async () => `Bearer ${await mint(KC(), { secret: String(rsa.publicJwk.n), header: { kid: 'kc-rsa' } })}`, 401, 'algorithm_not_allowed'],
-  ['HS256 with the Supabase secret against the Keycloak issuer', async () => `Bearer ${await mint(KC(), { secret: SUPABASE_SECRET })}`, 401, 'algorithm_not_allowed'],
+  [
+    'alg none, unsigned',
+    async () => `Bearer ${b64({ alg: 'none' })}.${b64({ iss: kc.issuer, aud: 'wavestack', sub: 'admin', exp: now() + 60 })}.x`,
+    401,
+    'algorithm_not_allowed',
+  ],
+  [
+    'alg NONE upper case',
+    async () => `Bearer ${b64({ alg: 'NONE' })}.${b64({ iss: kc.issuer, aud: 'wavestack', sub: 'admin', exp: now() + 60 })}.x`,
+    401,
+    'algorithm_not_allowed',
+  ],
+  [
+    'alg missing',
+    async () => `Bearer ${b64({ kid: 'kc-rsa' })}.${b64({ iss: kc.issuer, aud: 'wavestack', sub: 'admin', exp: now() + 60 })}.x`,
+    401,
+    'algorithm_not_allowed',
+  ],
+  [
+    'HS256 with the RSA public key (PEM) as secret',
+    async () => {
+      const pem = await exportSPKI((await generateKeyPair('RS256', { extractable: true })).publicKey);
+      return `Bearer ${await mint(KC(), { secret: pem, header: { kid: 'kc-rsa' } })}`;
+    },
+    401,
+    'algorithm_not_allowed',
+  ],
+  [
+    'HS256 with the published JWK modulus as secret',
+    async () => `Bearer ${await mint(KC(), { secret: String(rsa.publicJwk.n), header: { kid: 'kc-rsa' } })}`,
+    401,
+    'algorithm_not_allowed',
+  ],
+  [
+    'HS256 with the Supabase secret against the Keycloak issuer',
+    async () => `Bearer ${await mint(KC(), { secret: SUPABASE_SECRET })}`,
+    401,
+    'algorithm_not_allowed',
+  ],
   ['RS384 not in the allow-list', async () => `Bearer ${await mint(KC(), { key: rsa384 })}`, 401, 'algorithm_not_allowed'],
   ['PS256 not in the allow-list', async () => `Bearer ${withHeader(await kcToken(), { alg: 'PS256' })}`, 401, 'algorithm_not_allowed'],
   ['RS256 signature labelled ES256', async () => `Bearer ${withHeader(await kcToken(), { alg: 'ES256' })}`, 401, 'key_not_found'],
   // --- headers that choose their own key
   ['jku header', async () => `Bearer ${await kcToken({ header: { jku: 'https://evil.example/jwks' } })}`, 401, 'header_not_allowed'],
   ['x5u header', async () => `Bearer ${await kcToken({ header: { x5u: 'https://evil.example/cert' } })}`, 401, 'header_not_allowed'],
-  ['embedded jwk header', async () => {
-    const k = await makeKey('RS256', 'kc-rsa');
-    return `Bearer ${await mint(KC(), { key: k, header: { jwk: await exportJWK((await generateKeyPair('RS256')).publicKey) } })}`;
-  }, 401, 'header_not_allowed'],
+  [
+    'embedded jwk header',
+    async () => {
+      const k = await makeKey('RS256', 'kc-rsa');
+      return `Bearer ${await mint(KC(), { key: k, header: { jwk: await exportJWK((await generateKeyPair('RS256')).publicKey) } })}`;
+    },
+    401,
+    'header_not_allowed',
+  ],
   ['x5c header', async () => `Bearer ${await kcToken({ header: { x5c: ['MIIB'] } })}`, 401, 'header_not_allowed'],
   ['crit header', async () => `Bearer ${withHeader(await kcToken(), { crit: ['exp'], exp: 1 })}`, 401, 'header_not_allowed'],
   ['header typ is an ID token type', async () => `Bearer ${await kcToken({ header: { typ: 'id_token+jwt' } })}`, 401, 'token_type_invalid'],
   // --- signatures and keys
   ['signed by a stranger key reusing a known kid', async () => `Bearer ${await mint(KC(), { key: stranger })}`, 401, 'signature_invalid'],
   ['payload tampered (sub changed)', async () => `Bearer ${withPayload(await kcToken(), { sub: 'admin' })}`, 401, 'signature_invalid'],
-  ['payload tampered (scope added)', async () => `Bearer ${withPayload(await kcToken({ claims: { scope: 'api:read' } }), { scope: 'api:read api:admin' })}`, 401, 'signature_invalid'],
-  ['signature of another token', async () => {
-    const [h, p] = (await kcToken({ claims: { sub: 'admin' } })).split('.');
-    return `Bearer ${h}.${p}.${(await kcToken()).split('.')[2]}`;
-  }, 401, 'signature_invalid'],
+  [
+    'payload tampered (scope added)',
+    async () => `Bearer ${withPayload(await kcToken({ claims: { scope: 'api:read' } }), { scope: 'api:read api:admin' })}`,
+    401,
+    'signature_invalid',
+  ],
+  [
+    'signature of another token',
+    async () => {
+      const [h, p] = (await kcToken({ claims: { sub: 'admin' } })).split('.');
+      return `Bearer ${h}.${p}.${(await kcToken()).split('.')[2]}`;
+    },
+    401,
+    'signature_invalid',
+  ],
   ['unknown kid', async () => `Bearer ${await mint(KC(), { key: await makeKey('RS256', 'no-such-kid') })}`, 401, 'key_not_found'],
-  ['no kid while several keys are published', async () => `Bearer ${await new SignJWT({ iss: kc.issuer, aud: 'wavestack', sub: 'u', exp: now() + 60 }).setProtectedHeader({ alg: 'RS256' }).sign(rsa.privateKey)}`, 401, 'key_not_found'],
+  [
+    'no kid while several keys are published',
+    async () =>
+      `Bearer ${await new SignJWT({ iss: kc.issuer, aud: 'wavestack', sub: 'u', exp: now() + 60 }).setProtectedHeader({ alg: 'RS256' }).sign(rsa.privateKey)}`,
+    401,
+    'key_not_found',
+  ],
   ['kid is not a string', async () => `Bearer ${withHeader(await kcToken(), { kid: 42 })}`, 401, 'token_malformed'],
   // --- registered claims
   ['expired beyond the leeway', async () => `Bearer ${await kcToken({ expiresIn: -120 })}`, 401, 'token_expired'],
@@ -143,22 +209,69 @@ const cases: Case[] = [
   ['Keycloak refresh token (typ Refresh)', async () => `Bearer ${await kcToken({ claims: { typ: 'Refresh' } })}`, 401, 'token_type_invalid'],
   ['subject with CR/LF (header injection)', async () => `Bearer ${await kcToken({ claims: { sub: 'a\r\nX-Admin: 1' } })}`, 400, 'request_invalid'],
   // --- Supabase
-  ['Supabase HS256 with a wrong secret', async () => `Bearer ${await sbHs({ secret: 'another-secret-that-is-also-32-bytes-long!!' })}`, 401, 'signature_invalid'],
+  [
+    'Supabase HS256 with a wrong secret',
+    async () => `Bearer ${await sbHs({ secret: 'another-secret-that-is-also-32-bytes-long!!' })}`,
+    401,
+    'signature_invalid',
+  ],
   ['Supabase anon key used as a bearer', async () => `Bearer ${await sbHs({ claims: { role: 'anon', sub: undefined } })}`, 401, 'claim_missing'],
   ['Supabase token with role anon', async () => `Bearer ${await sbHs({ claims: { role: 'anon' } })}`, 401, 'token_type_invalid'],
   ['Supabase service_role token', async () => `Bearer ${await sbHs({ claims: { role: 'service_role' } })}`, 401, 'token_type_invalid'],
   ['Supabase anonymous user', async () => `Bearer ${await sbHs({ claims: { is_anonymous: true } })}`, 403, 'anonymous_user'],
-  ['Supabase token with a wrong audience', async () => `Bearer ${await mint({ iss: sb.issuer, aud: 'wavestack' }, { secret: SUPABASE_SECRET, claims: sbClaims })}`, 401, 'audience_mismatch'],
+  [
+    'Supabase token with a wrong audience',
+    async () => `Bearer ${await mint({ iss: sb.issuer, aud: 'wavestack' }, { secret: SUPABASE_SECRET, claims: sbClaims })}`,
+    401,
+    'audience_mismatch',
+  ],
   ['Supabase issuer, signed by the Keycloak key', async () => `Bearer ${await mint(SB(), { key: rsa, claims: sbClaims })}`, 401, 'key_not_found'],
   ['Supabase issuer, RS384', async () => `Bearer ${await mint(SB(), { key: rsa384, claims: sbClaims })}`, 401, 'algorithm_not_allowed'],
   // --- an HS256 issuer beside asymmetric ones: its secret verifies its tokens only
-  ['HS256 issuer, another secret', async () => `Bearer ${await mint(HS, { secret: 'another-secret-that-is-also-32-bytes-long!!' })}`, 401, 'signature_invalid', 'AUTH_ISSUERS only'],
+  [
+    'HS256 issuer, another secret',
+    async () => `Bearer ${await mint(HS, { secret: 'another-secret-that-is-also-32-bytes-long!!' })}`,
+    401,
+    'signature_invalid',
+    'AUTH_ISSUERS only',
+  ],
   ['HS256 issuer, RS256 with the Keycloak key', async () => `Bearer ${await mint(HS, { key: rsa })}`, 401, 'algorithm_not_allowed', 'AUTH_ISSUERS only'],
-  ['HS256 issuer, HS384 with its own secret', async () => `Bearer ${await new SignJWT({ ...HS, sub: 'u', exp: now() + 60 }).setProtectedHeader({ alg: 'HS384' }).sign(new TextEncoder().encode(HS_SECRET))}`, 401, 'algorithm_not_allowed', 'AUTH_ISSUERS only'],
-  ['HS256 issuer, alg none', async () => `Bearer ${b64({ alg: 'none' })}.${b64({ ...HS, sub: 'admin', exp: now() + 60 })}.x`, 401, 'algorithm_not_allowed', 'AUTH_ISSUERS only'],
-  ['HS256 issuer, wrong audience', async () => `Bearer ${await mint({ iss: HS_ISSUER, aud: 'other' }, { secret: HS_SECRET })}`, 401, 'audience_mismatch', 'AUTH_ISSUERS only'],
-  ['Keycloak issuer, HS256 with the HS256 issuer\'s secret', async () => `Bearer ${await mint(KC(), { secret: HS_SECRET })}`, 401, 'algorithm_not_allowed', 'AUTH_ISSUERS only'],
-  ['Supabase issuer, HS256 with the HS256 issuer\'s secret', async () => `Bearer ${await mint(SB(), { secret: HS_SECRET, claims: sbClaims })}`, 401, 'signature_invalid', 'AUTH_ISSUERS only'],
+  [
+    'HS256 issuer, HS384 with its own secret',
+    async () =>
+      `Bearer ${await new SignJWT({ ...HS, sub: 'u', exp: now() + 60 }).setProtectedHeader({ alg: 'HS384' }).sign(new TextEncoder().encode(HS_SECRET))}`,
+    401,
+    'algorithm_not_allowed',
+    'AUTH_ISSUERS only',
+  ],
+  [
+    'HS256 issuer, alg none',
+    async () => `Bearer ${b64({ alg: 'none' })}.${b64({ ...HS, sub: 'admin', exp: now() + 60 })}.x`,
+    401,
+    'algorithm_not_allowed',
+    'AUTH_ISSUERS only',
+  ],
+  [
+    'HS256 issuer, wrong audience',
+    async () => `Bearer ${await mint({ iss: HS_ISSUER, aud: 'other' }, { secret: HS_SECRET })}`,
+    401,
+    'audience_mismatch',
+    'AUTH_ISSUERS only',
+  ],
+  [
+    "Keycloak issuer, HS256 with the HS256 issuer's secret",
+    async () => `Bearer ${await mint(KC(), { secret: HS_SECRET })}`,
+    401,
+    'algorithm_not_allowed',
+    'AUTH_ISSUERS only',
+  ],
+  [
+    "Supabase issuer, HS256 with the HS256 issuer's secret",
+    async () => `Bearer ${await mint(SB(), { secret: HS_SECRET, claims: sbClaims })}`,
+    401,
+    'signature_invalid',
+    'AUTH_ISSUERS only',
+  ],
   ['HS256 issuer, the Supabase secret', async () => `Bearer ${await mint(HS, { secret: SUPABASE_SECRET })}`, 401, 'signature_invalid', 'AUTH_ISSUERS only'],
   ['Keycloak issuer, signed by the Supabase key', async () => `Bearer ${await mint(KC(), { key: sbEc })}`, 401, 'key_not_found'],
   // --- accepted (controls: the suite must be able to say yes)
@@ -221,7 +334,9 @@ describe.each(CONFIGURATIONS)('hostile tokens, issuers from %s', (_config, issue
     // raw bytes: HTTP clients merge or refuse duplicate headers, NGINX and attackers may not
     const raw = await new Promise<string>((resolve, reject) => {
       const sock = net.connect(port, '127.0.0.1', () => {
-        sock.write(`GET /api/auth/validate HTTP/1.1\r\nHost: x\r\nX-Original-Method: GET\r\nX-Original-URI: /api/things\r\nAuthorization: Bearer ${token}\r\nAuthorization: Bearer other\r\nConnection: close\r\n\r\n`);
+        sock.write(
+          `GET /api/auth/validate HTTP/1.1\r\nHost: x\r\nX-Original-Method: GET\r\nX-Original-URI: /api/things\r\nAuthorization: Bearer ${token}\r\nAuthorization: Bearer other\r\nConnection: close\r\n\r\n`,
+        );
       });
       let buf = '';
       sock.on('data', (d) => (buf += d));

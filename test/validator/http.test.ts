@@ -19,7 +19,8 @@ afterAll(async () => {
   await iss?.stop();
 });
 
-const token = (sub: string, scope = 'api:read api:write') => mint({ iss: iss.issuer, aud: 'wavestack' }, { key, claims: { sub, scope, azp: 'cli', email: `${sub}@example.com` } });
+const token = (sub: string, scope = 'api:read api:write') =>
+  mint({ iss: iss.issuer, aud: 'wavestack' }, { key, claims: { sub, scope, azp: 'cli', email: `${sub}@example.com` } });
 const validate = (tok: string | undefined, method: string, uri: string, extra: Record<string, string> = {}) => {
   let r = request(t.listener).get('/api/auth/validate').set('X-Original-Method', method).set('X-Original-URI', uri);
   if (tok) r = r.set('Authorization', `Bearer ${tok}`);
@@ -45,7 +46,13 @@ describe('probes and metrics', () => {
   test('metrics expose decisions, latency, JWKS and store series', async () => {
     await validate(await token('metrics-user'), 'GET', '/api/x');
     const text = (await request(t.listener).get('/metrics')).text;
-    for (const name of ['tollgate_decisions_total', 'tollgate_decision_duration_seconds_bucket', 'tollgate_jwks_fetches_total', 'tollgate_jwks_keys', 'tollgate_db_pool_connections']) {
+    for (const name of [
+      'tollgate_decisions_total',
+      'tollgate_decision_duration_seconds_bucket',
+      'tollgate_jwks_fetches_total',
+      'tollgate_jwks_keys',
+      'tollgate_db_pool_connections',
+    ]) {
       expect(text).toContain(name);
     }
     expect(text).toMatch(/tollgate_jwks_keys\{issuer="[^"]+"\} 1/);
@@ -67,7 +74,15 @@ describe('logging', () => {
     await validate(forged, 'GET', '/api/things').expect(401);
     const lines = t.logs.slice(before).map((l) => JSON.parse(l));
     expect(lines).toHaveLength(2);
-    expect(lines[0]).toMatchObject({ granted: true, reason: 'ok', sub: 'log-user', client: 'cli', method: 'GET', uri: '/api/things', request_id: 'req-abc-123' });
+    expect(lines[0]).toMatchObject({
+      granted: true,
+      reason: 'ok',
+      sub: 'log-user',
+      client: 'cli',
+      method: 'GET',
+      uri: '/api/things',
+      request_id: 'req-abc-123',
+    });
     expect(typeof lines[0].responseTime).toBe('number');
     expect(lines[1]).toMatchObject({ granted: false, reason: 'signature_invalid', cause: 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED' });
     const all = t.logs.join('\n');
@@ -172,7 +187,11 @@ describe('charged routes on the embedded store', () => {
   test('a non-ASCII subject is charged under its own name and sent as UTF-8; an unsendable scope is dropped, not fatal', async () => {
     const sub = '\u7528\u6237';
     const r = await validate(await token(sub, 'api:write caf\u00e9\u0001'), 'POST', '/api/tasks');
-    expect({ status: r.status, charged: r.headers['x-ticks-charged'], scopes: r.headers['x-scopes'] }).toEqual({ status: 200, charged: '1', scopes: 'api:write' });
+    expect({ status: r.status, charged: r.headers['x-ticks-charged'], scopes: r.headers['x-scopes'] }).toEqual({
+      status: 200,
+      charged: '1',
+      scopes: 'api:write',
+    });
     expect(Buffer.from(r.headers['x-user-id'] as string, 'latin1')).toEqual(Buffer.from(sub, 'utf8'));
     expect((await t.store!.usage(sub, new Date().toISOString().slice(0, 10)))?.ticksUsed).toBe(1);
   });
@@ -181,7 +200,12 @@ describe('charged routes on the embedded store', () => {
     const charge = jest.spyOn(t.store!, 'charge');
     try {
       const tok = await token('browsing-user');
-      for (const [m, u] of [['GET', '/api/tasks'], ['POST', '/api/other'], ['POST', '/api/tasksx'], ['PUT', '/api/tasks']]) {
+      for (const [m, u] of [
+        ['GET', '/api/tasks'],
+        ['POST', '/api/other'],
+        ['POST', '/api/tasksx'],
+        ['PUT', '/api/tasks'],
+      ]) {
         expect((await validate(tok, m!, u!)).status).toBe(200);
       }
       // a dot segment is refused before any charge (path_ambiguous), not resolved and charged
@@ -199,17 +223,31 @@ describe('database unreachable', () => {
   let down: TestApp;
   beforeAll(async () => {
     // a real pg pool pointed at a port nobody listens on: connection refused, immediately
-    down = await buildTestApp({ AUTH_MODE: 'jwks', AUTH_ISSUER: iss.issuer, AUTH_AUDIENCE: 'wavestack', DATABASE_URL: 'postgres://postgres@127.0.0.1:9/none', MIGRATE_ON_START: 'false' });
+    down = await buildTestApp({
+      AUTH_MODE: 'jwks',
+      AUTH_ISSUER: iss.issuer,
+      AUTH_AUDIENCE: 'wavestack',
+      DATABASE_URL: 'postgres://postgres@127.0.0.1:9/none',
+      MIGRATE_ON_START: 'false',
+    });
   });
   afterAll(() => down?.close());
 
   test('charged routes fail closed with 503 quota_unavailable; others keep answering 200; ready is 503', async () => {
     const tok = await token('db-down-user');
-    const charged = await request(down.listener).get('/api/auth/validate').set('Authorization', `Bearer ${tok}`).set('X-Original-Method', 'POST').set('X-Original-URI', '/api/tasks');
+    const charged = await request(down.listener)
+      .get('/api/auth/validate')
+      .set('Authorization', `Bearer ${tok}`)
+      .set('X-Original-Method', 'POST')
+      .set('X-Original-URI', '/api/tasks');
     expect(charged.status).toBe(503);
     expect(charged.headers['x-auth-reason']).toBe('quota_unavailable');
     expect(charged.headers['retry-after']).toBeDefined();
-    const free = await request(down.listener).get('/api/auth/validate').set('Authorization', `Bearer ${tok}`).set('X-Original-Method', 'GET').set('X-Original-URI', '/api/tasks');
+    const free = await request(down.listener)
+      .get('/api/auth/validate')
+      .set('Authorization', `Bearer ${tok}`)
+      .set('X-Original-Method', 'GET')
+      .set('X-Original-URI', '/api/tasks');
     expect(free.status).toBe(200);
     const ready = await request(down.listener).get('/api/ready');
     expect(ready.status).toBe(503);

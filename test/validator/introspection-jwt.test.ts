@@ -23,11 +23,12 @@ let idp: TestIssuer;
 let key: TestKey;
 let app: TestApp;
 
-const body = (req: IncomingMessage) => new Promise<string>((r) => {
-  let s = '';
-  req.on('data', (c) => (s += c));
-  req.on('end', () => r(s));
-});
+const body = (req: IncomingMessage) =>
+  new Promise<string>((r) => {
+    let s = '';
+    req.on('data', (c) => (s += c));
+    req.on('end', () => r(s));
+  });
 
 beforeAll(async () => {
   key = await makeKey('RS256', 'k1');
@@ -75,8 +76,16 @@ beforeEach(() => {
 
 const token = (jti: string) => mint({ iss: idp.issuer, aud: 'api' }, { key, claims: { jti, scope: 'api:read' } });
 const decide = async (t: string) => {
-  const res = await request(app.listener).get('/api/auth/validate').set('Authorization', `Bearer ${t}`).set('X-Original-Method', 'GET').set('X-Original-URI', '/api/x');
-  return { status: res.status, reason: (res.headers['x-auth-reason'] as string | undefined) ?? 'ok', retryAfter: res.headers['retry-after'] as string | undefined };
+  const res = await request(app.listener)
+    .get('/api/auth/validate')
+    .set('Authorization', `Bearer ${t}`)
+    .set('X-Original-Method', 'GET')
+    .set('X-Original-URI', '/api/x');
+  return {
+    status: res.status,
+    reason: (res.headers['x-auth-reason'] as string | undefined) ?? 'ok',
+    retryAfter: res.headers['retry-after'] as string | undefined,
+  };
 };
 
 test('a verified JWT is introspected: active passes; revoked is token_revoked, though its signature and the verified-token cache still hold', async () => {
@@ -123,7 +132,14 @@ describe('config', () => {
   const WITH = { ...BASE, AUTH_INTROSPECTION_URL: 'https://idp.example/introspect', AUTH_INTROSPECTION_CLIENT_ID: 'tg', AUTH_INTROSPECTION_CLIENT_SECRET: 'x' };
 
   test('the shorthand attaches to the AUTH_ISSUER issuer with its defaults', () => {
-    expect(parseConfig(WITH).auth.issuers[0]!.introspection).toEqual({ url: 'https://idp.example/introspect', clientId: 'tg', clientSecret: 'x', cacheTtlS: 10, opaque: false, timeoutMs: 2000 });
+    expect(parseConfig(WITH).auth.issuers[0]!.introspection).toEqual({
+      url: 'https://idp.example/introspect',
+      clientId: 'tg',
+      clientSecret: 'x',
+      cacheTtlS: 10,
+      opaque: false,
+      timeoutMs: 2000,
+    });
   });
 
   test('the introspection client secret enters the configuration hash only as its own hash', () => {
@@ -134,7 +150,11 @@ describe('config', () => {
 
   test('an AUTH_ISSUERS entry carries its own introspection', () => {
     const issuers = JSON.stringify([
-      { issuer: 'https://a.example', audience: 'api', introspection: { url: 'https://a.example/introspect', clientId: 'tg', clientSecret: 's', cacheTtlS: 5, opaque: true } },
+      {
+        issuer: 'https://a.example',
+        audience: 'api',
+        introspection: { url: 'https://a.example/introspect', clientId: 'tg', clientSecret: 's', cacheTtlS: 5, opaque: true },
+      },
       { issuer: 'https://b.example', audience: 'api' },
     ]);
     const [a, b] = parseConfig({ NODE_ENV: 'test', AUTH_ISSUERS: issuers, DATA_DIR: 'memory://' }).auth.issuers;
@@ -146,24 +166,50 @@ describe('config', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tollgate-introspection-'));
     try {
       writeFileSync(join(dir, 'secret'), 'from-a-file\n');
-      const entry = { issuer: 'https://a.example', audience: 'api', introspection: { url: 'https://a.example/i', clientId: 'tg', clientSecretFile: join(dir, 'secret') } };
+      const entry = {
+        issuer: 'https://a.example',
+        audience: 'api',
+        introspection: { url: 'https://a.example/i', clientId: 'tg', clientSecretFile: join(dir, 'secret') },
+      };
       const [a] = parseConfig({ NODE_ENV: 'test', AUTH_ISSUERS: JSON.stringify([entry]), DATA_DIR: 'memory://' }).auth.issuers;
       expect(a!.introspection!.clientSecret).toBe('from-a-file');
       const missing = { ...entry, introspection: { ...entry.introspection, clientSecretFile: join(dir, 'nope') } };
-      expect(() => parseConfig({ NODE_ENV: 'test', AUTH_ISSUERS: JSON.stringify([missing]), DATA_DIR: 'memory://' })).toThrow(/introspection.clientSecretFile: cannot read/);
+      expect(() => parseConfig({ NODE_ENV: 'test', AUTH_ISSUERS: JSON.stringify([missing]), DATA_DIR: 'memory://' })).toThrow(
+        /introspection.clientSecretFile: cannot read/,
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   });
 
   test.each<[string, unknown[], RegExp]>([
-    ['unknown field', [{ issuer: 'https://a.example', audience: 'api', introspection: { url: 'https://a.example/i', clientId: 'x', clientSecret: 'y', ttl: 5 } }], /AUTH_ISSUERS: \[0\] \(https:\/\/a.example\) introspection: unknown field "ttl"/],
-    ['TTL over 60 s', [{ issuer: 'https://a.example', audience: 'api', introspection: { url: 'https://a.example/i', clientId: 'x', clientSecret: 'y', cacheTtlS: 300 } }], /introspection.cacheTtlS: must be a whole number of seconds from 0 to 60/],
-    ['no client secret', [{ issuer: 'https://a.example', audience: 'api', introspection: { url: 'https://a.example/i', clientId: 'x' } }], /introspection.clientSecret: is required/],
-    ['a Supabase entry', [{ kind: 'supabase', url: 'https://x.supabase.co', introspection: {} }], /introspection: Supabase Auth has no RFC 7662 introspection endpoint/],
+    [
+      'unknown field',
+      [{ issuer: 'https://a.example', audience: 'api', introspection: { url: 'https://a.example/i', clientId: 'x', clientSecret: 'y', ttl: 5 } }],
+      /AUTH_ISSUERS: \[0\] \(https:\/\/a.example\) introspection: unknown field "ttl"/,
+    ],
+    [
+      'TTL over 60 s',
+      [{ issuer: 'https://a.example', audience: 'api', introspection: { url: 'https://a.example/i', clientId: 'x', clientSecret: 'y', cacheTtlS: 300 } }],
+      /introspection.cacheTtlS: must be a whole number of seconds from 0 to 60/,
+    ],
+    [
+      'no client secret',
+      [{ issuer: 'https://a.example', audience: 'api', introspection: { url: 'https://a.example/i', clientId: 'x' } }],
+      /introspection.clientSecret: is required/,
+    ],
+    [
+      'a Supabase entry',
+      [{ kind: 'supabase', url: 'https://x.supabase.co', introspection: {} }],
+      /introspection: Supabase Auth has no RFC 7662 introspection endpoint/,
+    ],
     [
       'two issuers accepting opaque tokens',
-      ['a', 'b'].map((n) => ({ issuer: `https://${n}.example`, audience: 'api', introspection: { url: `https://${n}.example/i`, clientId: 'x', clientSecret: 'y', opaque: true } })),
+      ['a', 'b'].map((n) => ({
+        issuer: `https://${n}.example`,
+        audience: 'api',
+        introspection: { url: `https://${n}.example/i`, clientId: 'x', clientSecret: 'y', opaque: true },
+      })),
       /an opaque token names no issuer, so at most one issuer may accept them/,
     ],
   ])('entry: %s is refused', (_name, entries, message) => {
@@ -172,10 +218,29 @@ describe('config', () => {
 
   test.each<[string, Record<string, string>, RegExp]>([
     ['the TTL is bounded to 60 s', { ...WITH, AUTH_INTROSPECTION_CACHE_TTL_S: '61' }, /AUTH_INTROSPECTION_CACHE_TTL_S: must be a whole number from 0 to 60/],
-    ['the client is required', { ...BASE, AUTH_INTROSPECTION_URL: 'https://idp.example/i' }, /AUTH_INTROSPECTION_CLIENT_ID: is required[\s\S]*AUTH_INTROSPECTION_CLIENT_SECRET: is required/],
+    [
+      'the client is required',
+      { ...BASE, AUTH_INTROSPECTION_URL: 'https://idp.example/i' },
+      /AUTH_INTROSPECTION_CLIENT_ID: is required[\s\S]*AUTH_INTROSPECTION_CLIENT_SECRET: is required/,
+    ],
     ['settings without the URL', { ...BASE, AUTH_INTROSPECTION_OPAQUE: 'true' }, /AUTH_INTROSPECTION_OPAQUE: has no effect without AUTH_INTROSPECTION_URL/],
-    ['only for the AUTH_ISSUER issuer', { NODE_ENV: 'test', AUTH_MODE: 'supabase', SUPABASE_URL: 'https://x.supabase.co', AUTH_INTROSPECTION_URL: 'https://x/i', AUTH_INTROSPECTION_CLIENT_ID: 'a', AUTH_INTROSPECTION_CLIENT_SECRET: 'b' }, /AUTH_INTROSPECTION_URL: applies to the AUTH_ISSUER issuer/],
-    ['plain http in production', { ...WITH, NODE_ENV: 'production', AUTH_INTROSPECTION_URL: 'http://idp.example/i', DATABASE_URL: 'postgres://x@db/x' }, /AUTH_INTROSPECTION_URL: plain http:\/\/ to idp.example is refused in production \(tokens and the client secret would travel in clear\)/],
+    [
+      'only for the AUTH_ISSUER issuer',
+      {
+        NODE_ENV: 'test',
+        AUTH_MODE: 'supabase',
+        SUPABASE_URL: 'https://x.supabase.co',
+        AUTH_INTROSPECTION_URL: 'https://x/i',
+        AUTH_INTROSPECTION_CLIENT_ID: 'a',
+        AUTH_INTROSPECTION_CLIENT_SECRET: 'b',
+      },
+      /AUTH_INTROSPECTION_URL: applies to the AUTH_ISSUER issuer/,
+    ],
+    [
+      'plain http in production',
+      { ...WITH, NODE_ENV: 'production', AUTH_INTROSPECTION_URL: 'http://idp.example/i', DATABASE_URL: 'postgres://x@db/x' },
+      /AUTH_INTROSPECTION_URL: plain http:\/\/ to idp.example is refused in production \(tokens and the client secret would travel in clear\)/,
+    ],
   ])('%s', (_name, env, message) => {
     expect(() => parseConfig(env)).toThrow(message);
   });

@@ -44,12 +44,21 @@ afterAll(async () => {
 });
 
 const validate = async (token: string) => {
-  const res = await request(t.listener).get('/api/auth/validate').set('X-Original-Method', 'GET').set('X-Original-URI', '/api/things').set('Authorization', `Bearer ${token}`);
-  return { status: res.status, reason: (res.headers['x-auth-reason'] as string | undefined) ?? 'ok', user: res.headers['x-user-id'] as string | undefined, body: res.body as { message?: string } };
+  const res = await request(t.listener)
+    .get('/api/auth/validate')
+    .set('X-Original-Method', 'GET')
+    .set('X-Original-URI', '/api/things')
+    .set('Authorization', `Bearer ${token}`);
+  return {
+    status: res.status,
+    reason: (res.headers['x-auth-reason'] as string | undefined) ?? 'ok',
+    user: res.headers['x-user-id'] as string | undefined,
+    body: res.body as { message?: string },
+  };
 };
 const at = (iss: TestIssuer, key: TestKey, o: MintOptions = {}, aud: string | string[] = 'api') => mint({ iss: iss.issuer, aud }, { key, ...o });
 
-describe('every algorithm, signed by jose, verified with the issuer\'s published key', () => {
+describe("every algorithm, signed by jose, verified with the issuer's published key", () => {
   test.each(ALGORITHMS)('%s', async (alg) => {
     expect(await validate(await at(every, keys[alg], { claims: { sub: `user-${alg}` } }))).toMatchObject({ status: 200, user: `user-${alg}` });
   });
@@ -70,7 +79,7 @@ describe('every algorithm, signed by jose, verified with the issuer\'s published
 });
 
 describe('keys are bound to their issuer', () => {
-  test('issuer A\'s key presented with iss B is refused, though B publishes a key with the same kid', async () => {
+  test("issuer A's key presented with iss B is refused, though B publishes a key with the same kid", async () => {
     // esKey (ES512, kid shared-kid) belongs to es512; eddsa publishes an EdDSA key under the same kid.
     const crossed = await mint({ iss: eddsa.issuer, aud: 'api' }, { key: esKey });
     expect(await validate(crossed)).toMatchObject({ status: 401, reason: 'algorithm_not_allowed' });
@@ -79,11 +88,15 @@ describe('keys are bound to their issuer', () => {
     expect(await validate(await at(every, ecEvery))).toMatchObject({ status: 401, reason: 'signature_invalid' });
   });
 
-  test('a valid token of A with iss rewritten to B fails B\'s signature check', async () => {
+  test("a valid token of A with iss rewritten to B fails B's signature check", async () => {
     const token = await at(every, keys.EdDSA);
     const [h, p, s] = token.split('.');
     const payload = { ...JSON.parse(Buffer.from(p!, 'base64url').toString()), iss: eddsa.issuer };
-    const forged = [Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(h!, 'base64url').toString()), kid: 'shared-kid' })).toString('base64url'), Buffer.from(JSON.stringify(payload)).toString('base64url'), s].join('.');
+    const forged = [
+      Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(h!, 'base64url').toString()), kid: 'shared-kid' })).toString('base64url'),
+      Buffer.from(JSON.stringify(payload)).toString('base64url'),
+      s,
+    ].join('.');
     expect(await validate(forged)).toMatchObject({ status: 401, reason: 'signature_invalid' });
   });
 });
@@ -97,7 +110,9 @@ describe('tokenTypes: the header typ each issuer accepts', () => {
 
   test('an ID token of an at+jwt issuer is refused even when its aud is an accepted audience', async () => {
     // OpenID Connect Core §2: an ID token's aud is the client id; here the client id is also an API audience.
-    const idToken = await at(es512, esKey, { claims: { nonce: 'n-0S6_WzA2Mj', at_hash: 'HK6E_P6Dh8Y93mRNtsDB1Q', azp: 'api', auth_time: Math.floor(Date.now() / 1000) } });
+    const idToken = await at(es512, esKey, {
+      claims: { nonce: 'n-0S6_WzA2Mj', at_hash: 'HK6E_P6Dh8Y93mRNtsDB1Q', azp: 'api', auth_time: Math.floor(Date.now() / 1000) },
+    });
     const r = await validate(idToken);
     expect(r).toMatchObject({ status: 401, reason: 'token_type_invalid' });
     expect(r.body.message).toMatch(/typ "JWT", expected at\+jwt/);
@@ -105,7 +120,8 @@ describe('tokenTypes: the header typ each issuer accepts', () => {
 
   test('the default accepts JWT, at+jwt and no typ, and refuses other types', async () => {
     for (const typ of ['JWT', 'at+jwt', undefined]) expect(await validate(await at(every, keys.RS256, { header: { typ } }))).toMatchObject({ status: 200 });
-    for (const typ of ['id_token+jwt', 'logout+jwt', 'dpop+jwt']) expect(await validate(await at(every, keys.RS256, { header: { typ } }))).toMatchObject({ status: 401, reason: 'token_type_invalid' });
+    for (const typ of ['id_token+jwt', 'logout+jwt', 'dpop+jwt'])
+      expect(await validate(await at(every, keys.RS256, { header: { typ } }))).toMatchObject({ status: 401, reason: 'token_type_invalid' });
   });
 });
 
@@ -140,14 +156,31 @@ describe('audience refusals say what the token had, what was expected, and the I
   test('Cognito preset: client_id is the audience; an access token without aud passes, an ID token does not', async () => {
     // Shapes: https://docs.aws.amazon.com/cognito/latest/developerguide/amazon-cognito-user-pools-using-the-access-token.html
     const now = Math.floor(Date.now() / 1000);
-    const access = { sub: 'aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee', 'cognito:groups': ['admin'], token_use: 'access', scope: 'aws.cognito.signin.user.admin', auth_time: now, client_id: 'app-client-1', username: 'my-test-user', aud: undefined };
+    const access = {
+      sub: 'aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee',
+      'cognito:groups': ['admin'],
+      token_use: 'access',
+      scope: 'aws.cognito.signin.user.admin',
+      auth_time: now,
+      client_id: 'app-client-1',
+      username: 'my-test-user',
+      aud: undefined,
+    };
     const signed = (claims: Record<string, unknown>) => mint({ iss: cognito.issuer, aud: 'unused' }, { key: cgKey, header: { typ: undefined }, claims });
     expect(await validate(await signed(access))).toMatchObject({ status: 200, user: access.sub });
     const other = await validate(await signed({ ...access, client_id: 'another-client' }));
     expect(other).toMatchObject({ status: 401, reason: 'audience_mismatch' });
     expect(other.body.message).toContain('client_id is "another-client", expected "app-client-1". Cognito access tokens carry no aud');
     // a Cognito ID token: aud = the app client, token_use id, no client_id
-    const id = { sub: access.sub, aud: 'app-client-1', token_use: 'id', email: 'a@example.com', email_verified: true, 'cognito:username': 'my-test-user', auth_time: now };
+    const id = {
+      sub: access.sub,
+      aud: 'app-client-1',
+      token_use: 'id',
+      email: 'a@example.com',
+      email_verified: true,
+      'cognito:username': 'my-test-user',
+      auth_time: now,
+    };
     expect(await validate(await signed(id))).toMatchObject({ status: 401, reason: 'token_type_invalid' });
   });
 });

@@ -25,15 +25,23 @@ afterAll(async () => {
 });
 
 async function app(env: Record<string, string> = {}): Promise<TestApp> {
-  const a = await buildTestApp({ AUTH_MODE: 'jwks', AUTH_ISSUER: iss.issuer, AUTH_AUDIENCE: 'wavestack', AUTH_DECISION_CACHE_TTL_S: '60', ...env }, { noStore: true });
+  const a = await buildTestApp(
+    { AUTH_MODE: 'jwks', AUTH_ISSUER: iss.issuer, AUTH_AUDIENCE: 'wavestack', AUTH_DECISION_CACHE_TTL_S: '60', ...env },
+    { noStore: true },
+  );
   apps.push(a);
   return a;
 }
-const token = (claims: Record<string, unknown> = {}) => mint({ iss: iss.issuer, aud: 'wavestack' }, { key, claims: { sub: 'svc', scope: 'api:read', ...claims } });
+const token = (claims: Record<string, unknown> = {}) =>
+  mint({ iss: iss.issuer, aud: 'wavestack' }, { key, claims: { sub: 'svc', scope: 'api:read', ...claims } });
 const bound = (thumbprint = ALICE) => token({ cnf: { 'x5t#S256': thumbprint } });
 
 function validate(a: TestApp, tok: string, cert?: string | string[]) {
-  const r = request(a.listener).get('/api/auth/validate').set('Authorization', `Bearer ${tok}`).set('X-Original-Method', 'GET').set('X-Original-URI', '/api/things');
+  const r = request(a.listener)
+    .get('/api/auth/validate')
+    .set('Authorization', `Bearer ${tok}`)
+    .set('X-Original-Method', 'GET')
+    .set('X-Original-URI', '/api/things');
   // an array goes out as that many header lines
   return cert === undefined ? r : r.set('X-Client-Cert-S256', cert as string);
 }
@@ -44,7 +52,7 @@ async function decisions(a: TestApp, reason: string): Promise<number> {
   return m ? Number(m.split(' ').pop()) : 0;
 }
 
-describe('AUTH_MTLS_TRUST_HEADER=true (behind tollgate\'s NGINX template)', () => {
+describe("AUTH_MTLS_TRUST_HEADER=true (behind tollgate's NGINX template)", () => {
   let a: TestApp;
   beforeAll(async () => {
     a = await app({ AUTH_MTLS_TRUST_HEADER: 'true' });
@@ -72,7 +80,8 @@ describe('AUTH_MTLS_TRUST_HEADER=true (behind tollgate\'s NGINX template)', () =
 
   test('the binding is checked on every request, also when the token comes from the verified-token cache', async () => {
     const tok = await bound();
-    const hits = async () => Number((await a.metrics.registry.getSingleMetricAsString('tollgate_decision_cache_total')).match(/outcome="hit"} (\d+)/)?.[1] ?? 0);
+    const hits = async () =>
+      Number((await a.metrics.registry.getSingleMetricAsString('tollgate_decision_cache_total')).match(/outcome="hit"} (\d+)/)?.[1] ?? 0);
     const before = await hits();
     const seq = [];
     for (const cert of [ALICE, MALLORY, undefined, ALICE, MALLORY]) seq.push((await validate(a, tok, cert)).status);

@@ -16,9 +16,27 @@ function run(env: Record<string, string>) {
 
 test.each([
   ['no issuer in production', { NODE_ENV: 'production' }, 'AUTH_MODE'],
-  ['short HS256 secret in production', { NODE_ENV: 'production', AUTH_MODE: 'hs256', AUTH_ISSUER: 'https://idp.example', AUTH_AUDIENCE: 'api', AUTH_JWT_SECRET: 'short' }, 'AUTH_JWT_SECRET'],
-  ['unconfirmed Supabase users in production', { NODE_ENV: 'production', AUTH_MODE: 'supabase', SUPABASE_URL: 'https://x.supabase.co', SUPABASE_JWT_SECRET: 'x'.repeat(40), SUPABASE_ALLOW_UNCONFIRMED: 'true' }, 'SUPABASE_ALLOW_UNCONFIRMED'],
-  ['plain http issuer in production', { NODE_ENV: 'production', AUTH_MODE: 'jwks', AUTH_ISSUER: 'http://idp.example/realms/x', AUTH_AUDIENCE: 'api' }, 'AUTH_ISSUER'],
+  [
+    'short HS256 secret in production',
+    { NODE_ENV: 'production', AUTH_MODE: 'hs256', AUTH_ISSUER: 'https://idp.example', AUTH_AUDIENCE: 'api', AUTH_JWT_SECRET: 'short' },
+    'AUTH_JWT_SECRET',
+  ],
+  [
+    'unconfirmed Supabase users in production',
+    {
+      NODE_ENV: 'production',
+      AUTH_MODE: 'supabase',
+      SUPABASE_URL: 'https://x.supabase.co',
+      SUPABASE_JWT_SECRET: 'x'.repeat(40),
+      SUPABASE_ALLOW_UNCONFIRMED: 'true',
+    },
+    'SUPABASE_ALLOW_UNCONFIRMED',
+  ],
+  [
+    'plain http issuer in production',
+    { NODE_ENV: 'production', AUTH_MODE: 'jwks', AUTH_ISSUER: 'http://idp.example/realms/x', AUTH_AUDIENCE: 'api' },
+    'AUTH_ISSUER',
+  ],
   ['a bad port anywhere', { NODE_ENV: 'development', AUTH_MODE: 'jwks', AUTH_ISSUER: 'http://127.0.0.1:1/x', AUTH_AUDIENCE: 'api', PORT: 'eighty' }, 'PORT'],
 ])('refuses to start: %s', (_name, env, variable) => {
   const r = run(env);
@@ -28,7 +46,14 @@ test.each([
 });
 
 test('three mistakes at once: every one is printed, one per line, and the exit code is 2', () => {
-  const r = run({ NODE_ENV: 'production', AUTH_MODE: 'jwks', AUTH_ISSUER: 'http://idp.example/realms/x', AUTH_AUDIENCE: 'api', PORT: 'eighty', AUTH_ALLOWED_CLIENT: 'gateway' });
+  const r = run({
+    NODE_ENV: 'production',
+    AUTH_MODE: 'jwks',
+    AUTH_ISSUER: 'http://idp.example/realms/x',
+    AUTH_AUDIENCE: 'api',
+    PORT: 'eighty',
+    AUTH_ALLOWED_CLIENT: 'gateway',
+  });
   expect(r.status).toBe(2);
   const lines = r.stderr.trim().split('\n');
   expect(lines.map((l) => /^tollgate: configuration error: ([A-Z_]+):/.exec(l)?.[1])).toEqual(['PORT', 'AUTH_ISSUER', 'AUTH_ALLOWED_CLIENT', undefined]);
@@ -40,8 +65,15 @@ test('three mistakes at once: every one is printed, one per line, and the exit c
 test('outside production an unknown variable is a warning in the start-up log, and the validator runs', async () => {
   const v = await spawnValidator({ AUTH_MODE: 'jwks', AUTH_ISSUER: 'http://127.0.0.1:1/x', AUTH_AUDIENCE: 'api', AUTH_ALLOWED_CLIENT: 'gateway' });
   try {
-    const warning = v.logs().split('\n').find((l) => l.includes('UNKNOWN VARIABLE'));
-    expect(JSON.parse(warning!)).toMatchObject({ level: 40, variable: 'AUTH_ALLOWED_CLIENT', msg: expect.stringMatching(/did you mean AUTH_ALLOWED_CLIENTS\?/) });
+    const warning = v
+      .logs()
+      .split('\n')
+      .find((l) => l.includes('UNKNOWN VARIABLE'));
+    expect(JSON.parse(warning!)).toMatchObject({
+      level: 40,
+      variable: 'AUTH_ALLOWED_CLIENT',
+      msg: expect.stringMatching(/did you mean AUTH_ALLOWED_CLIENTS\?/),
+    });
   } finally {
     await v.stop();
   }
@@ -51,10 +83,19 @@ test('SIGTERM lets an in-flight decision finish, then exits 0', async () => {
   const key = await makeKey('RS256', 'k');
   const iss = await TestIssuer.start([key]);
   iss.mode = 'hang'; // the first JWKS fetch hangs until AUTH_JWKS_TIMEOUT_MS: a decision stays in flight
-  const v = await spawnValidator({ AUTH_MODE: 'jwks', AUTH_ISSUER: iss.issuer, AUTH_AUDIENCE: 'wavestack', AUTH_JWKS_URL: iss.jwksUrl, AUTH_JWKS_TIMEOUT_MS: '1500', SHUTDOWN_GRACE_MS: '5000' });
+  const v = await spawnValidator({
+    AUTH_MODE: 'jwks',
+    AUTH_ISSUER: iss.issuer,
+    AUTH_AUDIENCE: 'wavestack',
+    AUTH_JWKS_URL: iss.jwksUrl,
+    AUTH_JWKS_TIMEOUT_MS: '1500',
+    SHUTDOWN_GRACE_MS: '5000',
+  });
   try {
     const tok = await mint({ iss: iss.issuer, aud: 'wavestack' }, { key });
-    const inflight = fetch(`${v.url}/api/auth/validate`, { headers: { authorization: `Bearer ${tok}`, 'x-original-method': 'GET', 'x-original-uri': '/api/things' } });
+    const inflight = fetch(`${v.url}/api/auth/validate`, {
+      headers: { authorization: `Bearer ${tok}`, 'x-original-method': 'GET', 'x-original-uri': '/api/things' },
+    });
     await new Promise((r) => setTimeout(r, 300));
     v.child.kill('SIGTERM');
     const res = await inflight; // answered, not dropped: fail closed because the keys never came

@@ -79,10 +79,26 @@ const serverUrl = serverUrlOrSkip();
     await link.cut();
     const after = await ready(t);
     expect(after.status).toBe(status);
-    expect(after.body.database).toMatchObject({ ok: false, target: expect.stringContaining(':***@127.0.0.1:'), error: expect.stringMatching(/^postgres:\/\/.*:\*\*\*@127\.0\.0\.1:\d+\/\w+: /) });
+    expect(after.body.database).toMatchObject({
+      ok: false,
+      target: expect.stringContaining(':***@127.0.0.1:'),
+      error: expect.stringMatching(/^postgres:\/\/.*:\*\*\*@127\.0\.0\.1:\d+\/\w+: /),
+    });
     expect(JSON.stringify(after.body)).not.toContain(':pw@');
-    if (status === 503) expect(after.body).toMatchObject({ ready: false, missing: ['database'], degraded: [], database: { needed: true, why: expect.stringMatching(/fail closed/) } });
-    else expect(after.body).toMatchObject({ ready: true, missing: [], degraded: ['database'], database: { needed: false, why: expect.stringMatching(/QUOTA_FAIL_OPEN=true/) } });
+    if (status === 503)
+      expect(after.body).toMatchObject({
+        ready: false,
+        missing: ['database'],
+        degraded: [],
+        database: { needed: true, why: expect.stringMatching(/fail closed/) },
+      });
+    else
+      expect(after.body).toMatchObject({
+        ready: true,
+        missing: [],
+        degraded: ['database'],
+        database: { needed: false, why: expect.stringMatching(/QUOTA_FAIL_OPEN=true/) },
+      });
     // what readiness promises is what decisions do: the uncharged route is decided either way
     const tok = await mint({ iss: iss.issuer, aud: 'wavestack' }, { key });
     expect((await validate(t, tok, 'GET', '/api/things')).status).toBe(200);
@@ -95,7 +111,15 @@ test('no charged route: an unreachable database never pulls the instance', async
   const t = await app({ DATABASE_URL: `postgres://postgres@127.0.0.1:${port}/x`, QUOTA_ROUTES: ',' });
   const r = await ready(t);
   expect(r.status).toBe(200);
-  expect(r.body).toMatchObject({ degraded: ['database'], database: { ok: false, needed: false, why: 'no charged routes (QUOTA_ROUTES)', error: `postgres://postgres@127.0.0.1:${port}/x: connect ECONNREFUSED 127.0.0.1:${port}` } });
+  expect(r.body).toMatchObject({
+    degraded: ['database'],
+    database: {
+      ok: false,
+      needed: false,
+      why: 'no charged routes (QUOTA_ROUTES)',
+      error: `postgres://postgres@127.0.0.1:${port}/x: connect ECONNREFUSED 127.0.0.1:${port}`,
+    },
+  });
 });
 
 test('a JWKS that cannot be fetched: readiness and the log name the URL and the cause', async () => {
@@ -136,7 +160,12 @@ describe('LOG_LEVEL=debug: the decision line explains itself, never with the tok
       required: { scopes: ['api:read'] },
       present: { scopes: ['api:write'] },
     });
-    expect(lines[1]).toMatchObject({ reason: 'scope_missing', jwt: { aud: 'wavestack' }, required: { scopes: ['api:read'] }, present: { scopes: ['api:write'] } });
+    expect(lines[1]).toMatchObject({
+      reason: 'scope_missing',
+      jwt: { aud: 'wavestack' },
+      required: { scopes: ['api:read'] },
+      present: { scopes: ['api:write'] },
+    });
     for (const tk of [tok, scoped]) {
       expect(t.logs.join('')).not.toContain(tk.split('.')[2]);
       expect(t.logs.join('')).not.toContain(tk.split('.')[1]);

@@ -27,7 +27,12 @@ afterAll(async () => {
 
 /** A tollgate command in an empty working directory (no stray .env), on DATA_DIR. */
 function tollgate(...args: string[]) {
-  const r = spawnSync(process.execPath, [TOLLGATE, ...args], { cwd: work, encoding: 'utf8', timeout: 30_000, env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir, QUOTA_TIMEZONE: 'UTC' } });
+  const r = spawnSync(process.execPath, [TOLLGATE, ...args], {
+    cwd: work,
+    encoding: 'utf8',
+    timeout: 30_000,
+    env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir, QUOTA_TIMEZONE: 'UTC' },
+  });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
@@ -36,7 +41,9 @@ test('a running validator holds DATA_DIR: the CLIs and a second validator are re
   const lock = JSON.parse(fs.readFileSync(path.join(dataDir, LOCK_FILE), 'utf8'));
   expect(lock).toMatchObject({ pid: v.pid, command: 'the validator' });
 
-  const held = new RegExp(`DATA_DIR ${dataDir.replace(/[/.]/g, '.')} is in use by pid ${v.pid} \\(the validator, since .*\\): the embedded database has one writer`);
+  const held = new RegExp(
+    `DATA_DIR ${dataDir.replace(/[/.]/g, '.')} is in use by pid ${v.pid} \\(the validator, since .*\\): the embedded database has one writer`,
+  );
   const setLimit = tollgate('quota', 'set-limit', 'alice', '500', '--create');
   expect(setLimit).toMatchObject({ code: 1, out: '' });
   expect(setLimit.err).toMatch(held);
@@ -44,7 +51,12 @@ test('a running validator holds DATA_DIR: the CLIs and a second validator are re
   expect(migrate.code).toBe(1);
   expect(migrate.err).toMatch(held);
 
-  const second = spawnSync(process.execPath, [VALIDATOR_JS], { cwd: work, encoding: 'utf8', timeout: 30_000, env: { PATH: process.env.PATH ?? '', ...AUTH, DATA_DIR: dataDir, PORT: '0', NODE_ENV: 'test' } });
+  const second = spawnSync(process.execPath, [VALIDATOR_JS], {
+    cwd: work,
+    encoding: 'utf8',
+    timeout: 30_000,
+    env: { PATH: process.env.PATH ?? '', ...AUTH, DATA_DIR: dataDir, PORT: '0', NODE_ENV: 'test' },
+  });
   expect(second.status).toBe(1);
   expect(second.stderr).toMatch(/^tollgate: cannot start: DATA_DIR .* is in use by pid \d+ \(the validator/);
   expect(second.stdout).not.toContain('listening');

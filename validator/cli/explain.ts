@@ -41,7 +41,10 @@ export interface ExplainIo {
 function keepingJwks(seen: Map<string, JWK[]>, base: typeof fetch): typeof fetch {
   return async (input, init) => {
     const res = await base(input, init);
-    const body = (await res.clone().json().catch(() => undefined)) as { keys?: unknown } | undefined;
+    const body = (await res
+      .clone()
+      .json()
+      .catch(() => undefined)) as { keys?: unknown } | undefined;
     if (Array.isArray(body?.keys)) seen.set(String(input instanceof Request ? input.url : input), body.keys as JWK[]);
     return res;
   };
@@ -148,10 +151,11 @@ function print(x: Explanation, out: Out): void {
   const d = x.decision;
   const dry = d?.headers['X-Ticks-Charged'] !== undefined ? ' (dry run: nothing was charged)' : '';
   if (d) {
-    const headers = Object.entries(d.headers).map(([k, v]) => `${k}: ${v}`).join(', ');
+    const headers = Object.entries(d.headers)
+      .map(([k, v]) => `${k}: ${v}`)
+      .join(', ');
     p(d.granted ? `verdict: granted, ${d.status} with ${headers}${dry}` : `verdict: refused, ${d.status} ${d.reason}: ${d.message ?? ''}`);
-  }
-  else {
+  } else {
     const f = x.stages.find((s) => s.mark === 'fail');
     p(f ? `verdict: refused, ${f.reason} at ${f.stage}` : 'verdict: the token passes (no route given)');
   }

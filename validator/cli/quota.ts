@@ -187,7 +187,14 @@ function formatRows(rows: UsageRow[]): string {
   const lines = rows.map((r) => [r.userId, r.usageDate, String(r.ticksUsed), String(r.limit), String(Math.max(0, r.limit - r.ticksUsed))]);
   const all = [['user', 'date', 'used', 'limit', 'remaining'], ...lines];
   const w = all[0].map((_, i) => Math.max(...all.map((l) => l[i].length)));
-  return all.map((l) => l.map((c, i) => c.padEnd(w[i])).join('  ').trimEnd()).join('\n');
+  return all
+    .map((l) =>
+      l
+        .map((c, i) => c.padEnd(w[i]))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 /** Translate a failure into one line on stderr and an exit status. */

@@ -20,7 +20,8 @@ export function databaseRole(config: Config): DatabaseRole {
   const charged = config.quota.routes.length > 0;
   const dpop = config.auth.dpop.enabled;
   const used = supabase || charged || dpop;
-  if (supabase && !config.supabase?.allowUnconfirmed) return { used, needed: true, why: 'Supabase users are confirmed in auth.users (QUOTA_FAIL_OPEN does not cover that)' };
+  if (supabase && !config.supabase?.allowUnconfirmed)
+    return { used, needed: true, why: 'Supabase users are confirmed in auth.users (QUOTA_FAIL_OPEN does not cover that)' };
   // DPoP proofs are remembered there (token/dpop-replay.ts): without it a replay could pass, so it fails closed.
   if (dpop) return { used, needed: true, why: 'DPoP proofs are checked for replay there (QUOTA_FAIL_OPEN does not cover that)' };
   if (!charged) return { used, needed: false, why: 'no charged routes (QUOTA_ROUTES)' };

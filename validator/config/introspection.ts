@@ -118,14 +118,16 @@ function urlProblem(raw: string, production: boolean): string | undefined {
 export function withIntrospection(r: Reading, issuers: IssuerConfig[]): IssuerConfig[] {
   const v = r.values;
   const production = v.NODE_ENV === 'production';
-  const given = ([
-    'AUTH_INTROSPECTION_URL',
-    'AUTH_INTROSPECTION_CLIENT_ID',
-    'AUTH_INTROSPECTION_CLIENT_SECRET',
-    'AUTH_INTROSPECTION_OPAQUE',
-    'AUTH_INTROSPECTION_CACHE_TTL_S',
-    'AUTH_INTROSPECTION_TIMEOUT_MS',
-  ] as const).filter((n) => r.isSet(n));
+  const given = (
+    [
+      'AUTH_INTROSPECTION_URL',
+      'AUTH_INTROSPECTION_CLIENT_ID',
+      'AUTH_INTROSPECTION_CLIENT_SECRET',
+      'AUTH_INTROSPECTION_OPAQUE',
+      'AUTH_INTROSPECTION_CACHE_TTL_S',
+      'AUTH_INTROSPECTION_TIMEOUT_MS',
+    ] as const
+  ).filter((n) => r.isSet(n));
   let out = issuers;
   if (given.length) {
     const target = issuers.find((i) => i.issuer === v.AUTH_ISSUER && i.kind !== 'supabase');

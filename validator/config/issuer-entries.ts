@@ -38,7 +38,21 @@ export interface IssuerEntry {
   readonly dpop?: DpopPolicy;
 }
 
-const ENTRY_KEYS = ['kind', 'issuer', 'url', 'audience', 'jwksUrl', 'algorithms', 'tokenTypes', 'preset', 'hmacSecret', 'hmacSecretFile', 'claims', 'introspection', 'dpop'];
+const ENTRY_KEYS = [
+  'kind',
+  'issuer',
+  'url',
+  'audience',
+  'jwksUrl',
+  'algorithms',
+  'tokenTypes',
+  'preset',
+  'hmacSecret',
+  'hmacSecretFile',
+  'claims',
+  'introspection',
+  'dpop',
+];
 const CLAIM_KEYS: ReadonlyArray<keyof ClaimMapping> = ['subject', 'scopes', 'roles', 'email', 'clientId'];
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
@@ -48,9 +62,13 @@ export const issuerList: Parser<readonly Record<string, unknown>[]> = (raw, name
   try {
     list = JSON.parse(raw);
   } catch (e) {
-    throw new ConfigError(name, `is not valid JSON (${(e as Error).message}); write an array of issuer objects: [{"issuer": "https://…", "audience": "my-api"}]`);
+    throw new ConfigError(
+      name,
+      `is not valid JSON (${(e as Error).message}); write an array of issuer objects: [{"issuer": "https://…", "audience": "my-api"}]`,
+    );
   }
-  if (!Array.isArray(list) || !list.every(isObject)) throw new ConfigError(name, 'must be a JSON array of issuer objects: [{"issuer": "https://…", "audience": "my-api"}]');
+  if (!Array.isArray(list) || !list.every(isObject))
+    throw new ConfigError(name, 'must be a JSON array of issuer objects: [{"issuer": "https://…", "audience": "my-api"}]');
   if (list.length === 0) throw new ConfigError(name, 'lists no issuer; remove it, or add at least one entry');
   return list;
 };
@@ -133,7 +151,8 @@ export function readEntries(list: readonly Record<string, unknown>[], fail: (mes
     const algs = strings('algorithms');
     if (algs) {
       const unknown = algs.filter((a) => !(ASYMMETRIC_ALGORITHMS as readonly string[]).includes(a));
-      if (unknown.length) bad('algorithms', `${unknown.map((a) => JSON.stringify(a)).join(', ')} ${unknown.length > 1 ? 'are' : 'is'} not allowed: ${algorithmAdvice(unknown)}`);
+      if (unknown.length)
+        bad('algorithms', `${unknown.map((a) => JSON.stringify(a)).join(', ')} ${unknown.length > 1 ? 'are' : 'is'} not allowed: ${algorithmAdvice(unknown)}`);
       else algorithms = algs as AsymmetricAlgorithm[];
     }
     let tokenTypes: string[] | undefined;
@@ -190,7 +209,8 @@ export function readEntries(list: readonly Record<string, unknown>[], fail: (mes
       if (entry.url === undefined && !badField(e, 'url')) bad('url', 'is required for a Supabase entry: the project URL, e.g. https://abc.supabase.co');
     } else {
       if (entry.issuer === undefined && !badField(e, 'issuer')) bad('issuer', 'is required: the exact `iss` of the tokens');
-      if (entry.audiences === undefined && !badField(e, 'audience')) bad('audience', 'is required: the `aud` value(s) your API accepts (see docs/IDENTITY-PROVIDERS.md for where each IdP puts it)');
+      if (entry.audiences === undefined && !badField(e, 'audience'))
+        bad('audience', 'is required: the `aud` value(s) your API accepts (see docs/IDENTITY-PROVIDERS.md for where each IdP puts it)');
       if (e.url !== undefined) bad('url', 'is only for "kind": "supabase" entries');
     }
     if (kind === 'jwks' && (e.hmacSecret !== undefined || e.hmacSecretFile !== undefined)) {

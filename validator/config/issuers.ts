@@ -11,7 +11,6 @@ import { keyUrlProblem } from './key-url';
 import type { Reading } from './read';
 import type { VariableName } from './schema';
 
-
 /** One trusted issuer: chosen by a token's `iss`; its keys, algorithms and claim rules apply to that token only. */
 export interface IssuerConfig extends IssuerProfile {
   /** jwks: keys from a JWKS; hs256: one shared secret; supabase: JWKS plus the legacy secret, Supabase's user rules. */
@@ -78,14 +77,36 @@ export function buildIssuers(r: Reading): { issuers: IssuerConfig[]; supabase: S
     else configuredBy.set(issuer.issuer, label);
     issuers.push(issuer);
   };
-  const supabaseIssuer = (variable: string, label: string, prefix: string, url: string, o: { audiences?: readonly string[]; jwksUrl?: string; algorithms?: readonly string[]; tokenTypes?: readonly string[]; claims?: IssuerEntry['claims']; secret?: Uint8Array; issuer?: string }) => {
+  const supabaseIssuer = (
+    variable: string,
+    label: string,
+    prefix: string,
+    url: string,
+    o: {
+      audiences?: readonly string[];
+      jwksUrl?: string;
+      algorithms?: readonly string[];
+      tokenTypes?: readonly string[];
+      claims?: IssuerEntry['claims'];
+      secret?: Uint8Array;
+      issuer?: string;
+    },
+  ) => {
     const base = url.replace(/\/+$/, '');
     const issuer = `${base}/auth/v1`;
-    if (o.issuer !== undefined && o.issuer !== issuer) r.fail(variable, `${prefix}issuer: a Supabase project's issuer is ${issuer}; leave issuer out or write that`);
+    if (o.issuer !== undefined && o.issuer !== issuer)
+      r.fail(variable, `${prefix}issuer: a Supabase project's issuer is ${issuer}; leave issuer out or write that`);
     supabaseUrls.push(base);
     const audiences = o.audiences ?? ['authenticated'];
     const profile = resolveProfile({ kind: 'supabase', preset: 'supabase', audiences, algorithms: o.algorithms, tokenTypes: o.tokenTypes, claims: o.claims });
-    add(variable, label, prefix, { kind: 'supabase', issuer, audiences, jwksUrl: o.jwksUrl ?? `${issuer}/.well-known/jwks.json`, hmacSecret: o.secret, ...profile });
+    add(variable, label, prefix, {
+      kind: 'supabase',
+      issuer,
+      audiences,
+      jwksUrl: o.jwksUrl ?? `${issuer}/.well-known/jwks.json`,
+      hmacSecret: o.secret,
+      ...profile,
+    });
   };
 
   // --- AUTH_ISSUERS: any number of issuers
@@ -103,7 +124,11 @@ export function buildIssuers(r: Reading): { issuers: IssuerConfig[]; supabase: S
       } catch {
         // not a URL: fine for iss, but discovery needs one
       }
-      if (!discoverable) return r.fail(name, `${e.where} jwksUrl: is required when the issuer is not an http(s) URL (keys are discovered from <issuer>/.well-known/openid-configuration)`);
+      if (!discoverable)
+        return r.fail(
+          name,
+          `${e.where} jwksUrl: is required when the issuer is not an http(s) URL (keys are discovered from <issuer>/.well-known/openid-configuration)`,
+        );
       keyUrl(name, e.issuer, `${e.where} issuer: `);
     }
     if (e.url !== undefined) keyUrl(name, e.url, `${e.where} url: `);
@@ -119,11 +144,38 @@ export function buildIssuers(r: Reading): { issuers: IssuerConfig[]; supabase: S
     }
     if (raw) secret = secretBytes(name, raw, `${e.where} hmacSecret: `);
     if (e.kind === 'supabase') {
-      return supabaseIssuer(name, `AUTH_ISSUERS${e.where}`, `${e.where} `, e.url!, { audiences: e.audiences, jwksUrl: e.jwksUrl, algorithms: e.algorithms, tokenTypes: e.tokenTypes, claims: e.claims, secret, issuer: e.issuer });
+      return supabaseIssuer(name, `AUTH_ISSUERS${e.where}`, `${e.where} `, e.url!, {
+        audiences: e.audiences,
+        jwksUrl: e.jwksUrl,
+        algorithms: e.algorithms,
+        tokenTypes: e.tokenTypes,
+        claims: e.claims,
+        secret,
+        issuer: e.issuer,
+      });
     }
-    const profile = resolveProfile({ kind: e.kind, preset: e.preset, audiences: e.audiences!, algorithms: e.algorithms, tokenTypes: e.tokenTypes, claims: e.claims });
-    const introspection = e.introspection === undefined ? undefined : parseIntrospection(e.introspection, production, (field, m) => r.fail(name, `${e.where} introspection${field ? `.${field}` : ''}: ${m}`));
-    add(name, `AUTH_ISSUERS${e.where}`, `${e.where} `, { kind: e.kind, issuer: e.issuer!, audiences: e.audiences!, jwksUrl: e.jwksUrl, hmacSecret: secret, ...profile, ...(introspection ? { introspection } : {}), ...(e.dpop ? { dpop: e.dpop } : {}) });
+    const profile = resolveProfile({
+      kind: e.kind,
+      preset: e.preset,
+      audiences: e.audiences!,
+      algorithms: e.algorithms,
+      tokenTypes: e.tokenTypes,
+      claims: e.claims,
+    });
+    const introspection =
+      e.introspection === undefined
+        ? undefined
+        : parseIntrospection(e.introspection, production, (field, m) => r.fail(name, `${e.where} introspection${field ? `.${field}` : ''}: ${m}`));
+    add(name, `AUTH_ISSUERS${e.where}`, `${e.where} `, {
+      kind: e.kind,
+      issuer: e.issuer!,
+      audiences: e.audiences!,
+      jwksUrl: e.jwksUrl,
+      hmacSecret: secret,
+      ...profile,
+      ...(introspection ? { introspection } : {}),
+      ...(e.dpop ? { dpop: e.dpop } : {}),
+    });
   }
 
   // --- the shorthand: one issuer per AUTH_MODE value
@@ -132,15 +184,22 @@ export function buildIssuers(r: Reading): { issuers: IssuerConfig[]; supabase: S
   if (!modes?.length) {
     if (v.AUTH_ISSUERS !== undefined) {
       // AUTH_ISSUERS alone: the shorthand is not read; say so rather than ignore what was meant
-      for (const name of SHORTHAND) if (r.isSet(name)) r.fail(name, 'has no effect without AUTH_MODE=jwks or hs256; put it in an AUTH_ISSUERS entry, or set AUTH_MODE');
+      for (const name of SHORTHAND)
+        if (r.isSet(name)) r.fail(name, 'has no effect without AUTH_MODE=jwks or hs256; put it in an AUTH_ISSUERS entry, or set AUTH_MODE');
     } else if (!r.refused('AUTH_ISSUERS')) {
-      r.fail('AUTH_MODE', 'no issuer is configured: set AUTH_ISSUERS (a JSON list of issuers), or AUTH_MODE to jwks, supabase and/or hs256 (tollgate never runs without auth)');
+      r.fail(
+        'AUTH_MODE',
+        'no issuer is configured: set AUTH_ISSUERS (a JSON list of issuers), or AUTH_MODE to jwks, supabase and/or hs256 (tollgate never runs without auth)',
+      );
     }
     return { issuers, supabase: supabaseSettings() };
   }
 
   if (modes.includes('jwks') && modes.includes('hs256')) {
-    r.fail('AUTH_MODE', 'jwks and hs256 both use AUTH_ISSUER; choose one of them (Supabase HS256 tokens go through `supabase` mode), or list both in AUTH_ISSUERS');
+    r.fail(
+      'AUTH_MODE',
+      'jwks and hs256 both use AUTH_ISSUER; choose one of them (Supabase HS256 tokens go through `supabase` mode), or list both in AUTH_ISSUERS',
+    );
   } else if (modes.includes('jwks') || modes.includes('hs256')) {
     const mode = modes.includes('jwks') ? 'jwks' : 'hs256';
     const issuer = keyUrl('AUTH_ISSUER', need('AUTH_ISSUER', v.AUTH_ISSUER, `when AUTH_MODE includes ${mode}`));
@@ -149,7 +208,8 @@ export function buildIssuers(r: Reading): { issuers: IssuerConfig[]; supabase: S
     const preset: PresetName | undefined = v.AUTH_PRESET;
     if (preset === 'supabase') r.fail('AUTH_PRESET', 'supabase is not a preset for AUTH_ISSUER: use AUTH_MODE=supabase with SUPABASE_URL');
     if (mode === 'jwks') {
-      if (r.isSet('AUTH_JWT_SECRET')) r.fail('AUTH_JWT_SECRET', 'must not be set with AUTH_MODE=jwks: an HMAC secret is never accepted for an asymmetric issuer');
+      if (r.isSet('AUTH_JWT_SECRET'))
+        r.fail('AUTH_JWT_SECRET', 'must not be set with AUTH_MODE=jwks: an HMAC secret is never accepted for an asymmetric issuer');
       if (v.AUTH_ALGORITHMS?.length === 0) r.fail('AUTH_ALGORITHMS', 'must list at least one algorithm');
       const jwksUrl = keyUrl('AUTH_JWKS_URL', v.AUTH_JWKS_URL);
       // AUTH_ALGORITHMS has a default: the preset's algorithms apply unless it is set
@@ -169,7 +229,9 @@ export function buildIssuers(r: Reading): { issuers: IssuerConfig[]; supabase: S
     const base = keyUrl('SUPABASE_URL', need('SUPABASE_URL', v.SUPABASE_URL, 'when AUTH_MODE includes supabase'));
     const secret = v.SUPABASE_JWT_SECRET;
     if (base !== undefined) {
-      supabaseIssuer('AUTH_ISSUER', 'SUPABASE_URL', 'SUPABASE_URL ', base, { secret: secret === undefined ? undefined : secretBytes('SUPABASE_JWT_SECRET', secret) });
+      supabaseIssuer('AUTH_ISSUER', 'SUPABASE_URL', 'SUPABASE_URL ', base, {
+        secret: secret === undefined ? undefined : secretBytes('SUPABASE_JWT_SECRET', secret),
+      });
     }
   }
   return { issuers, supabase: supabaseSettings() };

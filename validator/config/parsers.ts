@@ -56,7 +56,10 @@ export function oneOf<T extends string>(values: readonly T[], opts: OneOfOptions
 /** A comma-separated list, items trimmed, empty items dropped; each item parsed by `item`. */
 export function list<T = string>(item?: Parser<T>): Parser<T[]> {
   return (raw, name) => {
-    const items = raw.split(',').map((s) => s.trim()).filter(Boolean);
+    const items = raw
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
     return item ? items.map((s) => item(s, name)) : (items as T[]);
   };
 }

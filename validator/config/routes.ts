@@ -26,11 +26,15 @@ function checkMatch(variable: string, method: string, path: string): RouteMatch 
 
 /** Parses `POST /api/tasks, PUT /api/jobs` (QUOTA_ROUTES). */
 export function parseRouteList(variable: string, raw: string): RouteMatch[] {
-  return raw.split(',').map((s) => s.trim()).filter(Boolean).map((entry) => {
-    const parts = entry.split(/\s+/);
-    if (parts.length !== 2) throw new ConfigError(variable, `entry ${JSON.stringify(entry)} must be "METHOD /path", e.g. "POST /api/tasks"`);
-    return checkMatch(variable, parts[0]!, parts[1]!);
-  });
+  return raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((entry) => {
+      const parts = entry.split(/\s+/);
+      if (parts.length !== 2) throw new ConfigError(variable, `entry ${JSON.stringify(entry)} must be "METHOD /path", e.g. "POST /api/tasks"`);
+      return checkMatch(variable, parts[0]!, parts[1]!);
+    });
 }
 
 /**

@@ -39,11 +39,26 @@ const v = <T>(d: VariableDef<T>): VariableDef<T> => Object.freeze(d);
 
 /** The table, in the order of the generated docs within each group. */
 export const VARIABLES = Object.freeze({
-  NODE_ENV: v({ group: 'server', parse: oneOf(NODE_ENVS), default: 'development', doc: '`development`, `test` or `production`. Production refuses unsafe settings at start-up.' }),
+  NODE_ENV: v({
+    group: 'server',
+    parse: oneOf(NODE_ENVS),
+    default: 'development',
+    doc: '`development`, `test` or `production`. Production refuses unsafe settings at start-up.',
+  }),
   HOST: v({ group: 'server', parse: text, default: '127.0.0.1', doc: 'Listen address; `0.0.0.0` in containers.' }),
   PORT: v({ group: 'server', parse: int(0, 65535), default: '3000', doc: 'Listen port (0 = any free port, printed in the `listening` log line).' }),
-  LOG_LEVEL: v({ group: 'server', parse: oneOf(LOG_LEVELS, { refuse: (l) => `unknown level ${JSON.stringify(l)}; use ${LOG_LEVELS.join(', ')}` }), default: 'info', doc: 'pino level: `fatal`, `error`, `warn`, `info`, `debug`, `trace` or `silent`.' }),
-  SHUTDOWN_GRACE_MS: v({ group: 'server', parse: int(0, 600_000), default: '10000', doc: 'On SIGTERM, how long in-flight decisions may take before the process exits anyway (ms).' }),
+  LOG_LEVEL: v({
+    group: 'server',
+    parse: oneOf(LOG_LEVELS, { refuse: (l) => `unknown level ${JSON.stringify(l)}; use ${LOG_LEVELS.join(', ')}` }),
+    default: 'info',
+    doc: 'pino level: `fatal`, `error`, `warn`, `info`, `debug`, `trace` or `silent`.',
+  }),
+  SHUTDOWN_GRACE_MS: v({
+    group: 'server',
+    parse: int(0, 600_000),
+    default: '10000',
+    doc: 'On SIGTERM, how long in-flight decisions may take before the process exits anyway (ms).',
+  }),
   TOLLGATE_TRACING: v({
     group: 'server',
     parse: oneOf(['off', 'otlp'] as const, { fold: true }),
@@ -63,9 +78,24 @@ export const VARIABLES = Object.freeze({
     required: 'unless `AUTH_ISSUERS` is set',
     doc: 'The single-issuer shorthand, comma-separated: `jwks` (Keycloak or any OIDC IdP: `AUTH_ISSUER`…), `supabase` (`SUPABASE_URL`…), `hs256`. Each is one issuer; `AUTH_ISSUERS` lists any number. In development `npm start` sets it.',
   }),
-  AUTH_ISSUER: v({ group: 'auth', parse: httpUrl, required: 'with `jwks` or `hs256`', doc: 'Expected `iss` for `jwks` and `hs256` modes, e.g. `https://auth.example.com/realms/wavestack`.' }),
-  AUTH_AUDIENCE: v({ group: 'auth', parse: list(), required: 'with `jwks` or `hs256`', doc: 'Accepted `aud` value(s) for `jwks` and `hs256`, comma-separated; the token must carry at least one.' }),
-  AUTH_JWKS_URL: v({ group: 'jwks', parse: httpUrl, optional: true, doc: 'JWKS of the `jwks` issuer. Default: `jwks_uri` from `${AUTH_ISSUER}/.well-known/openid-configuration`.' }),
+  AUTH_ISSUER: v({
+    group: 'auth',
+    parse: httpUrl,
+    required: 'with `jwks` or `hs256`',
+    doc: 'Expected `iss` for `jwks` and `hs256` modes, e.g. `https://auth.example.com/realms/wavestack`.',
+  }),
+  AUTH_AUDIENCE: v({
+    group: 'auth',
+    parse: list(),
+    required: 'with `jwks` or `hs256`',
+    doc: 'Accepted `aud` value(s) for `jwks` and `hs256`, comma-separated; the token must carry at least one.',
+  }),
+  AUTH_JWKS_URL: v({
+    group: 'jwks',
+    parse: httpUrl,
+    optional: true,
+    doc: 'JWKS of the `jwks` issuer. Default: `jwks_uri` from `${AUTH_ISSUER}/.well-known/openid-configuration`.',
+  }),
   AUTH_ALGORITHMS: v({
     group: 'auth',
     parse: list(oneOf(ASYMMETRIC_ALGORITHMS, { refuse: (a) => `${JSON.stringify(a)} is not allowed: ${algorithmAdvice([a])}` })),
@@ -78,11 +108,27 @@ export const VARIABLES = Object.freeze({
     optional: true,
     doc: 'Claim mapping and audience hints of a known IdP for the `AUTH_ISSUER` issuer: keycloak, auth0, entra, okta, cognito or google (see docs/IDENTITY-PROVIDERS.md). Unset: `scope`/`scp`, `roles`, `email`, `azp`/`client_id`.',
   }),
-  AUTH_JWT_SECRET: v({ group: 'auth', parse: text, secret: true, required: 'with `hs256`', doc: 'HS256 shared secret for `hs256` mode (at least 32 bytes in production).' }),
+  AUTH_JWT_SECRET: v({
+    group: 'auth',
+    parse: text,
+    secret: true,
+    required: 'with `hs256`',
+    doc: 'HS256 shared secret for `hs256` mode (at least 32 bytes in production).',
+  }),
   AUTH_CLOCK_TOLERANCE_S: v({ group: 'auth', parse: int(0, 300), default: '30', doc: 'Leeway applied to `exp`, `nbf` and `iat` (seconds, 0–300).' }),
   AUTH_MAX_TOKEN_BYTES: v({ group: 'auth', parse: int(256, 65536), default: '8192', doc: 'Tokens longer than this are refused before parsing (bytes).' }),
-  AUTH_JWKS_CACHE_TTL_S: v({ group: 'jwks', parse: int(1, 86400), default: '600', doc: 'How long fetched keys are fresh; they are refreshed in the background before that (seconds).' }),
-  AUTH_JWKS_COOLDOWN_S: v({ group: 'jwks', parse: int(0, 3600), default: '30', doc: 'An unknown `kid` triggers at most one JWKS refetch per this interval (seconds).' }),
+  AUTH_JWKS_CACHE_TTL_S: v({
+    group: 'jwks',
+    parse: int(1, 86400),
+    default: '600',
+    doc: 'How long fetched keys are fresh; they are refreshed in the background before that (seconds).',
+  }),
+  AUTH_JWKS_COOLDOWN_S: v({
+    group: 'jwks',
+    parse: int(0, 3600),
+    default: '30',
+    doc: 'An unknown `kid` triggers at most one JWKS refetch per this interval (seconds).',
+  }),
   AUTH_JWKS_TIMEOUT_MS: v({ group: 'jwks', parse: int(100, 60000), default: '5000', doc: 'Timeout of one discovery or JWKS fetch (ms).' }),
   AUTH_INTROSPECTION_URL: v({
     group: 'introspection',
@@ -90,8 +136,19 @@ export const VARIABLES = Object.freeze({
     optional: true,
     doc: 'RFC 7662 introspection endpoint of the `AUTH_ISSUER` issuer (Keycloak: `<issuer>/protocol/openid-connect/token/introspect`). Set: every token of that issuer is also introspected (answers cached for `AUTH_INTROSPECTION_CACHE_TTL_S`), so a token revoked at the IdP (RFC 7009) is refused within that time; the IdP unreachable fails closed (503 `introspection_unavailable`). `AUTH_ISSUERS` entries say it with `introspection`.',
   }),
-  AUTH_INTROSPECTION_CLIENT_ID: v({ group: 'introspection', parse: text, optional: true, doc: 'Client id tollgate authenticates with at the introspection endpoint (HTTP Basic, RFC 7662 §2.1). Required with `AUTH_INTROSPECTION_URL`.' }),
-  AUTH_INTROSPECTION_CLIENT_SECRET: v({ group: 'introspection', parse: text, secret: true, optional: true, doc: 'That client\'s secret. Required with `AUTH_INTROSPECTION_URL`.' }),
+  AUTH_INTROSPECTION_CLIENT_ID: v({
+    group: 'introspection',
+    parse: text,
+    optional: true,
+    doc: 'Client id tollgate authenticates with at the introspection endpoint (HTTP Basic, RFC 7662 §2.1). Required with `AUTH_INTROSPECTION_URL`.',
+  }),
+  AUTH_INTROSPECTION_CLIENT_SECRET: v({
+    group: 'introspection',
+    parse: text,
+    secret: true,
+    optional: true,
+    doc: "That client's secret. Required with `AUTH_INTROSPECTION_URL`.",
+  }),
   AUTH_INTROSPECTION_CACHE_TTL_S: v({
     group: 'introspection',
     parse: int(0, 60),
@@ -104,8 +161,18 @@ export const VARIABLES = Object.freeze({
     optional: true,
     doc: '`true`: also accept opaque (non-JWT) bearer tokens, known only through introspection, as tokens of the `AUTH_ISSUER` issuer (at most one issuer may). Default `false`: only JWTs, each introspected after its signature verifies.',
   }),
-  AUTH_INTROSPECTION_TIMEOUT_MS: v({ group: 'introspection', parse: int(100, 30000), optional: true, doc: 'Timeout of one introspection request (ms, default 2000); past it the decision is 503 `introspection_unavailable`.' }),
-  AUTH_INTROSPECTION_CACHE_MAX: v({ group: 'introspection', parse: int(1, 1_000_000), default: '10000', doc: 'Entries in the introspection answer cache, all issuers together (LRU).' }),
+  AUTH_INTROSPECTION_TIMEOUT_MS: v({
+    group: 'introspection',
+    parse: int(100, 30000),
+    optional: true,
+    doc: 'Timeout of one introspection request (ms, default 2000); past it the decision is 503 `introspection_unavailable`.',
+  }),
+  AUTH_INTROSPECTION_CACHE_MAX: v({
+    group: 'introspection',
+    parse: int(1, 1_000_000),
+    default: '10000',
+    doc: 'Entries in the introspection answer cache, all issuers together (LRU).',
+  }),
   AUTH_FRONT: v({
     group: 'auth',
     parse: oneOf(FRONTS, { fold: true, refuse: (f) => `unknown front ${JSON.stringify(f)}; use ${FRONTS.join(', ')}` }),
@@ -118,7 +185,12 @@ export const VARIABLES = Object.freeze({
     default: 'false',
     doc: "`true`: read the client certificate's thumbprint (base64url SHA-256 of its DER, RFC 8705 §3.1) from `X-Client-Cert-S256`, so that a token bound to a certificate (`cnf` `x5t#S256`) passes with that certificate. Only behind a front that sets the header from the TLS connection and never passes a client's: tollgate's NGINX template does (with `GATEWAY_MTLS`); ingress-nginx, Caddy `forward_auth` and Traefik `forwardAuth` pass the client's headers unless configured otherwise, and the thumbprint is no secret (it is in the token). `false`: the header is ignored and every certificate-bound token is refused (401 `client_certificate_missing`); unbound tokens are unaffected either way.",
   }),
-  AUTH_ALLOWED_CLIENTS: v({ group: 'auth', parse: list(), optional: true, doc: 'If set, only tokens whose `azp` / `client_id` is in this comma list pass (`client_not_allowed`).' }),
+  AUTH_ALLOWED_CLIENTS: v({
+    group: 'auth',
+    parse: list(),
+    optional: true,
+    doc: 'If set, only tokens whose `azp` / `client_id` is in this comma list pass (`client_not_allowed`).',
+  }),
   AUTH_REQUIRE_EMAIL_VERIFIED: v({
     group: 'auth',
     parse: bool,
@@ -137,7 +209,12 @@ export const VARIABLES = Object.freeze({
     default: 'allow',
     doc: 'A route that no `AUTH_ROUTE_RULES` rule matches: `allow` lets any valid token through; `deny` refuses it (403 `route_not_allowed`), so only routes with a rule are reachable (a rule with no requirement, `[]`, opens one to any valid token).',
   }),
-  AUTH_DECISION_CACHE_TTL_S: v({ group: 'cache', parse: int(0, 3600), default: '60', doc: 'A verified token is not verified again for at most this long (and never past its `exp`); also caps how long the NGINX edge decision cache keeps a grant; 0 disables both (seconds).' }),
+  AUTH_DECISION_CACHE_TTL_S: v({
+    group: 'cache',
+    parse: int(0, 3600),
+    default: '60',
+    doc: 'A verified token is not verified again for at most this long (and never past its `exp`); also caps how long the NGINX edge decision cache keeps a grant; 0 disables both (seconds).',
+  }),
   AUTH_DECISION_CACHE_MAX: v({ group: 'cache', parse: int(1, 1_000_000), default: '10000', doc: 'Entries in the verified-token cache (LRU).' }),
 
   AUTH_DPOP: v({
@@ -190,7 +267,13 @@ export const VARIABLES = Object.freeze({
     required: 'with `supabase`',
     doc: 'Supabase project URL for `supabase` mode; issuer `${SUPABASE_URL}/auth/v1`, audience `authenticated`, JWKS `${SUPABASE_URL}/auth/v1/.well-known/jwks.json`.',
   }),
-  SUPABASE_JWT_SECRET: v({ group: 'supabase', parse: text, secret: true, optional: true, doc: 'Legacy HS256 JWT secret of the Supabase project. Optional once the project uses asymmetric signing keys.' }),
+  SUPABASE_JWT_SECRET: v({
+    group: 'supabase',
+    parse: text,
+    secret: true,
+    optional: true,
+    doc: 'Legacy HS256 JWT secret of the Supabase project. Optional once the project uses asymmetric signing keys.',
+  }),
   SUPABASE_ANON_KEY: v({
     group: 'supabase',
     parse: supabaseAnonKey,
@@ -199,9 +282,20 @@ export const VARIABLES = Object.freeze({
     doc: 'Publishable/anon key of the project. The validator does not use it; it is accepted so that one keys.env serves the whole Supabase setup, and a service-role or `sb_secret_` key here is refused (it bypasses RLS).',
   }),
   SUPABASE_ALLOW_ANONYMOUS: v({ group: 'supabase', parse: bool, default: 'false', doc: 'Let Supabase anonymous users (`is_anonymous: true`) pass.' }),
-  SUPABASE_ALLOW_UNCONFIRMED: v({ group: 'supabase', parse: bool, default: 'false', doc: 'Let Supabase users with an unconfirmed email pass. Development only: refused in production.' }),
+  SUPABASE_ALLOW_UNCONFIRMED: v({
+    group: 'supabase',
+    parse: bool,
+    default: 'false',
+    doc: 'Let Supabase users with an unconfirmed email pass. Development only: refused in production.',
+  }),
 
-  DATABASE_URL: v({ group: 'database', parse: postgresUrl, secret: true, optional: true, doc: 'Postgres server URL for quotas. Unset: the embedded Postgres (PGlite) in `DATA_DIR`.' }),
+  DATABASE_URL: v({
+    group: 'database',
+    parse: postgresUrl,
+    secret: true,
+    optional: true,
+    doc: 'Postgres server URL for quotas. Unset: the embedded Postgres (PGlite) in `DATA_DIR`.',
+  }),
   DATA_DIR: v({ group: 'database', parse: text, default: './.data', doc: 'Data directory of the embedded Postgres (`memory://` for a throw-away one).' }),
   DATABASE_POOL_MAX: v({ group: 'database', parse: int(1, 1000), default: '10', doc: 'Maximum pooled connections to the Postgres server.' }),
   DATABASE_STATEMENT_TIMEOUT_MS: v({
@@ -210,8 +304,18 @@ export const VARIABLES = Object.freeze({
     default: '2000',
     doc: 'Server-side statement timeout; a charge that takes longer fails closed with 503 (ms). Connecting times out after 3 s.',
   }),
-  DATABASE_SSL: v({ group: 'database', parse: oneOf(['false', 'require', 'verify-full'] as const), default: 'false', doc: 'TLS to Postgres: `false`, `require` (encrypted) or `verify-full` (encrypted, CA and host checked).' }),
-  MIGRATE_ON_START: v({ group: 'database', parse: bool, optional: true, doc: 'Apply pending migrations at start-up. Default `true` in development, `false` in production.' }),
+  DATABASE_SSL: v({
+    group: 'database',
+    parse: oneOf(['false', 'require', 'verify-full'] as const),
+    default: 'false',
+    doc: 'TLS to Postgres: `false`, `require` (encrypted) or `verify-full` (encrypted, CA and host checked).',
+  }),
+  MIGRATE_ON_START: v({
+    group: 'database',
+    parse: bool,
+    optional: true,
+    doc: 'Apply pending migrations at start-up. Default `true` in development, `false` in production.',
+  }),
 
   QUOTA_ROUTES: v({
     group: 'quota',
@@ -219,8 +323,18 @@ export const VARIABLES = Object.freeze({
     default: 'POST /api/tasks',
     doc: 'Quota-charged routes, comma-separated `METHOD /path-prefix`, matched like `AUTH_ROUTE_RULES` (path prefix, letter case ignored: `POST /api/TASKS` is charged). An empty value takes the default, like every variable; a lone `,` charges nothing.',
   }),
-  QUOTA_DEFAULT_TICKS: v({ group: 'quota', parse: int(1, 1_000_000), default: '1', doc: 'Ticks charged when the request carries no `X-Max-Ticks` header or `max_ticks` query parameter.' }),
-  QUOTA_DEFAULT_DAILY_TICKS: v({ group: 'quota', parse: int(1, MAX_DAILY_LIMIT), default: '32', doc: 'Daily tick limit of a profile created on its first charge.' }),
+  QUOTA_DEFAULT_TICKS: v({
+    group: 'quota',
+    parse: int(1, 1_000_000),
+    default: '1',
+    doc: 'Ticks charged when the request carries no `X-Max-Ticks` header or `max_ticks` query parameter.',
+  }),
+  QUOTA_DEFAULT_DAILY_TICKS: v({
+    group: 'quota',
+    parse: int(1, MAX_DAILY_LIMIT),
+    default: '32',
+    doc: 'Daily tick limit of a profile created on its first charge.',
+  }),
   QUOTA_TIMEZONE: v({ group: 'quota', parse: timeZone, default: 'UTC', doc: 'IANA time zone whose midnight resets the daily quota.' }),
   QUOTA_TRUST_CHARGE_ID: v({
     group: 'quota',

@@ -28,7 +28,7 @@ export interface ExpectContext {
 /** A value as written in explain's output: JSON for anything but a plain string, cut at 120 characters. */
 export function show(v: unknown): string {
   if (v === undefined) return '(absent)';
-  const s = typeof v === 'string' ? JSON.stringify(v) : JSON.stringify(v) ?? String(v);
+  const s = typeof v === 'string' ? JSON.stringify(v) : (JSON.stringify(v) ?? String(v));
   return s.length > 120 ? `${s.slice(0, 120)}…` : s;
 }
 
@@ -41,10 +41,7 @@ export function when(t: unknown, nowS: number): string {
   const a = Math.abs(d);
   if (a < 1) return `${new Date(t * 1000).toISOString().replace('.000Z', 'Z')} (now)`;
   const span =
-    a < 120 ? `${Math.round(a)} s`
-    : a < 7200 ? `${Math.round(a / 60)} min`
-    : a < 172800 ? `${Math.round(a / 3600)} h`
-    : `${Math.round(a / 86400)} days`;
+    a < 120 ? `${Math.round(a)} s` : a < 7200 ? `${Math.round(a / 60)} min` : a < 172800 ? `${Math.round(a / 3600)} h` : `${Math.round(a / 86400)} days`;
   const iso = Number.isFinite(t) && Math.abs(t) < 1e11 ? new Date(t * 1000).toISOString().replace('.000Z', 'Z') : String(t);
   return `${iso} (${d >= 0 ? `in ${span}` : `${span} ago`})`;
 }
@@ -82,24 +79,28 @@ export function expectation(e: AuthError, c: ExpectContext): Expectation {
         got: `alg ${show(h?.alg)}`,
         expected: i ? `${list(algorithms(i))} (AUTH_ALGORITHMS)` : 'a signed token',
         hint:
-          h?.alg === 'HS256' && i && !i.hmacSecret ? 'an HMAC-signed token is never accepted for an issuer that publishes keys (RFC 8725 §2.1)'
-          : String(h?.alg).toLowerCase() === 'none' ? 'unsigned tokens are never accepted'
-          : undefined,
+          h?.alg === 'HS256' && i && !i.hmacSecret
+            ? 'an HMAC-signed token is never accepted for an issuer that publishes keys (RFC 8725 §2.1)'
+            : String(h?.alg).toLowerCase() === 'none'
+              ? 'unsigned tokens are never accepted'
+              : undefined,
       };
     case 'header_not_allowed': {
       const found = ['crit', 'jku', 'x5u', 'jwk', 'x5c'].filter((k) => h && k in h);
       return { got: `header ${found.join(', ')}`, expected: 'none of crit, jku, x5u, jwk, x5c: keys come from the configuration only' };
     }
     case 'token_type_invalid':
-      if (i?.kind === 'supabase' && p?.role !== 'authenticated' && p?.role !== undefined) return {
-        got: `role ${show(p.role)}`,
-        expected: '"authenticated" (a signed-in Supabase user)',
-      };
-      if (p?.typ !== undefined && String(p.typ).toLowerCase() !== 'bearer') return {
-        got: `payload typ ${show(p.typ)}`,
-        expected: '"Bearer": an access token, not an ID or refresh token',
-        hint: 'send the access_token of the token response, not the id_token or refresh_token',
-      };
+      if (i?.kind === 'supabase' && p?.role !== 'authenticated' && p?.role !== undefined)
+        return {
+          got: `role ${show(p.role)}`,
+          expected: '"authenticated" (a signed-in Supabase user)',
+        };
+      if (p?.typ !== undefined && String(p.typ).toLowerCase() !== 'bearer')
+        return {
+          got: `payload typ ${show(p.typ)}`,
+          expected: '"Bearer": an access token, not an ID or refresh token',
+          hint: 'send the access_token of the token response, not the id_token or refresh_token',
+        };
       return { got: `header typ ${show(h?.typ)}`, expected: 'an access token type of this issuer (at+jwt or JWT)' };
     case 'issuer_mismatch': {
       const iss = typeof p?.iss === 'string' ? p.iss : undefined;
@@ -117,16 +118,16 @@ export function expectation(e: AuthError, c: ExpectContext): Expectation {
       const published = c.published?.map((k) => `kid ${show(k.kid)} (${k.alg ?? k.kty}${k.use ? `, use ${k.use}` : ''})`).join(', ');
       return {
         got: `kid ${show(h?.kid)}, alg ${show(h?.alg)}`,
-        expected: published === undefined ? 'a key of the issuer\'s JWKS' : `a published key: ${published || 'the JWKS is empty'}`,
+        expected: published === undefined ? "a key of the issuer's JWKS" : `a published key: ${published || 'the JWKS is empty'}`,
         hint: 'a token from another realm or environment, or a key the IdP no longer publishes (rotated out)',
       };
     }
     case 'keys_unavailable':
-      return { got: e.message, expected: 'the issuer\'s JWKS, fetched', hint: 'run `tollgate check`: it names the URL and the cause' };
+      return { got: e.message, expected: "the issuer's JWKS, fetched", hint: 'run `tollgate check`: it names the URL and the cause' };
     case 'signature_invalid':
       return {
         got: h?.alg === 'HS256' ? 'an HS256 signature made with another secret' : `a signature that kid ${show(h?.kid)} does not verify`,
-        expected: 'a signature by the issuer\'s key',
+        expected: "a signature by the issuer's key",
         hint: 'a token from another environment that reuses the kid or secret, or one altered after signing',
       };
     case 'audience_mismatch': {
@@ -147,7 +148,7 @@ export function expectation(e: AuthError, c: ExpectContext): Expectation {
       return {
         got: `nbf ${when(p?.nbf, nowS)}`,
         expected: `nbf before now plus ${tol} s (AUTH_CLOCK_TOLERANCE_S)`,
-        hint: 'the IdP\'s clock is ahead of this host\'s: `tollgate check` compares them',
+        hint: "the IdP's clock is ahead of this host's: `tollgate check` compares them",
       };
     case 'claim_missing':
       return { got: e.message, expected: 'exp and a non-empty sub' };

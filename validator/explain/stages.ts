@@ -174,10 +174,11 @@ export async function explainToken(deps: ExplainDeps, input: ExplainInput): Prom
   } else later('email', `email ${show(decoded?.payload.email)}`);
 
   const rule = route && matchRoute(config.auth.routeRules, route.method, route.path);
-  const ruleText =
-    !route ? 'no route given'
-    : rule ? `${rule.method} ${rule.path} requires ${requirementText(rule)}`
-    : `no rule matches ${route.method} ${route.path} (AUTH_DEFAULT_POLICY=${config.auth.defaultPolicy})`;
+  const ruleText = !route
+    ? 'no route given'
+    : rule
+      ? `${rule.method} ${rule.path} requires ${requirementText(rule)}`
+      : `no rule matches ${route.method} ${route.path} (AUTH_DEFAULT_POLICY=${config.auth.defaultPolicy})`;
   if (!route) stages.push({ stage: 'rule', mark: 'n/a', text: ruleText });
   else if (principal && !refused) {
     try {
@@ -189,10 +190,11 @@ export async function explainToken(deps: ExplainDeps, input: ExplainInput): Prom
   } else later('rule', rule && decoded ? `${ruleText}; the token carries scopes ${show(scopesOf(decoded.payload).join(' '))}` : ruleText);
 
   const charged = route && matchRoute(config.quota.routes, route.method, route.path);
-  const chargeText =
-    !route ? 'no route given'
-    : charged ? `${charged.method} ${charged.path} is charged (QUOTA_ROUTES)`
-    : 'not a charged route (QUOTA_ROUTES): nothing to charge';
+  const chargeText = !route
+    ? 'no route given'
+    : charged
+      ? `${charged.method} ${charged.path} is charged (QUOTA_ROUTES)`
+      : 'not a charged route (QUOTA_ROUTES): nothing to charge';
   if (!route || !charged) stages.push({ stage: 'quota', mark: 'n/a', text: chargeText });
   else if (principal && !refused && store) {
     const preview = createQuotaStage({ config, ledger: { charge: (u, t, d) => store.preview(u, t, d) }, metrics: deps.metrics, log: deps.log, now: deps.now });
@@ -232,7 +234,7 @@ export async function explainToken(deps: ExplainDeps, input: ExplainInput): Prom
       notes.push(`the pipeline decided ${d.reason}${first ? `, the stages above ${first.reason}` : ''}: ${d.message ?? ''}`);
     }
   } else if (!refused) {
-    notes.push('the token passes; give --method and --uri to check a route\'s rule and charge');
+    notes.push("the token passes; give --method and --uri to check a route's rule and charge");
   }
   return result;
 }

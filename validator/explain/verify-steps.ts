@@ -54,11 +54,9 @@ export function describeStep(step: VerifyStep, c: ExpectContext): string {
       return `${claim} ${show(p?.[claim])}${i ? `, accepted ${i.audiences.map((a) => show(a)).join(', ')}` : ''}`;
     }
     case 'lifetime':
-      return [
-        `exp ${when(p?.exp, nowS)}`,
-        p?.nbf !== undefined && `nbf ${when(p.nbf, nowS)}`,
-        p?.iat !== undefined && `iat ${when(p.iat, nowS)}`,
-      ].filter(Boolean).join(', ');
+      return [`exp ${when(p?.exp, nowS)}`, p?.nbf !== undefined && `nbf ${when(p.nbf, nowS)}`, p?.iat !== undefined && `iat ${when(p.iat, nowS)}`]
+        .filter(Boolean)
+        .join(', ');
     case 'subject':
       return `sub ${show(p?.sub)}`;
   }

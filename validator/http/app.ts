@@ -95,7 +95,10 @@ export function createApp(deps: AppDeps): {
   });
   probe.get('/api/ready', async (_req, res) => {
     const r = await readiness(live.verifier, store, metrics, live.config);
-    res.status(r.ready ? 200 : 503).set('Cache-Control', 'no-store').json({ ...r, config: configStatus() });
+    res
+      .status(r.ready ? 200 : 503)
+      .set('Cache-Control', 'no-store')
+      .json({ ...r, config: configStatus() });
   });
   probe.get('/metrics', async (_req, res) => {
     if (store) {

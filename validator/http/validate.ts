@@ -168,7 +168,13 @@ function spanStart(input: DecisionInput): SpanAttributes {
 }
 
 function spanEnd(d: Decision): SpanAttributes & { error: boolean } {
-  return { 'http.response.status_code': d.status, 'tollgate.granted': d.granted, 'tollgate.reason': d.reason, 'tollgate.charged': d.charged, error: d.status >= 500 };
+  return {
+    'http.response.status_code': d.status,
+    'tollgate.granted': d.granted,
+    'tollgate.reason': d.reason,
+    'tollgate.charged': d.charged,
+    error: d.status >= 500,
+  };
 }
 
 export type ValidateHandler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -212,7 +218,8 @@ export function createValidateHandler({ pipeline, metrics, logger, front, tracin
     // client's or the upstream's trace; with tracing on, the decision's span is its child.
     const parent = traceParentOf(req);
     let span: SpanIds | undefined;
-    const decided = tracing === undefined ? pipeline.decide(input) : tracing.decision(parent, spanStart(input), () => pipeline.decide(input), spanEnd, (span = {}));
+    const decided =
+      tracing === undefined ? pipeline.decide(input) : tracing.decision(parent, spanStart(input), () => pipeline.decide(input), spanEnd, (span = {}));
     void decided.then((d) => {
       try {
         writeDecision(res, d, id);
@@ -226,7 +233,14 @@ export function createValidateHandler({ pipeline, metrics, logger, front, tracin
       const ms = performance.now() - started;
       (d.granted ? grantedTimer : refusedTimer).observe(ms / 1000);
       count(d.granted ? 'granted' : 'refused', d.reason, d.status);
-      const line = { req: { id, method: req.method, url: req.url === undefined ? undefined : loggableUri(req.url) }, res: { statusCode: d.status }, responseTime: Math.round(ms * 1000) / 1000, request_id: id, ...traceIds(parent, span), ...decisionLog(d, input) };
+      const line = {
+        req: { id, method: req.method, url: req.url === undefined ? undefined : loggableUri(req.url) },
+        res: { statusCode: d.status },
+        responseTime: Math.round(ms * 1000) / 1000,
+        request_id: id,
+        ...traceIds(parent, span),
+        ...decisionLog(d, input),
+      };
       writeLine(d.status, d.granted, line);
     });
   };

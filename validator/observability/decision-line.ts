@@ -43,8 +43,13 @@ export function decisionLineWriter(logger: Logger): DecisionLineWriter {
   const formatters = p[S.formattersSym] as { log?: unknown };
   const hooks = p[S.hooksSym] as { streamWrite?: unknown; logMethod?: unknown };
   const plain =
-    !formatters.log && !p[S.mixinSym] && !hooks.streamWrite && !hooks.logMethod && !p[S.nestedKeySym] &&
-    stream[S.needsMetadataGsym] !== true && p[S.messageKeySym] === 'msg';
+    !formatters.log &&
+    !p[S.mixinSym] &&
+    !hooks.streamWrite &&
+    !hooks.logMethod &&
+    !p[S.nestedKeySym] &&
+    stream[S.needsMetadataGsym] !== true &&
+    p[S.messageKeySym] === 'msg';
   if (!plain) {
     return (status, granted, fields) => {
       if (status >= 500) logger.error(fields, 'refused');

@@ -16,7 +16,10 @@ function pctDecode(s: string): string {
  * (space, `.`, `[`) or a `-`, and with a PHP array suffix (`access_token[]`).
  */
 function isTokenName(name: string): boolean {
-  const n = pctDecode(pctDecode(name)).toLowerCase().replace(/[\s+.\-[\]_]+/g, '_').replace(/^_+|_+$/g, '');
+  const n = pctDecode(pctDecode(name))
+    .toLowerCase()
+    .replace(/[\s+.\-[\]_]+/g, '_')
+    .replace(/^_+|_+$/g, '');
   return /^(?:(?:access|id|refresh)_?)?token$/.test(n);
 }
 

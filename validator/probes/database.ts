@@ -26,13 +26,14 @@ export async function probeDatabase(config: Config): Promise<ProbeResult> {
   const role = databaseRole(config);
   const target = url ? redactUrl(url) : `DATA_DIR ${dataDir}`;
   const name = 'database';
-  if (!url && dataDir.includes('://')) return {
-    name,
-    target,
-    ok: true,
-    skipped: true,
-    detail: 'a throw-away in-memory database: created and migrated at each start',
-  };
+  if (!url && dataDir.includes('://'))
+    return {
+      name,
+      target,
+      ok: true,
+      skipped: true,
+      detail: 'a throw-away in-memory database: created and migrated at each start',
+    };
   if (!url && !fs.existsSync(dataDir)) {
     return {
       name,
@@ -55,13 +56,20 @@ export async function probeDatabase(config: Config): Promise<ProbeResult> {
     // pending migrations are fine when this configuration applies them itself at start-up
     const pendingProblem = migrateOnStart ? undefined : p.pending;
     const problems = [pendingProblem, p.changed, ...p.unsafe].filter((x): x is string => x !== undefined);
-    const rls = s.rls.length ? `; RLS on ${s.rls.filter((r) => r.enabled).map((r) => r.table).join(', ') || 'no table'}` : '';
+    const rls = s.rls.length
+      ? `; RLS on ${
+          s.rls
+            .filter((r) => r.enabled)
+            .map((r) => r.table)
+            .join(', ') || 'no table'
+        }`
+      : '';
     const pending = s.pending.length && migrateOnStart ? `; ${s.pending.length} pending, applied at start-up (MIGRATE_ON_START)` : '';
     const use = role.used ? '' : ' (unused: no charged routes, no Supabase issuer)';
     if (problems.length) return { name, target, ok: false, detail: problems.join('; '), ...(pendingProblem ? { hint: 'npx tollgate migrate' } : {}) };
     return { name, target, ok: true, detail: `reachable; ${s.applied.length} migration${s.applied.length === 1 ? '' : 's'} applied${pending}${rls}${use}` };
   } catch (e) {
-    const hint = url ? 'is the server up, reachable from this host, and are DATABASE_URL\'s credentials and DATABASE_SSL right?' : undefined;
+    const hint = url ? "is the server up, reachable from this host, and are DATABASE_URL's credentials and DATABASE_SSL right?" : undefined;
     return { name, target, ok: false, detail: `unreachable: ${describeError(e)}`, ...(hint ? { hint } : {}) };
   } finally {
     await db.close().catch(() => undefined);

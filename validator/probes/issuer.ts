@@ -30,7 +30,10 @@ function recordingFetch(seen: Seen[], base: typeof fetch): typeof fetch {
     s.status = res.status;
     const date = Date.parse(res.headers.get('date') ?? '');
     if (!Number.isNaN(date)) s.date = date;
-    s.body = await res.clone().text().catch(() => undefined);
+    s.body = await res
+      .clone()
+      .text()
+      .catch(() => undefined);
     return res;
   };
 }
@@ -71,13 +74,15 @@ function clockProbe(issuer: string, s: Seen, toleranceS: number): ProbeResult {
 async function probeIssuer(issuer: IssuerConfig, config: Config, base: typeof fetch = fetch): Promise<ProbeResult[]> {
   const target = issuer.issuer;
   if (issuer.kind === 'hs256') {
-    return [{
-      name: 'keys',
-      target,
-      ok: true,
-      skipped: true,
-      detail: `HS256 with a shared secret of ${issuer.hmacSecret?.length ?? 0} bytes (AUTH_JWT_SECRET): nothing to fetch`,
-    }];
+    return [
+      {
+        name: 'keys',
+        target,
+        ok: true,
+        skipped: true,
+        detail: `HS256 with a shared secret of ${issuer.hmacSecret?.length ?? 0} bytes (AUTH_JWT_SECRET): nothing to fetch`,
+      },
+    ];
   }
   const seen: Seen[] = [];
   const store = new JwksStore({
@@ -134,12 +139,13 @@ function jwksProbe(issuer: IssuerConfig, s: Seen | undefined, ready: boolean, la
     ...good.map((k) => `${describeKey(k)} verifies ${algs.filter((a) => usable(k, a)).join(', ')}`),
     ...bad.map((k) => `${describeKey(k)} is not used: ${whyUnusable(k, algs)}`),
   ];
-  if (ready) return {
-    name: 'jwks',
-    target,
-    ok: true,
-    detail: `${good.length} usable signing key${good.length === 1 ? '' : 's'} for ${algs.join(', ')}: ${listed.join('; ')}`,
-  };
+  if (ready)
+    return {
+      name: 'jwks',
+      target,
+      ok: true,
+      detail: `${good.length} usable signing key${good.length === 1 ? '' : 's'} for ${algs.join(', ')}: ${listed.join('; ')}`,
+    };
   // Supabase projects still on the legacy secret publish no asymmetric key: HS256 tokens verify without one.
   if (issuer.kind === 'supabase' && issuer.hmacSecret && s?.status === 200) {
     return {

@@ -35,13 +35,14 @@ function devkit(): Renderer | undefined {
 export function probeNginx(env: RawEnv): ProbeResult {
   const name = 'nginx';
   const r = devkit();
-  if (!r) return {
-    name,
-    target: 'nginx/templates',
-    ok: true,
-    skipped: true,
-    detail: 'no devkit in this installation (the production image): check the gateway config in its own container',
-  };
+  if (!r)
+    return {
+      name,
+      target: 'nginx/templates',
+      ok: true,
+      skipped: true,
+      detail: 'no devkit in this installation (the production image): check the gateway config in its own container',
+    };
   const procEnv = { ...env } as NodeJS.ProcessEnv;
   const bin = r.findNginx(procEnv);
   if (!bin) return { name, target: 'nginx/templates', ok: true, skipped: true, detail: 'nginx is not installed here (or NGINX_BIN does not name it)' };
@@ -57,7 +58,11 @@ export function probeNginx(env: RawEnv): ProbeResult {
     const stderr = (e as { stderr?: Buffer }).stderr?.toString().trim();
     // nginx prints the rendered file's temporary path; name the template instead
     // nginx -t names the rendered files; point at their templates instead
-    const line = (l: string) => l.replace(/^nginx: /, '').split(`${prefix}/conf.d/`).join('nginx/templates/');
+    const line = (l: string) =>
+      l
+        .replace(/^nginx: /, '')
+        .split(`${prefix}/conf.d/`)
+        .join('nginx/templates/');
     const detail = stderr ? stderr.split('\n').map(line).join('; ') : describeError(e);
     const hint = /certificate|BIO_new_file/.test(detail) ? 'set GATEWAY_TLS_CERT and GATEWAY_TLS_KEY, or make a local pair with `npm run certs`' : undefined;
     return { name, target, ok: false, detail, ...(hint ? { hint } : {}) };

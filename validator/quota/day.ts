@@ -15,7 +15,9 @@ function formatter(timeZone: string): Intl.DateTimeFormat {
 
 /** The calendar date (YYYY-MM-DD) of `now` in `timeZone`. Throws RangeError for an unknown zone. */
 export function usageDate(now: Date, timeZone: string): string {
-  let y = '', m = '', d = '';
+  let y = '',
+    m = '',
+    d = '';
   for (const p of formatter(timeZone).formatToParts(now)) {
     if (p.type === 'year') y = p.value;
     else if (p.type === 'month') m = p.value;

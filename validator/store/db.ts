@@ -43,9 +43,7 @@ function openServer(opts: StoreOptions, url: string, log: Pick<Logger, 'warn'> |
     idleTimeoutMillis: 30_000,
     keepAlive: true,
     application_name: 'tollgate',
-    ...(opts.statementTimeoutMs > 0
-      ? { statement_timeout: opts.statementTimeoutMs, query_timeout: opts.statementTimeoutMs + 1000 }
-      : {}),
+    ...(opts.statementTimeoutMs > 0 ? { statement_timeout: opts.statementTimeoutMs, query_timeout: opts.statementTimeoutMs + 1000 } : {}),
   });
   // An idle client whose server connection drops (restart, failover, PgBouncer recycle)
   // emits 'error' on the pool; unhandled, that event would crash the process.

@@ -42,7 +42,8 @@ function checkOptions(o: StoreOptions): void {
   const bad = (m: string) => new QuotaStoreError('invalid_argument', m);
   if (!o.url && !o.dataDir) throw bad('dataDir is required for the embedded store (DATA_DIR)');
   if (!Number.isInteger(o.poolMax) || o.poolMax < 1) throw bad(`poolMax must be an integer >= 1 (DATABASE_POOL_MAX), got ${o.poolMax}`);
-  if (!Number.isInteger(o.statementTimeoutMs) || o.statementTimeoutMs < 0) throw bad(`statementTimeoutMs must be an integer >= 0 (DATABASE_STATEMENT_TIMEOUT_MS), got ${o.statementTimeoutMs}`);
+  if (!Number.isInteger(o.statementTimeoutMs) || o.statementTimeoutMs < 0)
+    throw bad(`statementTimeoutMs must be an integer >= 0 (DATABASE_STATEMENT_TIMEOUT_MS), got ${o.statementTimeoutMs}`);
   if (!Number.isInteger(o.defaultDailyTicks) || o.defaultDailyTicks < 1 || o.defaultDailyTicks > MAX_DAILY_LIMIT) {
     throw bad(`defaultDailyTicks must be an integer from 1 to ${MAX_DAILY_LIMIT} (QUOTA_DEFAULT_DAILY_TICKS), got ${o.defaultDailyTicks}`);
   }
@@ -59,13 +60,15 @@ export function createStore(db: Db, opts: StoreOptions): QuotaStore {
   const ticks = createTicks(pool, opts.defaultDailyTicks);
   const users = createUsers(pool);
   const proofs = createProofs(pool);
-  const named = <A extends unknown[], R>(fn: (...a: A) => Promise<R>) => async (...a: A): Promise<R> => {
-    try {
-      return await fn(...a);
-    } catch (e) {
-      throw e instanceof QuotaStoreError ? e : new StoreUnavailableError(target, e);
-    }
-  };
+  const named =
+    <A extends unknown[], R>(fn: (...a: A) => Promise<R>) =>
+    async (...a: A): Promise<R> => {
+      try {
+        return await fn(...a);
+      } catch (e) {
+        throw e instanceof QuotaStoreError ? e : new StoreUnavailableError(target, e);
+      }
+    };
   return {
     kind: db.kind,
     target,

@@ -89,10 +89,9 @@ export async function migrate(pool: pg.Pool, dir: string = defaultMigrationsDir(
     await inTransaction(pool, async (c) => {
       await c.query('SELECT pg_advisory_xact_lock($1)', [LOCK_KEY]);
       // Read after taking the lock: in READ COMMITTED this sees a migrator that just finished.
-      const { rows } = await c.query<{ checksum: string; name: string }>(
-        'SELECT checksum, name FROM public.tollgate_migrations WHERE version = $1',
-        [f.version],
-      );
+      const { rows } = await c.query<{ checksum: string; name: string }>('SELECT checksum, name FROM public.tollgate_migrations WHERE version = $1', [
+        f.version,
+      ]);
       if (rows.length) {
         if (rows[0].checksum !== f.checksum) {
           throw new MigrationError(
@@ -111,11 +110,7 @@ export async function migrate(pool: pg.Pool, dir: string = defaultMigrationsDir(
         const e = err as { message?: string; hint?: string };
         throw new MigrationError('migration_failed', `migration ${f.file} failed: ${e.message}${e.hint ? ` (${e.hint})` : ''}`, f.file, err);
       }
-      await c.query('INSERT INTO public.tollgate_migrations (version, name, checksum) VALUES ($1, $2, $3)', [
-        f.version,
-        f.name,
-        f.checksum,
-      ]);
+      await c.query('INSERT INTO public.tollgate_migrations (version, name, checksum) VALUES ($1, $2, $3)', [f.version, f.name, f.checksum]);
       result.applied.push(f.file);
     });
   }

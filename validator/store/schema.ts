@@ -64,7 +64,9 @@ export function schemaProblems(s: SchemaStatus, target: string): SchemaProblems 
     p.changed = `${target}: migration ${s.changed.join(', ')} differs from the one applied (checksum); migrations are forward-only: restore the file and add a new one`;
   }
   for (const t of s.rls.filter((r) => !r.enabled)) {
-    p.unsafe.push(`${target}: row-level security is off on ${t.table}: through Supabase's API every user could read every row. Run \`ALTER TABLE ${t.table} ENABLE ROW LEVEL SECURITY\``);
+    p.unsafe.push(
+      `${target}: row-level security is off on ${t.table}: through Supabase's API every user could read every row. Run \`ALTER TABLE ${t.table} ENABLE ROW LEVEL SECURITY\``,
+    );
   }
   return p;
 }

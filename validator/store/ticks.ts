@@ -14,10 +14,12 @@ export function createTicks(pool: pg.Pool, defaultDailyTicks: number): TickRepos
       if (!Number.isSafeInteger(ticks) || ticks < 1) throw new QuotaStoreError('invalid_argument', `ticks must be a positive integer, got ${ticks}`);
       checkDate(date);
       if (chargeId === undefined) {
-        const { rows } = await pool.query<RawCharge>(
-          'SELECT status, charged, used, daily_limit FROM public.consume_ticks($1, $2, $3::date, $4)',
-          [userId, ticks, date, defaultDailyTicks],
-        );
+        const { rows } = await pool.query<RawCharge>('SELECT status, charged, used, daily_limit FROM public.consume_ticks($1, $2, $3::date, $4)', [
+          userId,
+          ticks,
+          date,
+          defaultDailyTicks,
+        ]);
         return toCharge(rows[0]!);
       }
       checkChargeId(chargeId);
@@ -37,10 +39,12 @@ export function createTicks(pool: pg.Pool, defaultDailyTicks: number): TickRepos
       let broken: Error | undefined;
       try {
         await c.query('BEGIN');
-        const { rows } = await c.query<RawCharge>(
-          'SELECT status, charged, used, daily_limit FROM public.consume_ticks($1, $2, $3::date, $4)',
-          [userId, ticks, date, defaultDailyTicks],
-        );
+        const { rows } = await c.query<RawCharge>('SELECT status, charged, used, daily_limit FROM public.consume_ticks($1, $2, $3::date, $4)', [
+          userId,
+          ticks,
+          date,
+          defaultDailyTicks,
+        ]);
         return toCharge(rows[0]!);
       } finally {
         await c.query('ROLLBACK').catch((e: Error) => (broken = e));

@@ -16,7 +16,10 @@ export class VerifiedTokenCache<V> {
   // A Map iterates in insertion order: re-inserting on a hit makes the first key the least recently used.
   private readonly map = new Map<string, Entry<V>>();
 
-  constructor(private readonly max: number, private readonly ttlMs: number) {}
+  constructor(
+    private readonly max: number,
+    private readonly ttlMs: number,
+  ) {}
 
   get enabled(): boolean {
     return this.ttlMs > 0;

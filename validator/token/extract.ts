@@ -62,6 +62,7 @@ export function extractBearer(authorization: string | undefined, count: number, 
 
 function checkToken(token: string, maxBytes: number, opaque: boolean): string {
   if (token.length > maxBytes) throw invalidToken('token_too_large', `token longer than ${maxBytes} bytes`);
-  if (!JWS_COMPACT.test(token) && !(opaque && B64TOKEN.test(token))) throw invalidToken('token_malformed', 'token is not a compact JWS (three base64url parts)');
+  if (!JWS_COMPACT.test(token) && !(opaque && B64TOKEN.test(token)))
+    throw invalidToken('token_malformed', 'token is not a compact JWS (three base64url parts)');
   return token;
 }

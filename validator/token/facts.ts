@@ -52,6 +52,8 @@ export function tokenFacts(authorization: string | undefined): TokenFacts | unde
     payloadTyp: short(p.typ),
     sub: short(p.sub),
     client: short(p.azp) ?? short(p.client_id),
-    scopes: scopesOf(p).slice(0, 50).map((s) => short(s)!),
+    scopes: scopesOf(p)
+      .slice(0, 50)
+      .map((s) => short(s)!),
   };
 }

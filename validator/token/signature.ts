@@ -31,11 +31,20 @@ const ed: Alg = { kind: 'ed', hash: null, name: 'Ed25519', curve: 'Ed25519' };
 // jose 6's JWS table (lib/jws_algorithms), less ML-DSA. A Map: a header alg such as `__proto__` or
 // `constructor` must not find anything on an object's prototype. jose signs EdDSA with Ed25519 only.
 const ALGS = new Map<string, Alg>([
-  ['HS256', hmac(256)], ['HS384', hmac(384)], ['HS512', hmac(512)],
-  ['RS256', rsa(256)], ['RS384', rsa(384)], ['RS512', rsa(512)],
-  ['PS256', pss(256)], ['PS384', pss(384)], ['PS512', pss(512)],
-  ['ES256', ec(256, 'P-256', 64)], ['ES384', ec(384, 'P-384', 96)], ['ES512', ec(512, 'P-521', 132)],
-  ['EdDSA', ed], ['Ed25519', ed],
+  ['HS256', hmac(256)],
+  ['HS384', hmac(384)],
+  ['HS512', hmac(512)],
+  ['RS256', rsa(256)],
+  ['RS384', rsa(384)],
+  ['RS512', rsa(512)],
+  ['PS256', pss(256)],
+  ['PS384', pss(384)],
+  ['PS512', pss(512)],
+  ['ES256', ec(256, 'P-256', 64)],
+  ['ES384', ec(384, 'P-384', 96)],
+  ['ES512', ec(512, 'P-521', 132)],
+  ['EdDSA', ed],
+  ['Ed25519', ed],
 ]);
 // KeyObject names of the curves (OpenSSL's), to bind a KeyObject's curve to the algorithm.
 const NODE_CURVE: Record<string, string> = { prime256v1: 'P-256', secp384r1: 'P-384', secp521r1: 'P-521' };
@@ -86,13 +95,16 @@ export function prepare(key: VerifyKey, name: string, alg: Alg): Prepared | null
   let p = byAlg.get(name);
   if (p === undefined) {
     const k = keyObjectFor(key, alg);
-    p = k === undefined ? null : {
-      alg,
-      key: k,
-      // A bare KeyObject wherever the defaults do: crypto.verify with an options object measured ~20 µs
-      // slower per call. PSS needs its padding and exact salt length (WebCrypto's, so jose's).
-      verifyKey: alg.kind === 'pss' ? { key: k, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: alg.saltLength } : k,
-    };
+    p =
+      k === undefined
+        ? null
+        : {
+            alg,
+            key: k,
+            // A bare KeyObject wherever the defaults do: crypto.verify with an options object measured ~20 µs
+            // slower per call. PSS needs its padding and exact salt length (WebCrypto's, so jose's).
+            verifyKey: alg.kind === 'pss' ? { key: k, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: alg.saltLength } : k,
+          };
     byAlg.set(name, p);
   }
   return p;

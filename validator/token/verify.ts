@@ -66,7 +66,8 @@ export class TokenVerifier {
     });
     for (const issuer of config.auth.issuers) {
       let store: JwksStore | undefined;
-      if (issuer.kind !== 'hs256') { // jwks and supabase issuers publish keys; hs256 has one shared secret
+      if (issuer.kind !== 'hs256') {
+        // jwks and supabase issuers publish keys; hs256 has one shared secret
         const settings = {
           issuer: issuer.issuer,
           jwksUrl: issuer.jwksUrl,
