@@ -3,12 +3,8 @@
 // mojibake), a scope with a comma is neither forwarded nor granting, and a subject too long for the
 // store is a 401 claim_invalid with nothing charged and the upstream never called, even with
 // QUOTA_FAIL_OPEN=true.
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { ensureDevCerts } from '../../devkit/certs';
 import { startDemoUpstream, type DemoUpstream, type EchoBody } from '../../devkit/demo-upstream';
-import { nginxOrSkip, startGateway, type Gateway } from '../../devkit/nginx';
+import { nginxOrSkip, startLocalGateway, type LocalGateway } from '../../devkit/nginx';
 import { request, type Res } from '../e2e/client';
 import { TestIssuer, makeKey, mint, type TestKey } from '../../devkit/issuer';
 import { spawnValidator, type ValidatorProcess } from '../../devkit/validator';
@@ -16,17 +12,14 @@ import { spawnValidator, type ValidatorProcess } from '../../devkit/validator';
 const d = nginxOrSkip('identity headers through NGINX') ? describe : describe.skip;
 
 d('identity headers reaching the upstream through NGINX', () => {
-  let root: string;
   let iss: TestIssuer;
   let key: TestKey;
   let upstream: DemoUpstream;
   let validator: ValidatorProcess;
-  let gw: Gateway;
+  let gw: LocalGateway;
   let ca: Buffer;
 
   beforeAll(async () => {
-    root = fs.mkdtempSync(path.join(os.tmpdir(), 'tollgate-identity-'));
-    fs.chmodSync(root, 0o755); // NGINX workers (nobody) read the certificate below it
     key = await makeKey('ES256', 'identity');
     iss = await TestIssuer.start([key]);
     upstream = await startDemoUpstream();
@@ -40,25 +33,9 @@ d('identity headers reaching the upstream through NGINX', () => {
       QUOTA_FAIL_OPEN: 'true',
       DATA_DIR: 'memory://',
     });
-    const tls = ensureDevCerts({ dir: path.join(root, 'certs') });
-    ca = fs.readFileSync(tls.certFile);
-    fs.mkdirSync(path.join(root, 'files'));
-    gw = await startGateway({
-      env: {},
-      httpsPort: 0,
-      httpPort: 0,
-      validators: [`127.0.0.1:${validator.port}`],
-      apps: [`127.0.0.1:${upstream.port}`],
-      vars: {
-        GATEWAY_TLS_CERT: tls.certFile,
-        GATEWAY_TLS_KEY: tls.keyFile,
-        GATEWAY_FILES_ROOT: path.join(root, 'files') + '/',
-        GATEWAY_RATE_PER_IP: '1000r/s',
-        GATEWAY_BURST_PER_IP: '1000',
-        GATEWAY_RATE_PER_CREDENTIAL: '1000r/s',
-        GATEWAY_BURST_PER_CREDENTIAL: '1000',
-      },
-    });
+    // rates out of the way, certificates and files root in the gateway's own directory
+    gw = await startLocalGateway({ validators: [`127.0.0.1:${validator.port}`], apps: [`127.0.0.1:${upstream.port}`] });
+    ca = gw.ca;
   }, 60_000);
 
   afterAll(async () => {
@@ -66,7 +43,6 @@ d('identity headers reaching the upstream through NGINX', () => {
     await validator?.stop();
     await upstream?.stop();
     await iss?.stop();
-    if (root) fs.rmSync(root, { recursive: true, force: true });
   });
 
   /** Runs `fn`; on failure prints the validator's and NGINX's logs first. */
