@@ -6,10 +6,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ensureDevCerts } from '../../devkit/certs';
 import { startDemoUpstream, type DemoUpstream, type EchoBody } from '../../devkit/demo-upstream';
 import { TestIssuer, makeKey, mint } from '../../devkit/issuer';
-import { nginxOrSkip, startGateway, type Gateway } from '../../devkit/nginx';
+import { nginxOrSkip, startLocalGateway, type LocalGateway } from '../../devkit/nginx';
 import { spawnValidator, type ValidatorProcess } from '../../devkit/validator';
 import { request } from './client';
 
@@ -44,14 +43,13 @@ d('SIGHUP reload under load, through NGINX', () => {
   let iss: TestIssuer;
   let upstream: DemoUpstream;
   let validator: ValidatorProcess;
-  let gw: Gateway;
+  let gw: LocalGateway;
   let ca: Buffer;
   let rulesFile: string;
   const tokens: Record<'s1' | 's2', string> = { s1: '', s2: '' };
 
   beforeAll(async () => {
     root = fs.mkdtempSync(path.join(os.tmpdir(), 'tollgate-reload-'));
-    fs.chmodSync(root, 0o755); // NGINX workers (nobody) read the certificate below it
     const key = await makeKey('ES256', 'reload');
     iss = await TestIssuer.start([key]);
     for (const scope of ['s1', 's2'] as const)
@@ -68,25 +66,8 @@ d('SIGHUP reload under load, through NGINX', () => {
       QUOTA_ROUTES: 'POST /api/tasks',
       QUOTA_DEFAULT_DAILY_TICKS: '1000000000',
     });
-    const tls = ensureDevCerts({ dir: path.join(root, 'certs') });
-    ca = fs.readFileSync(tls.certFile);
-    fs.mkdirSync(path.join(root, 'files'));
-    gw = await startGateway({
-      env: {},
-      httpsPort: 0,
-      httpPort: 0,
-      validators: [`127.0.0.1:${validator.port}`],
-      apps: [`127.0.0.1:${upstream.port}`],
-      vars: {
-        GATEWAY_TLS_CERT: tls.certFile,
-        GATEWAY_TLS_KEY: tls.keyFile,
-        GATEWAY_FILES_ROOT: path.join(root, 'files') + '/',
-        GATEWAY_RATE_PER_IP: '10000r/s',
-        GATEWAY_BURST_PER_IP: '10000',
-        GATEWAY_RATE_PER_CREDENTIAL: '10000r/s',
-        GATEWAY_BURST_PER_CREDENTIAL: '10000',
-      },
-    });
+    gw = await startLocalGateway({ validators: [`127.0.0.1:${validator.port}`], apps: [`127.0.0.1:${upstream.port}`] });
+    ca = gw.ca;
   }, 60_000);
 
   afterAll(async () => {
