@@ -3,15 +3,11 @@
 // logged. With TOLLGATE_TRACING=otlp the validator exports the decision's span (a child of the
 // client's) and its stages' spans (store call, JWKS fetch) to an OTLP/HTTP receiver run here, and
 // no exported byte carries the token.
-import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
-import { ensureDevCerts } from '../../devkit/certs';
 import { startDemoUpstream, type DemoUpstream, type EchoBody } from '../../devkit/demo-upstream';
 import { TestIssuer, makeKey, mint, type TestKey } from '../../devkit/issuer';
-import { nginxOrSkip, startGateway, type Gateway } from '../../devkit/nginx';
+import { nginxOrSkip, startLocalGateway, type LocalGateway } from '../../devkit/nginx';
 import { spawnValidator, type ValidatorProcess } from '../../devkit/validator';
 import { request } from './client';
 
@@ -78,21 +74,18 @@ function decisionLine(logs: string, requestId: string): Record<string, unknown> 
 }
 
 d('trace context through NGINX', () => {
-  let root: string;
   let iss: TestIssuer;
   let key: TestKey;
   let upstream: DemoUpstream;
   let receiver: Awaited<ReturnType<typeof startReceiver>>;
   let plain: ValidatorProcess;
   let traced: ValidatorProcess;
-  let gwPlain: Gateway;
-  let gwTraced: Gateway;
+  let gwPlain: LocalGateway;
+  let gwTraced: LocalGateway;
   let ca: Buffer;
   let token: string;
 
   beforeAll(async () => {
-    root = fs.mkdtempSync(path.join(os.tmpdir(), 'tollgate-trace-'));
-    fs.chmodSync(root, 0o755);
     key = await makeKey('ES256', 'trace-1');
     iss = await TestIssuer.start([key]);
     token = await mint({ iss: iss.issuer, aud: 'api' }, { key, claims: { scope: 'api:write' } });
@@ -115,20 +108,11 @@ d('trace context through NGINX', () => {
       OTEL_BSP_SCHEDULE_DELAY: '50',
       OTEL_SERVICE_NAME: 'tollgate-test',
     });
-    const tls = ensureDevCerts({ dir: path.join(root, 'certs') });
-    ca = fs.readFileSync(tls.certFile);
-    fs.mkdirSync(path.join(root, 'files'));
-    const gateway = (v: ValidatorProcess) =>
-      startGateway({
-        env: {},
-        httpsPort: 0,
-        httpPort: 0,
-        validators: [`127.0.0.1:${v.port}`],
-        apps: [`127.0.0.1:${upstream.port}`],
-        vars: { GATEWAY_TLS_CERT: tls.certFile, GATEWAY_TLS_KEY: tls.keyFile, GATEWAY_FILES_ROOT: path.join(root, 'files') + '/' },
-      });
+    const gateway = (v: ValidatorProcess) => startLocalGateway({ validators: [`127.0.0.1:${v.port}`], apps: [`127.0.0.1:${upstream.port}`] });
     gwPlain = await gateway(plain);
     gwTraced = await gateway(traced);
+    // each gateway has its own certificate: trust both
+    ca = Buffer.concat([gwPlain.ca, gwTraced.ca]);
   }, 60_000);
 
   afterAll(async () => {
@@ -139,7 +123,6 @@ d('trace context through NGINX', () => {
     await receiver?.stop();
     await upstream?.stop();
     await iss?.stop();
-    if (root) fs.rmSync(root, { recursive: true, force: true });
   });
 
   const withLogs = async <T>(fn: () => Promise<T>): Promise<T> => {
@@ -153,7 +136,7 @@ d('trace context through NGINX', () => {
     }
   };
 
-  const call = (gw: Gateway, headers: Record<string, string>, tok = token) =>
+  const call = (gw: LocalGateway, headers: Record<string, string>, tok = token) =>
     request(gw.httpsUrl, '/api/tasks', {
       method: 'POST',
       ca,
