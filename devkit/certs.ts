@@ -32,34 +32,9 @@ export function ensureDevCerts(opts: CertOptions = {}): CertPair {
   const keyFile = path.join(dir, 'localhost.key');
   if (!opts.force && fs.existsSync(certFile) && fs.existsSync(keyFile)) return { certFile, keyFile };
 
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   // `req -x509` applies the config's v3_ca section (CA:TRUE), so the certificate can be
   // its own trust anchor for curl --cacert and Node's `ca` option.
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-nodes',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-days',
-      String(opts.days ?? 825),
-      '-subj',
-      '/CN=localhost',
-      '-addext',
-      'subjectAltName=DNS:localhost,IP:127.0.0.1',
-      '-keyout',
-      keyFile,
-      '-out',
-      certFile,
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  fs.chmodSync(keyFile, 0o600);
-  return { certFile, keyFile };
+  return opensslPair(certFile, keyFile, opts.days ?? 825, ['-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1']);
 }
 
 /** `openssl req -x509 -nodes` with a new P-256 key: `args` say the subject, issuer and extensions. */
