@@ -6,6 +6,7 @@ import { ConfigErrors, configProblems, parseConfigWithWarnings, type Config } fr
 import { loadDotenv, type RawEnv } from './config/env';
 import { ConfigError } from './errors';
 import { createApp } from './http/app';
+import { listenUnix } from './http/unix-socket';
 import { pinnedValues } from './config/reload';
 import { createLogger } from './observability/logger';
 import { createMetrics } from './observability/metrics';
@@ -21,6 +22,8 @@ export interface RunningValidator {
   config: Config;
   server: Server;
   port: number;
+  /** The LISTEN_SOCKET server, when one is configured. */
+  socketServer?: Server;
   verifier: TokenVerifier;
   store: QuotaStore;
   logger: Logger;
@@ -95,19 +98,46 @@ export async function startValidator(env: RawEnv, opts: { logger?: Logger; now?:
     server.once('listening', resolve);
     server.once('error', reject);
   });
-  server.keepAliveTimeout = KEEP_ALIVE_MS;
-  server.headersTimeout = KEEP_ALIVE_MS + 1000; // Node wants it above keepAliveTimeout
+  let socketServer: Server | undefined;
+  if (config.listenSocket) {
+    try {
+      socketServer = await listenUnix(config.listenSocket.path, config.listenSocket.mode, listener, { maxHeaderSize: MAX_HEADER_BYTES });
+    } catch (e) {
+      await new Promise((resolve) => server.close(resolve));
+      app.live().verifier.close();
+      await tracing?.shutdown();
+      storeWatch.stop();
+      await store.close().catch(() => undefined);
+      throw e;
+    }
+  }
+  const servers = socketServer ? [server, socketServer] : [server];
+  for (const s of servers) {
+    s.keepAliveTimeout = KEEP_ALIVE_MS;
+    s.headersTimeout = KEEP_ALIVE_MS + 1000; // Node wants it above keepAliveTimeout
+  }
   const port = (server.address() as AddressInfo).port;
-  logger.info({ port, host: config.host, env: config.env, issuers: config.auth.issuers.map((i) => `${i.kind}:${i.issuer}`), store: store.kind }, 'listening');
+  logger.info(
+    {
+      port,
+      host: config.host,
+      socket: config.listenSocket?.path,
+      env: config.env,
+      issuers: config.auth.issuers.map((i) => `${i.kind}:${i.issuer}`),
+      store: store.kind,
+    },
+    'listening',
+  );
 
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
       const { shutdownGraceMs } = app.live().config; // reloadable
       logger.info({ graceMs: shutdownGraceMs }, 'draining');
-      const drained = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
-      const timer = setTimeout(() => server.closeAllConnections(), shutdownGraceMs);
+      // closing the socket server also removes its file (libuv unlinks it)
+      const drained = Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+      for (const s of servers) s.closeIdleConnections();
+      const timer = setTimeout(() => servers.forEach((s) => s.closeAllConnections()), shutdownGraceMs);
       await drained;
       clearTimeout(timer);
       app.live().verifier.close();
@@ -124,7 +154,7 @@ export async function startValidator(env: RawEnv, opts: { logger?: Logger; now?:
       failed ? 'forced key refresh: some issuers failed; their cached keys stay' : 'forced key refresh done',
     );
   };
-  return { config, server, port, verifier, store, logger, reload: reloader.reload, refreshKeys, close };
+  return { config, server, port, socketServer, verifier, store, logger, reload: reloader.reload, refreshKeys, close };
 }
 
 async function main(): Promise<void> {

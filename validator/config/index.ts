@@ -30,6 +30,8 @@ export interface Config {
   readonly env: 'development' | 'test' | 'production';
   readonly host: string;
   readonly port: number;
+  /** LISTEN_SOCKET(_MODE): a Unix domain socket listened on beside host:port, or null. */
+  readonly listenSocket: { readonly path: string; readonly mode: number } | null;
   readonly logLevel: string;
   readonly shutdownGraceMs: number;
   /** TOLLGATE_TRACING: OpenTelemetry spans over OTLP/HTTP, or none. */
@@ -102,6 +104,7 @@ export function parseConfigWithWarnings(env: RawEnv): { config: Config; warnings
     env: v.NODE_ENV!,
     host: v.HOST!,
     port: v.PORT!,
+    listenSocket: v.LISTEN_SOCKET ? { path: v.LISTEN_SOCKET, mode: v.LISTEN_SOCKET_MODE! } : null,
     logLevel: v.LOG_LEVEL!,
     shutdownGraceMs: v.SHUTDOWN_GRACE_MS!,
     tracing: v.TOLLGATE_TRACING!,

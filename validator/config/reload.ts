@@ -14,6 +14,8 @@ export const RESTART_ONLY: readonly VariableName[] = Object.freeze([
   'NODE_ENV', // production's rules were checked against everything that was opened
   'HOST',
   'PORT',
+  'LISTEN_SOCKET',
+  'LISTEN_SOCKET_MODE',
   'AUTH_FRONT', // the listener routes Envoy's path-prefixed checks by it
   'DATABASE_URL',
   'DATA_DIR',

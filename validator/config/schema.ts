@@ -7,6 +7,7 @@ import { PRESET_NAMES } from '../lib/presets';
 import { algorithmAdvice, issuerList } from './issuer-entries';
 import { bool, httpUrl, int, list, oneOf, postgresUrl, supabaseAnonKey, text, timeZone, type Parser } from './parsers';
 import { parseRouteList, parseRouteRules } from './routes';
+import { LISTEN_SOCKET_VARIABLES } from './listen-socket';
 import { DPOP_VARIABLES, INTROSPECTION_VARIABLES } from './schema-bindings';
 
 export type Group = 'server' | 'auth' | 'jwks' | 'introspection' | 'dpop' | 'supabase' | 'routes' | 'quota' | 'database' | 'cache';
@@ -47,6 +48,7 @@ export const VARIABLES = Object.freeze({
   }),
   HOST: v({ group: 'server', parse: text, default: '127.0.0.1', doc: 'Listen address; `0.0.0.0` in containers.' }),
   PORT: v({ group: 'server', parse: int(0, 65535), default: '3000', doc: 'Listen port (0 = any free port, printed in the `listening` log line).' }),
+  ...LISTEN_SOCKET_VARIABLES,
   LOG_LEVEL: v({
     group: 'server',
     parse: oneOf(LOG_LEVELS, { refuse: (l) => `unknown level ${JSON.stringify(l)}; use ${LOG_LEVELS.join(', ')}` }),

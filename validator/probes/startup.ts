@@ -1,5 +1,7 @@
 // What the validator's start-up refuses besides a bad configuration value: a deployment that cannot
 // work. `tollgate check` reports the same problems with the same sentences.
+import fs from 'node:fs';
+import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../config';
 import { databaseRole } from '../config/database-role';
@@ -12,7 +14,8 @@ import type { QuotaStore } from '../store/types';
  * Production without DATABASE_URL runs quotas on the embedded database in DATA_DIR: one process's
  * copy, never migrated there (MIGRATE_ON_START defaults to false in production), so every charge
  * would fail with 503 while /api/ready said 200. Refused unless the configuration asks nothing of a
- * database, or MIGRATE_ON_START=true says a single embedded instance is meant.
+ * database, or MIGRATE_ON_START=true says a single embedded instance is meant. A LISTEN_SOCKET whose
+ * directory does not exist is refused too.
  */
 export function deploymentProblems(config: Config): ConfigError[] {
   const problems: ConfigError[] = [];
@@ -26,6 +29,19 @@ export function deploymentProblems(config: Config): ConfigError[] {
           'or MIGRATE_ON_START=true to run one instance on the embedded database on purpose',
       ),
     );
+  }
+  const socket = config.listenSocket?.path;
+  if (socket) {
+    // bind() would fail with a bare ENOENT; say which variable, and that the directory is the deployment's to make.
+    const dir = path.dirname(socket);
+    let isDir = false;
+    try {
+      isDir = fs.statSync(dir).isDirectory();
+    } catch {
+      // missing or unreadable: reported below
+    }
+    if (!isDir)
+      problems.push(new ConfigError('LISTEN_SOCKET', `directory ${dir} does not exist; create it (a volume shared with NGINX) or choose another path`));
   }
   return problems;
 }
