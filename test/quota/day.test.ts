@@ -1,6 +1,6 @@
 // Quota-day helpers: local dates and seconds to the next local midnight, across zones and DST.
 import { isIsoDate } from '../../validator/lib/iso-date';
-import { secondsUntilReset, usageDate } from '../../validator/quota/day';
+import { quotaDate, secondsUntilReset, usageDate } from '../../validator/quota/day';
 
 const at = (iso: string) => new Date(iso);
 
@@ -52,6 +52,32 @@ describe('secondsUntilReset', () => {
       expect(usageDate(new Date(t + s * 1000), tz)).not.toBe(usageDate(now, tz));
       expect(usageDate(new Date(t + (s - 1) * 1000), tz)).toBe(usageDate(now, tz));
     }
+  });
+});
+
+describe('the cached day (quotaDate, secondsUntilReset)', () => {
+  test('agrees with usageDate when the clock jumps back and forth across days and DST changes', () => {
+    const tz = 'America/New_York';
+    // Around the 25 h day, either side of each midnight, backwards too (a test clock, a corrected host clock).
+    const instants = ['2024-11-02T03:59:59.999Z', '2024-11-02T04:00:00Z', '2024-11-03T04:59:59Z', '2024-11-03T05:00:00Z', '2024-11-02T12:00:00Z']
+      .map((iso) => at(iso).getTime())
+      .flatMap((t) => [t, t - 1, t + 1, t + 86_400_000, t - 86_400_000]);
+    for (const t of [...instants, ...instants.reverse()]) {
+      const now = new Date(t);
+      expect(quotaDate(now, tz)).toBe(usageDate(now, tz));
+      const s = secondsUntilReset(now, tz);
+      expect(usageDate(new Date(t + s * 1000), tz)).not.toBe(usageDate(now, tz));
+      expect(usageDate(new Date(t + (s - 1) * 1000), tz)).toBe(usageDate(now, tz));
+    }
+  });
+
+  test('each zone has its own day', () => {
+    const now = at('2024-01-01T20:00:00Z');
+    expect(quotaDate(now, 'UTC')).toBe('2024-01-01');
+    expect(quotaDate(now, 'Asia/Tokyo')).toBe('2024-01-02');
+    expect(quotaDate(now, 'UTC')).toBe('2024-01-01');
+    expect(secondsUntilReset(now, 'UTC')).toBe(4 * 3600);
+    expect(secondsUntilReset(now, 'Asia/Tokyo')).toBe(19 * 3600);
   });
 });
 

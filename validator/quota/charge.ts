@@ -5,7 +5,7 @@ import { AuthError, invalidRequest, unavailable } from '../errors';
 import type { Metrics } from '../observability/metrics';
 import { matchRoute } from '../lib/routes';
 import type { Principal } from '../token/claims';
-import { secondsUntilReset, usageDate } from './day';
+import { quotaDate, secondsUntilReset } from './day';
 import type { ChargeResult } from '../store/types';
 
 export interface ChargeOutcome {
@@ -82,7 +82,7 @@ export function createQuotaStage(deps: { config: Config; ledger?: TickLedger; me
       if (!ledger) throw new Error('no quota store');
       // Only a front that sets the id itself and strips the client's may key charges on it: a
       // client that can pick the id could make two requests count as one (QUOTA_TRUST_CHARGE_ID).
-      result = await ledger.charge(principal.sub, ticks, usageDate(at, timezone), trustChargeId ? chargeId : undefined);
+      result = await ledger.charge(principal.sub, ticks, quotaDate(at, timezone), trustChargeId ? chargeId : undefined);
       metrics.storeUp.set(1);
     } catch (e) {
       metrics.storeUp.set(0);
