@@ -62,7 +62,7 @@ export interface GatewayOptions {
   env?: NodeJS.ProcessEnv;
   /** Explicit values; win over env and defaults. */
   vars?: Partial<Record<GatewayVar, string>>;
-  /** Validator instances `host:port` (→ GATEWAY_VALIDATOR_SERVERS). */
+  /** Validator instances `host:port`, or `unix:/abs/path` for one on LISTEN_SOCKET (→ GATEWAY_VALIDATOR_SERVERS). */
   validators?: string[];
   /** Application instances `host:port` (→ GATEWAY_APP_SERVERS). */
   apps?: string[];
@@ -127,13 +127,17 @@ export function renderTemplate(text: string, vars: Record<string, string>, file 
   return out;
 }
 
-/** `["a:1","b:2"]` → `server a:1; server b:2;` */
 /**
- * `server` lines for an upstream block. `params` go on every line; for the validators we pass a short
+ * `server` lines for an upstream block: `["a:1", "unix:/run/v.sock"]` → `server a:1; server unix:/run/v.sock;`. `params` go on every line; for the validators we pass a short
  * `fail_timeout` so an instance that refused one connection (restarting) is skipped for 2 s, not
  * NGINX's default 10 s: with two instances restarted in turn, 10 s left none live ("no live upstreams").
  */
-export const upstreamServers = (addrs: string[], params = ''): string => addrs.map((a) => `server ${a}${params ? ' ' + params : ''};`).join(' ');
+export function upstreamServers(addrs: string[], params = ''): string {
+  // NGINX would read `unix:run/v.sock` relative to its prefix, never where the validator listens.
+  const relative = addrs.find((a) => a.startsWith('unix:') && !path.isAbsolute(a.slice(5)));
+  if (relative) throw new Error(`${relative}: a validator's Unix socket must be an absolute path (unix:/path)`);
+  return addrs.map((a) => `server ${a}${params ? ' ' + params : ''};`).join(' ');
+}
 
 /** Passive health-check parameters for validator instances (see upstreamServers). */
 export const VALIDATOR_SERVER_PARAMS = 'max_fails=1 fail_timeout=2s';
@@ -195,7 +199,7 @@ export function resolveVars(opts: GatewayOptions = {}): Record<GatewayVar, strin
     if (!/^https?:\/\/[^\s,|/]+$/.test(o)) fail('CORS_ORIGINS', `"${o}" is not an exact origin like https://app.example.com (no "*", no path, no spaces)`);
   }
   if (!path.isAbsolute(vars.GATEWAY_FILES_ROOT)) fail('GATEWAY_FILES_ROOT', 'must be an absolute directory');
-  if (!/server\s+\S+/.test(vars.GATEWAY_VALIDATOR_SERVERS)) fail('GATEWAY_VALIDATOR_SERVERS', 'needs at least one `server host:port;`');
+  if (!/server\s+\S+/.test(vars.GATEWAY_VALIDATOR_SERVERS)) fail('GATEWAY_VALIDATOR_SERVERS', 'needs at least one `server host:port;` or `server unix:/path;`');
   if (!/server\s+\S+/.test(vars.GATEWAY_APP_SERVERS)) fail('GATEWAY_APP_SERVERS', 'needs at least one `server host:port;`');
   return vars;
 }

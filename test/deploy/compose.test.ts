@@ -369,7 +369,13 @@ describe('compose.yaml', () => {
     expect(tlsCert.startsWith('/etc/nginx/certs/')).toBe(true);
     expect(gw.volumes?.some((v) => v.endsWith(':/etc/nginx/certs:ro'))).toBe(true);
     expect(env.GATEWAY_FILES_ROOT).toBe('/srv/files/');
-    expect(env.GATEWAY_VALIDATOR_SERVERS).toBe('server validator:3000 max_fails=1 fail_timeout=2s;');
+    // the validator's Unix socket, on a volume both services mount at the same path
+    expect(env.GATEWAY_VALIDATOR_SERVERS).toBe('server unix:/run/tollgate/validator.sock max_fails=1 fail_timeout=2s;');
+    expect(gw.volumes).toContain('tollgate-socket:/run/tollgate:ro');
+    for (const name of ['validator', 'validator-dev', 'validator-supabase']) {
+      expect(services[name].volumes).toContain('tollgate-socket:/run/tollgate');
+      expect(services[name].environment!.LISTEN_SOCKET).toBe('/run/tollgate/validator.sock');
+    }
     expect(env.GATEWAY_APP_SERVERS).toBe(`server upstream:${services.upstream.environment!.DEMO_UPSTREAM_PORT};`);
     // nginx.conf writes its pid and temp files under the prefix: those must be writable.
     expect(gw.tmpfs).toEqual(expect.arrayContaining(['/etc/nginx/conf.d', '/etc/nginx/logs', '/etc/nginx/temp']));
