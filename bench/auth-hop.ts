@@ -1,8 +1,9 @@
 // Where the NGINX auth hop's time goes: the same gateway (the repository's templates, HTTPS) and
-// upstream, measured three ways in one interleaved run — no auth (/api/public/*), auth_request to
-// tollgate (a cached decision), and auth_request to NGINX itself answering `return 200` with the
-// headers of a tollgate grant. The third separates the hop's own cost (the subrequest, its
-// keep-alive connection, auth_request_set) from the validator's.
+// upstream, measured in one interleaved run — no auth (/api/public/*), auth_request to tollgate (a
+// cached decision), and auth_request to NGINX itself answering `return 200` with the headers of a
+// tollgate grant, each of the last two over TCP and over a Unix socket (LISTEN_SOCKET). The stub
+// separates the hop's own cost (the subrequest, its keep-alive connection, auth_request_set) from
+// the validator's; the socket cases show what TCP costs on the hop.
 //   node dist/bench/auth-hop.js [seconds per round = 4] [rounds = 3] [connections = 50]
 import fs from 'node:fs';
 import os from 'node:os';
@@ -31,8 +32,11 @@ async function node(name: string, script: string, env: Record<string, string | u
   });
 }
 
-/** NGINX answering every request `return 200` with a tollgate grant's headers: one worker, as tollgate is one process. */
-async function stubValidator(nginx: string, dir: string): Promise<Started<boolean> & { port: number }> {
+/**
+ * NGINX answering every request `return 200` with a tollgate grant's headers, on TCP and on the Unix
+ * socket `socket`: one worker, as tollgate is one process.
+ */
+async function stubValidator(nginx: string, dir: string, socket: string): Promise<Started<boolean> & { port: number }> {
   const port = await freePort();
   const prefix = fs.mkdtempSync(path.join(dir, 'stub-'));
   const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `${t}_temp_path ${prefix}/${t};`).join(' ');
@@ -45,6 +49,7 @@ http {
   keepalive_requests 1000000;
   server {
     listen 127.0.0.1:${port};
+    listen unix:${socket};
     location / {
       add_header X-User-Id bench-user-0; add_header X-Scopes api:read,api:write; add_header X-Client-Id bench-client;
       add_header X-Request-Id 6634c93c-e06c-4d39-9907-93736ecd5e42; add_header X-Accel-Expires 60; add_header Cache-Control no-store;
@@ -68,6 +73,9 @@ async function main(): Promise<void> {
   if (!nginx) throw new Error('nginx is not installed (apt-get install nginx)');
   ensureDevCerts({ dir: path.join(REPO_ROOT, '.certs') });
   const logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tollgate-auth-hop-'));
+  // Started as root, NGINX's workers run as nobody: they traverse this directory to the sockets.
+  fs.chmodSync(logDir, 0o711);
+  const sockets = { tollgate: path.join(logDir, 'tollgate.sock'), stub: path.join(logDir, 'stub.sock') };
   const key = await makeKey('RS256', 'hop-rs-1');
   const issuer = await TestIssuer.start([key], '/realms/bench', { jwksPath: '/protocol/openid-connect/certs' });
   const token = await mint(
@@ -92,15 +100,20 @@ async function main(): Promise<void> {
         AUTH_ROUTE_RULES: RULES,
         QUOTA_DEFAULT_DAILY_TICKS: String(MAX_DAILY_LIMIT),
         MIGRATE_ON_START: 'true',
+        LISTEN_SOCKET: sockets.tollgate,
+        // the workers (nobody) share no group with a root-run bench
+        LISTEN_SOCKET_MODE: '0666',
         ...('url' in db ? { DATABASE_URL: db.url } : { DATA_DIR: 'memory://' }),
       },
       logDir,
     );
-    const stub = await stubValidator(nginx, logDir);
+    const stub = await stubValidator(nginx, logDir, sockets.stub);
     children.push(upstream, tollgate, stub);
-    const gateway = async (validator: number) => {
+    // the stub's socket is NGINX's own (its workers, nobody, must connect to it too)
+    fs.chmodSync(sockets.stub, 0o666);
+    const gateway = async (validator: string) => {
       const g = await startGateway({
-        validators: [`127.0.0.1:${validator}`],
+        validators: [validator],
         apps: [`127.0.0.1:${upstream.ready}`],
         httpsPort: 0,
         httpPort: 0,
@@ -110,19 +123,29 @@ async function main(): Promise<void> {
       gateways.push(g);
       return g;
     };
-    const [real, fake] = [await gateway(tollgate.ready), await gateway(stub.port)];
+    const real = await gateway(`127.0.0.1:${tollgate.ready}`);
+    const realUds = await gateway(`unix:${sockets.tollgate}`);
+    const fake = await gateway(`127.0.0.1:${stub.port}`);
+    const fakeUds = await gateway(`unix:${sockets.stub}`);
     const auth = { authorization: `Bearer ${token}` };
+    // CPU is read per process: the front's workers, the upstream, and what answers the subrequest
+    // (tollgate, or the stub NGINX's worker), so a case's cost splits into the gateway's and the validator's.
+    const noAuth = (g: Gateway) => () => ({ front: childrenOf(g.pid), upstream: [upstream.pid], validator: [] as number[] });
+    const toTollgate = (g: Gateway) => () => ({ ...noAuth(g)(), validator: [tollgate.pid] });
+    const toStub = (g: Gateway) => () => ({ ...noAuth(g)(), validator: childrenOf(stub.pid) });
     const cases = [
-      { name: 'no auth (/api/public/things)', g: real, path: '/api/public/things', headers: {}, pids: () => [...childrenOf(real.pid), upstream.pid] },
-      { name: 'auth_request → tollgate', g: real, path: '/api/things', headers: auth, pids: () => [...childrenOf(real.pid), upstream.pid, tollgate.pid] },
-      {
-        name: 'auth_request → NGINX return 200',
-        g: fake,
-        path: '/api/things',
-        headers: auth,
-        pids: () => [...childrenOf(fake.pid), upstream.pid, ...childrenOf(stub.pid)],
-      },
-    ].map((c) => ({ ...c, rps: [] as number[], p50: [] as number[], p99: [] as number[], cpu: [] as number[] }));
+      { name: 'no auth (/api/public/things)', g: real, path: '/api/public/things', headers: {}, pids: noAuth(real) },
+      { name: 'auth_request → tollgate, TCP', g: real, path: '/api/things', headers: auth, pids: toTollgate(real) },
+      { name: 'auth_request → tollgate, Unix socket', g: realUds, path: '/api/things', headers: auth, pids: toTollgate(realUds) },
+      { name: 'auth_request → NGINX return 200, TCP', g: fake, path: '/api/things', headers: auth, pids: toStub(fake) },
+      { name: 'auth_request → NGINX return 200, Unix socket', g: fakeUds, path: '/api/things', headers: auth, pids: toStub(fakeUds) },
+    ].map((c) => ({
+      ...c,
+      rps: [] as number[],
+      p50: [] as number[],
+      p99: [] as number[],
+      cpu: { front: [] as number[], upstream: [] as number[], validator: [] as number[] },
+    }));
     for (const c of cases) await runLoad({ url: c.g.httpsUrl, path: c.path, headers: c.headers, seconds: 1, connections }); // warm-up
     say(
       `auth hop: HTTPS, ${connections} connections, ${rounds} × ${seconds} s per case, Node ${process.version}, load ${os
@@ -131,24 +154,33 @@ async function main(): Promise<void> {
         .join(' ')}`,
     );
     for (let r = 0; r < rounds; r++) {
-      for (const c of [...cases.slice(r % 3), ...cases.slice(0, r % 3)]) {
+      for (const c of [...cases.slice(r % cases.length), ...cases.slice(0, r % cases.length)]) {
         const pids = c.pids();
-        const cpu0 = pids.map(cpuMsOf);
+        const parts = ['front', 'upstream', 'validator'] as const;
+        const cpu0 = parts.map((k) => pids[k].map(cpuMsOf));
         const res = await runLoad({ url: c.g.httpsUrl, path: c.path, headers: c.headers, seconds, connections });
         if (res.statuses['200'] !== res.requests) throw new Error(`${c.name}: ${JSON.stringify(res.statuses)}`);
-        c.cpu.push((pids.map(cpuMsOf).reduce((a, v, i) => a + v - cpu0[i]!, 0) * 1000) / res.requests);
+        parts.forEach((k, j) => c.cpu[k].push((pids[k].map(cpuMsOf).reduce((a, v, i) => a + v - cpu0[j]![i]!, 0) * 1000) / res.requests));
         c.rps.push(res.rps);
         c.p50.push(res.p50);
         c.p99.push(res.p99);
       }
     }
     const base = median(cases[0]!.rps);
-    say('| case | req/s | ÷ no auth | p50 ms | p99 ms | server CPU µs/req (NGINX workers + upstream + validator) |');
-    say('|---|---:|---:|---:|---:|---:|');
-    for (const c of cases)
+    const load = os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ');
+    say('| case | req/s | ÷ no auth | p50 ms | p99 ms | CPU µs/req: front NGINX | upstream | validator (tollgate or stub) | total |');
+    say('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+    for (const c of cases) {
+      const [front, up, val] = [median(c.cpu.front), median(c.cpu.upstream), median(c.cpu.validator)];
       say(
-        `| ${c.name} | ${Math.round(median(c.rps))} | ${(median(c.rps) / base).toFixed(2)}× | ${median(c.p50).toFixed(2)} | ${median(c.p99).toFixed(2)} | ${median(c.cpu).toFixed(0)} |`,
+        `| ${c.name} | ${Math.round(median(c.rps))} | ${(median(c.rps) / base).toFixed(2)}× | ${median(c.p50).toFixed(2)} | ${median(c.p99).toFixed(2)} | ` +
+          `${front.toFixed(0)} | ${up.toFixed(0)} | ${val.toFixed(0)} | ${(front + up + val).toFixed(0)} |`,
       );
+    }
+    say(`load at the end: ${load}`);
   } finally {
     await Promise.allSettled(gateways.map((g) => g.stop()));
     await Promise.allSettled(children.map((c) => c.stop()));
