@@ -41,7 +41,16 @@ export class AuthError extends Error {
   readonly causeCode?: string;
 
   constructor(code: ValidatorReason, message: string, opts: AuthErrorOptions = {}) {
-    super(message);
+    // A refusal is an expected outcome, not a fault: no stack trace. Capturing one cost several µs
+    // per refusal, which a flood of forged tokens makes every request pay. `stack` is then just
+    // the first line; faults (plain Errors) keep theirs.
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    try {
+      super(message);
+    } finally {
+      Error.stackTraceLimit = limit;
+    }
     this.name = 'AuthError';
     const reason: { status: number; bearerError?: BearerErrorCode; dpopError?: DpopErrorCode } = REASONS[code];
     this.status = reason.status;

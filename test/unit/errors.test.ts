@@ -104,3 +104,18 @@ test('ConfigError names the variable in the message and as a field', () => {
   const e = new ConfigError('PORT', 'must be a whole number');
   expect(e).toMatchObject({ name: 'ConfigError', variable: 'PORT', message: 'PORT: must be a whole number' });
 });
+
+// A refusal is an expected outcome: capturing a stack per refusal was measurable under a flood of forged tokens.
+test('a refusal carries no stack frames, stays an Error and an AuthError, and leaves stack traces on for faults', () => {
+  const limit = Error.stackTraceLimit;
+  const e = invalidToken('signature_invalid', 'token signature verification failed');
+  expect(e).toBeInstanceOf(AuthError);
+  expect(e).toBeInstanceOf(Error);
+  expect(e).toMatchObject({ name: 'AuthError', message: 'token signature verification failed', status: 401, code: 'signature_invalid' });
+  expect(e.stack).not.toMatch(/\n\s+at /);
+  expect(Error.stackTraceLimit).toBe(limit);
+  expect(new Error('a fault').stack).toMatch(/\n\s+at /);
+  expect(() => {
+    throw e;
+  }).toThrow(AuthError);
+});
