@@ -1,5 +1,6 @@
 // The ticks repository: daily tick quotas over a pg pool (server or embedded), one SQL statement
 // per operation. Charging is delegated to the atomic consume_ticks() defined in migrations/.
+import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { MAX_DAILY_LIMIT } from '../lib/daily-limit';
 import { checkDate, checkUser } from './checks';
@@ -8,25 +9,37 @@ import type { ChargeResult, ChargeStatus, TickRepository, UsageRow } from './typ
 
 /** `defaultDailyTicks`: the limit of a profile created by its first charge (QUOTA_DEFAULT_DAILY_TICKS). */
 export function createTicks(pool: pg.Pool, defaultDailyTicks: number): TickRepository {
+  let prepared = true;
+  /**
+   * The charge as a named statement: each connection parses and plans it once, then sends only
+   * Bind/Execute. Where the name is unknown or taken on the connection that runs it (26000, 42P05:
+   * a transaction-mode pooler without prepared-statement support, such as PgBouncer before 1.21 or
+   * with max_prepared_statements = 0, or the embedded backend, whose statements outlive the client
+   * that made them), nothing has run: the call is repeated unnamed, and so is every later one.
+   */
+  async function run<R extends pg.QueryResultRow>(s: Statement, values: unknown[]): Promise<pg.QueryResult<R>> {
+    if (prepared) {
+      try {
+        return await pool.query<R>({ name: s.name, text: s.text, values });
+      } catch (e) {
+        if (!NOT_PREPARED.has((e as { code?: string }).code ?? '')) throw e;
+        prepared = false;
+      }
+    }
+    return pool.query<R>(s.text, values);
+  }
+
   return {
     async charge(userId: string, ticks: number, date: string, chargeId?: string): Promise<ChargeResult> {
       checkUser(userId);
       if (!Number.isSafeInteger(ticks) || ticks < 1) throw new QuotaStoreError('invalid_argument', `ticks must be a positive integer, got ${ticks}`);
       checkDate(date);
       if (chargeId === undefined) {
-        const { rows } = await pool.query<RawCharge>('SELECT status, charged, used, daily_limit FROM public.consume_ticks($1, $2, $3::date, $4)', [
-          userId,
-          ticks,
-          date,
-          defaultDailyTicks,
-        ]);
+        const { rows } = await run<RawCharge>(CHARGE, [userId, ticks, date, defaultDailyTicks]);
         return toCharge(rows[0]!);
       }
       checkChargeId(chargeId);
-      const { rows } = await pool.query<RawCharge>(
-        'SELECT status, charged, used, daily_limit, replayed FROM public.consume_ticks_once($1, $2, $3, $4::date, $5)',
-        [chargeId, userId, ticks, date, defaultDailyTicks],
-      );
+      const { rows } = await run<RawCharge>(CHARGE_ONCE, [chargeId, userId, ticks, date, defaultDailyTicks]);
       return toCharge(rows[0]!);
     },
 
@@ -39,12 +52,7 @@ export function createTicks(pool: pg.Pool, defaultDailyTicks: number): TickRepos
       let broken: Error | undefined;
       try {
         await c.query('BEGIN');
-        const { rows } = await c.query<RawCharge>('SELECT status, charged, used, daily_limit FROM public.consume_ticks($1, $2, $3::date, $4)', [
-          userId,
-          ticks,
-          date,
-          defaultDailyTicks,
-        ]);
+        const { rows } = await c.query<RawCharge>(CHARGE.text, [userId, ticks, date, defaultDailyTicks]);
         return toCharge(rows[0]!);
       } finally {
         await c.query('ROLLBACK').catch((e: Error) => (broken = e));
@@ -101,6 +109,22 @@ export function createTicks(pool: pg.Pool, defaultDailyTicks: number): TickRepos
     },
   };
 }
+
+interface Statement {
+  name: string;
+  text: string;
+}
+
+/** Named after a hash of its text, so instances of two versions sharing a pooler never run each other's. */
+function statement(text: string): Statement {
+  return { name: `tollgate_${createHash('sha256').update(text).digest('hex').slice(0, 16)}`, text };
+}
+
+const CHARGE = statement('SELECT status, charged, used, daily_limit FROM public.consume_ticks($1, $2, $3::date, $4)');
+const CHARGE_ONCE = statement('SELECT status, charged, used, daily_limit, replayed FROM public.consume_ticks_once($1, $2, $3, $4::date, $5)');
+
+/** invalid_sql_statement_name (no such prepared statement), duplicate_prepared_statement. */
+const NOT_PREPARED = new Set(['26000', '42P05']);
 
 interface RawCharge {
   status: ChargeStatus;
