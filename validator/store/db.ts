@@ -1,10 +1,9 @@
 // Opens the one pg.Pool behind the store's repositories: a Postgres server, or embedded PGlite through
 // the same `pg` API so that one set of SQL and one code path serve both.
-import { mkdirSync } from 'node:fs';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { redactUrl } from '../observability/redact-url';
-import { lockDataDir } from './data-dir-lock';
+import { openEmbedded } from './embedded';
 import type { StoreOptions } from './types';
 
 /** A pool plus what it runs on; `close()` also shuts the embedded database down. */
@@ -29,9 +28,10 @@ export const CONNECT_TIMEOUT_MS = 3000;
  * `opts.url` unset → embedded PGlite in `opts.dataDir` (created if missing; 'memory://'
  * for an in-memory database). PGlite is one single-user backend: the pool has one client, and
  * one process at a time may open a data directory (data-dir-lock.ts: DataDirLockedError).
+ * Its settings and the template a new database is unpacked from: embedded.ts.
  */
-export async function openDb(opts: StoreOptions, log?: Pick<Logger, 'warn'>): Promise<Db> {
-  return opts.url ? openServer(opts, opts.url, log) : openEmbedded(opts.dataDir);
+export async function openDb(opts: StoreOptions, log?: Pick<Logger, 'info' | 'warn'>): Promise<Db> {
+  return opts.url ? openServer(opts, opts.url, log) : openEmbedded(opts.dataDir, log);
 }
 
 function openServer(opts: StoreOptions, url: string, log: Pick<Logger, 'warn'> | undefined): Db {
@@ -51,56 +51,6 @@ function openServer(opts: StoreOptions, url: string, log: Pick<Logger, 'warn'> |
     log?.warn({ err: { message: err.message, code: (err as { code?: string }).code } }, 'quota db: idle connection lost');
   });
   return { kind: 'server', target: redactUrl(url), pool, close: () => pool.end() };
-}
-
-async function openEmbedded(dataDir: string): Promise<Db> {
-  // PGlite ships ESM only; a dynamic import keeps this CommonJS build loading it lazily,
-  // so a server deployment never pays for the WASM module.
-  const { PGlite } = await import('@electric-sql/pglite');
-  const { createPgConfig, PglitePgConnection } = await import('@electric-sql/pglite/node-postgres');
-  let unlock = () => {};
-  if (!dataDir.includes('://')) {
-    mkdirSync(dataDir, { recursive: true });
-    const release = lockDataDir(dataDir);
-    // process.exit() without close() (a CLI's error path) releases it too; a crash leaves a stale lock, taken over
-    process.once('exit', release);
-    unlock = () => {
-      process.off('exit', release);
-      release();
-    };
-  }
-  let pglite: InstanceType<typeof PGlite>;
-  try {
-    pglite = await PGlite.create(dataDir);
-  } catch (e) {
-    unlock();
-    throw e;
-  }
-  // createPgConfig hands every pg Client the same connection object. pg destroys a client
-  // whose query failed (pool.query releases it with the error), and that ended the shared
-  // connection for good: after one failed statement every later query failed with
-  // "Connection terminated unexpectedly". So each client gets a connection of its own over
-  // the one PGlite backend; max 1 keeps them from interleaving.
-  class EmbeddedClient extends pg.Client {
-    constructor(config: pg.ClientConfig) {
-      super({ ...config, connection: new PglitePgConnection({ pglite }) } as pg.ClientConfig);
-    }
-  }
-  // (@types/pg declares Client as a no-argument constructor; pg-pool passes the pool's options.)
-  const pool = new pg.Pool({ ...createPgConfig(pglite), Client: EmbeddedClient as unknown as new () => pg.ClientBase, max: 1, idleTimeoutMillis: 0 });
-  return {
-    kind: 'embedded',
-    target: `embedded database in ${dataDir}`,
-    pool,
-    async close() {
-      try {
-        await pool.end();
-        await pglite.close();
-      } finally {
-        unlock();
-      }
-    },
-  };
 }
 
 /** pg lets connection-string SSL params override `ssl`, so drop them when opts decide. */
