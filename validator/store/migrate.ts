@@ -76,6 +76,8 @@ export function readMigrations(dir: string): MigrationFile[] {
  */
 export async function migrate(pool: pg.Pool, dir: string = defaultMigrationsDir()): Promise<MigrateResult> {
   const files = readMigrations(dir);
+  // Already at head (every start but the first): one read instead of a locked transaction per file.
+  if (await atHead(pool, files)) return { applied: [], skipped: files.map((f) => f.file) };
   const result: MigrateResult = { applied: [], skipped: [] };
   await inTransaction(pool, async (c) => {
     await c.query('SELECT pg_advisory_xact_lock($1)', [LOCK_KEY]);
@@ -115,6 +117,18 @@ export async function migrate(pool: pg.Pool, dir: string = defaultMigrationsDir(
     });
   }
   return result;
+}
+
+/**
+ * True when every file is recorded with its checksum. Read without the lock: a file that is missing
+ * or changed sends the caller down the locked path, which applies it or names the change.
+ */
+async function atHead(pool: pg.Pool, files: MigrationFile[]): Promise<boolean> {
+  const table = await pool.query("SELECT to_regclass('public.tollgate_migrations') IS NOT NULL AS present");
+  if (!table.rows[0].present) return false;
+  const { rows } = await pool.query<{ version: number; checksum: string }>('SELECT version, checksum FROM public.tollgate_migrations');
+  const recorded = new Map(rows.map((r) => [r.version, r.checksum]));
+  return files.every((f) => recorded.get(f.version) === f.checksum);
 }
 
 async function inTransaction(pool: pg.Pool, fn: (c: pg.PoolClient) => Promise<void>): Promise<void> {
