@@ -16,6 +16,9 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.prod.json ./
 COPY validator ./validator
 RUN npx tsc -p tsconfig.prod.json
+# The embedded store's template (a fresh PGlite cluster, node_modules/.cache/tollgate): a new DATA_DIR
+# is copied from it instead of running initdb at start (12-16 s and ~850 MB peak RSS, against ~1 s and ~250 MB).
+RUN node dist-prod/validator/store/embedded-template.js
 
 # ---- runtime: production dependencies + compiled output, run as the unprivileged `node` user ----
 FROM ${NODE_IMAGE} AS runtime
@@ -31,6 +34,7 @@ COPY package.json package-lock.json ./
 # --ignore-scripts: no production dependency needs an install script; refusing them keeps the
 # runtime layer free of code run at build time.
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+COPY --from=build /src/node_modules/.cache/tollgate ./node_modules/.cache/tollgate
 # Same layout as a development checkout (dist/validator, migrations/), so `node dist/validator/...`
 # commands and the migration runner's path to migrations/ are identical in and out of the image.
 COPY --from=build /src/dist-prod/validator ./dist/validator
