@@ -48,6 +48,8 @@ export interface Case {
   metricsUrl?: string;
   /** `first`: the pool must never hit the verified-token cache. */
   expectCache?: 'first' | 'repeated';
+  /** The status every answer should have (default 200, a grant); any other is counted as unexpected. */
+  expectStatus?: number;
 }
 
 export interface Env {
@@ -168,6 +170,15 @@ export async function startCases(e: Env, wanted: (id: string) => boolean): Promi
       },
     },
     {
+      id: 'tollgate-badsig-flood',
+      label: 'tollgate RS256, bad-signature flood (401)',
+      group: 'node',
+      run: async () => {
+        const p = await tollgate('tollgate-badsig-flood');
+        return node(p, { path: VALIDATE, headers: asGet, tokens: m.badSigPool }, { metricsUrl: `${p.url}/metrics`, expectCache: 'first', expectStatus: 401 });
+      },
+    },
+    {
       id: 'charged-embedded',
       label: 'tollgate charged POST /api/tasks, embedded Postgres',
       group: 'node',
@@ -214,11 +225,11 @@ export async function startCases(e: Env, wanted: (id: string) => boolean): Promi
     },
   ];
 
-  // The gateway: one NGINX, one upstream app; /api/public/* is proxied without auth (the baseline),
-  // /api/things goes through auth_request to its own tollgate.
+  // The gateway: the repository's NGINX templates before one upstream app. /api/public/* is proxied
+  // without auth (the baseline); /api/things goes through auth_request to the case's validators.
   const nginx = findNginx();
   const gwSkip = nginx ? undefined : 'nginx is not installed (apt-get install nginx)';
-  // Shared by the gateway cases: one upstream app and one tollgate behind every NGINX.
+  // Shared by the gateway cases: one upstream app and one tollgate.
   let shared: Promise<{ upstream: ServerProc; validator: ServerProc }> | undefined;
   const backends = () =>
     (shared ??= (async () => {
@@ -227,24 +238,67 @@ export async function startCases(e: Env, wanted: (id: string) => boolean): Promi
     })());
   // NGINX alone answers ~100,000 req/s here: the limits sit ten times above that
   const rate = { GATEWAY_RATE_PER_IP: '1000000r/s', GATEWAY_RATE_PER_CREDENTIAL: '1000000r/s' };
-  const nginxFor = async (validators: ServerProc[], upstream: ServerProc, cache: 'on' | 'off') => {
-    const g = await startLocalGateway({
-      validators: validators.map((v) => `127.0.0.1:${v.port}`),
-      apps: [`127.0.0.1:${upstream.port}`],
-      publicPaths: ['/api/public/*'],
-      vars: { ...rate, GATEWAY_AUTH_CACHE: cache },
-    });
-    gateways.push(g);
-    return g;
+  // One NGINX per set of validator addresses and cache setting: cases that ask for the same one share it
+  // (the no-auth baseline and the plain auth case are two locations of one NGINX).
+  const nginxes = new Map<string, Promise<Gateway>>();
+  const gatewayFor = async (addresses: string[], cache: 'on' | 'off') => {
+    const { upstream } = await backends();
+    const key = `${addresses.join(' ')} cache=${cache}`;
+    if (!nginxes.has(key)) {
+      const g = startLocalGateway({
+        validators: addresses,
+        apps: [`127.0.0.1:${upstream.port}`],
+        publicPaths: ['/api/public/*'],
+        vars: { ...rate, GATEWAY_AUTH_CACHE: cache },
+      });
+      nginxes.set(key, g);
+      gateways.push(await g);
+    }
+    return nginxes.get(key)!;
   };
-  // The baseline and the auth case share one NGINX (a public location vs /api/ with auth_request).
-  let main: Promise<Gateway> | undefined;
-  const mainGateway = async () => {
-    const { upstream, validator } = await backends();
-    return (main ??= nginxFor([validator], upstream, 'off'));
-  };
+  const tcp = (p: ServerProc) => `127.0.0.1:${p.port}`;
   const gwPids = (g: Gateway, ...more: ServerProc[]) => [...childrenOf(g.pid), ...more.map((p) => p.pid)];
-  const authLoad = (g: Gateway) => ({ url: g.httpsUrl, path: '/api/things', headers: { authorization: `Bearer ${m.rsOne}` } });
+
+  /**
+   * The auth_request cases, one entry each: the validator processes behind NGINX and their
+   * addresses (`host:port`, or `unix:/abs/path` for a validator started with LISTEN_SOCKET).
+   * Each is compared with `nginx-noauth`. Validators may be shared between cases, so only a case
+   * with `metrics` reads the first one's cache counters (they then include the other cases' traffic).
+   */
+  const gatewayCases: Array<{
+    id: string;
+    label: string;
+    cache?: 'on' | 'off';
+    metrics?: boolean;
+    validators: () => Promise<{ procs: ServerProc[]; addresses: string[] }>;
+  }> = [
+    {
+      id: 'nginx-auth',
+      label: 'NGINX auth_request → tollgate → upstream',
+      metrics: true,
+      validators: async () => {
+        const { validator } = await backends();
+        return { procs: [validator], addresses: [tcp(validator)] };
+      },
+    },
+    {
+      id: 'nginx-auth-x2',
+      label: 'NGINX auth_request → 2 tollgate processes → upstream',
+      validators: async () => {
+        const [{ validator }, second] = await Promise.all([backends(), tollgate('tollgate-gateway-2')]);
+        return { procs: [validator, second], addresses: [tcp(validator), tcp(second)] };
+      },
+    },
+    {
+      id: 'nginx-edge-cache',
+      label: 'NGINX auth_request + edge decision cache → upstream',
+      cache: 'on',
+      validators: async () => {
+        const { validator } = await backends();
+        return { procs: [validator], addresses: [tcp(validator)] };
+      },
+    },
+  ];
   defs.push(
     {
       id: 'nginx-noauth',
@@ -252,45 +306,28 @@ export async function startCases(e: Env, wanted: (id: string) => boolean): Promi
       group: 'gateway',
       skip: gwSkip,
       run: async () => {
-        const g = await mainGateway();
-        const { upstream } = await backends();
+        const { upstream, validator } = await backends();
+        const g = await gatewayFor([tcp(validator)], 'off');
         return { pids: gwPids(g, upstream), load: { url: g.httpsUrl, path: '/api/public/things', headers: {} } };
       },
     },
-    {
-      id: 'nginx-auth',
-      label: 'NGINX auth_request → tollgate → upstream',
-      group: 'gateway',
-      skip: gwSkip,
-      run: async () => {
-        const g = await mainGateway();
-        const { upstream, validator } = await backends();
-        return { pids: gwPids(g, upstream, validator), load: authLoad(g), metricsUrl: `${validator.url}/metrics`, expectCache: 'repeated' };
-      },
-    },
-    {
-      id: 'nginx-auth-x2',
-      label: 'NGINX auth_request → 2 tollgate processes → upstream',
-      group: 'gateway',
-      skip: gwSkip,
-      run: async () => {
-        const { upstream, validator } = await backends();
-        const second = await tollgate('tollgate-gateway-2');
-        const g = await nginxFor([validator, second], upstream, 'off');
-        return { pids: gwPids(g, upstream, validator, second), load: authLoad(g) };
-      },
-    },
-    {
-      id: 'nginx-edge-cache',
-      label: 'NGINX auth_request + edge decision cache → upstream',
-      group: 'gateway',
-      skip: gwSkip,
-      run: async () => {
-        const { upstream, validator } = await backends();
-        const g = await nginxFor([validator], upstream, 'on');
-        return { pids: gwPids(g, upstream, validator), load: authLoad(g) };
-      },
-    },
+    ...gatewayCases.map(
+      (c): Def => ({
+        id: c.id,
+        label: c.label,
+        group: 'gateway',
+        skip: gwSkip,
+        run: async () => {
+          const [{ upstream }, { procs, addresses }] = await Promise.all([backends(), c.validators()]);
+          const g = await gatewayFor(addresses, c.cache ?? 'off');
+          return {
+            pids: gwPids(g, upstream, ...procs),
+            load: { url: g.httpsUrl, path: '/api/things', headers: { authorization: `Bearer ${m.rsOne}` } },
+            ...(c.metrics ? { metricsUrl: `${procs[0]!.url}/metrics`, expectCache: 'repeated' as const } : {}),
+          };
+        },
+      }),
+    ),
   );
 
   const stop = async () => {

@@ -4,7 +4,8 @@
 //   --only=a,b       run only these case ids (plus nothing else; ratios need the baselines)
 //   --profile        tollgate processes run with --cpu-prof (profiles in bench/results/profiles/)
 // BENCH_SECONDS (5), BENCH_ROUNDS (2), BENCH_CONNECTIONS (50), BENCH_TOKENS (40000 per pool),
-// BENCH_DATABASE_URL (postgres://postgres@127.0.0.1:5432/test: admin URL, a throw-away database is made).
+// BENCH_DATABASE_URL (postgres://postgres@127.0.0.1:5432/test: admin URL, a throw-away database is made),
+// BENCH_SOAK (bench/results/soak.json: the latest `npm run soak`, reported as the "flat" target).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,7 +13,8 @@ import { cpuMsOf, memoryOf, sampleRss } from '../devkit/proc';
 import { REPO_ROOT as ROOT } from '../devkit/root';
 import { startCases, type Case } from './cases';
 import { runLoad } from './load';
-import { addRatios, aggregate, machine, table, targets, targetTable, type CaseResult, type Sample } from './report';
+import type { SoakSummary } from '../scripts/soak';
+import { addRatios, aggregate, machine, table, targets, targetTable, unexpectedOf, type CaseResult, type Sample } from './report';
 import { benchDatabase, makeMaterial } from './setup';
 import { chart } from './svg';
 
@@ -25,6 +27,17 @@ async function cacheCounters(url: string): Promise<{ hits: number; misses: numbe
     const n = (o: string) => Number(new RegExp(`^tollgate_decision_cache_total\\{outcome="${o}"\\} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
     return { hits: n('hit'), misses: n('miss') };
   } catch {
+    return undefined;
+  }
+}
+
+/** The latest soak's figures, if `npm run soak` has written them. */
+function readSoak(file: string, say: (s: string) => void): SoakSummary | undefined {
+  if (!fs.existsSync(file)) return undefined;
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as SoakSummary;
+  } catch (e) {
+    say(`*** ${file}: ${(e as Error).message}; the soak target is reported as not measured`);
     return undefined;
   }
 }
@@ -104,12 +117,12 @@ async function main(): Promise<void> {
         const cpuUsPerReq = (cpuMs * 1000) / r.requests;
         samples.get(c.id)!.push({ ...r, round, rssMb, cpuUsPerReq });
         say(
-          `  ${c.id.padEnd(22)} ${Math.round(r.rps).toString().padStart(6)} req/s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  RSS ${rssMb.toFixed(0)} MB  CPU ${cpuUsPerReq.toFixed(0)} µs/req${r.statuses['200'] === r.requests ? '' : `  statuses ${JSON.stringify(r.statuses)} errors ${r.errors}`}`,
+          `  ${c.id.padEnd(22)} ${Math.round(r.rps).toString().padStart(6)} req/s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  RSS ${rssMb.toFixed(0)} MB  CPU ${cpuUsPerReq.toFixed(0)} µs/req${unexpectedOf(r, c.expectStatus ?? 200) === 0 ? '' : `  statuses ${JSON.stringify(r.statuses)} errors ${r.errors}`}`,
         );
       }
     }
 
-    const results: CaseResult[] = cases.map((c) => aggregate(c.id, c.label, c.group, samples.get(c.id) ?? [], c.skip));
+    const results: CaseResult[] = cases.map((c) => aggregate(c.id, c.label, c.group, samples.get(c.id) ?? [], c.skip, c.expectStatus));
     for (const c of live) {
       const r = results.find((x) => x.id === c.id)!;
       r.hwmMb = memoryOf(c.pids[0]!)?.hwmMb;
@@ -117,13 +130,16 @@ async function main(): Promise<void> {
       const a = c.metricsUrl ? await cacheCounters(c.metricsUrl) : undefined;
       if (a && b) r.cache = { hits: a.hits - b.hits, misses: a.misses - b.misses };
       if (c.expectCache === 'first' && r.cache && r.cache.hits > 0) say(`*** ${c.id}: ${r.cache.hits} cache hits in a first-sight case (pool too small?)`);
-      if (r.refused > 0) say(`*** ${c.id}: ${r.refused} non-2xx responses or errors: the figures of this case are not decisions that granted`);
+      if (r.unexpected > 0)
+        say(`*** ${c.id}: ${r.unexpected} answers other than ${r.expectStatus}, or errors: the figures of this case are not the decisions it says`);
     }
     addRatios(results);
+    const soak = readSoak(process.env.BENCH_SOAK ?? path.join(ROOT, 'bench', 'results', 'soak.json'), say);
     const validators = live.filter((c) => c.id.startsWith('tollgate') || c.id.startsWith('charged'));
     const ts = targets(
       results,
       validators.map((c) => ({ id: c.id, hwmMb: results.find((r) => r.id === c.id)!.hwmMb, perRound: (samples.get(c.id) ?? []).map((s) => s.rssMb) })),
+      soak,
     );
 
     say('\n' + table(results));
@@ -145,6 +161,7 @@ async function main(): Promise<void> {
       machine: m,
       cases: results.map(({ samples: ss, ...r }) => ({ ...r, samples: ss.map(({ statuses, ...s }) => ({ ...s, statuses })) })),
       targets: ts,
+      soak: soak ?? null,
     };
     const outDir = path.join(ROOT, 'bench', 'results');
     fs.mkdirSync(outDir, { recursive: true });

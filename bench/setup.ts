@@ -48,6 +48,12 @@ export interface Material {
   rsPool: string[];
   esPool: string[];
   hsPool: string[];
+  /**
+   * A forged-token flood: the RS256 pool with one signature character changed in each token, so
+   * every token is well-formed, names a key the JWKS has, the right issuer and audience, and is new;
+   * only the signature check refuses it (401).
+   */
+  badSigPool: string[];
   /** The repeated token (RS256). */
   rsOne: string;
   /** One token per user (charged cases: each user's token repeats every USERS requests). */
@@ -75,7 +81,16 @@ export async function makeMaterial(poolSize: number, say: (s: string) => void): 
   const esPool = await mintMany(spec(es), poolSize);
   const sbClaims = { role: 'authenticated', aal: 'aal1', is_anonymous: false, session_id: 'bench', scope: 'api:read api:write' };
   const hsPool = await mintMany(spec(hs, `${issuer.supabaseUrl}/auth/v1`, 'authenticated', sbClaims), poolSize);
-  return { issuer, hsSecret, rsPool, esPool, hsPool, rsOne: mintOne(spec(rs), 0), perUser: rsPool.slice(0, USERS) };
+  return { issuer, hsSecret, rsPool, esPool, hsPool, badSigPool: rsPool.map(forgeSignature), rsOne: mintOne(spec(rs), 0), perUser: rsPool.slice(0, USERS) };
+}
+
+/**
+ * The same token with its signature's 11th character changed (A ↔ B): still canonical base64url of
+ * the same length (the last character, whose pad bits are checked, is left alone), no longer valid.
+ */
+export function forgeSignature(token: string): string {
+  const i = token.lastIndexOf('.') + 11;
+  return token.slice(0, i) + (token[i] === 'A' ? 'B' : 'A') + token.slice(i + 1);
 }
 
 /** A fresh database on the server for the charged case, or why there is none. */

@@ -8,6 +8,7 @@
 //
 // Variables: SOAK_SECONDS (600), SOAK_RATE (requests/s, 400), SOAK_CONNECTIONS (16),
 // SOAK_WINDOW_S (latency window, default max(5, SOAK_SECONDS/20)), SOAK_SVG (docs/soak.svg),
+// SOAK_JSON (bench/results/soak.json: the figures `npm run bench` and bench/markdown.ts report),
 // SOAK_DATABASE_URL or TEST_DATABASE_URL (admin URL of a Postgres server: a fresh database is made
 // and dropped; unset → the embedded Postgres in a temporary directory). NGINX is required.
 import fs from 'node:fs';
@@ -65,7 +66,54 @@ export interface SoakReport {
   hostile: number;
   ticks: { granted: number; table: number };
   p99: { first: number; last: number };
+  /** Validator RSS (bytes): median of the samples at the end of warm-up and at the end of the run. */
+  rssAt: { warm: number; end: number };
   rssGrowth: number;
+  /** The two "flat" checks of the verdict: RSS growth after warm-up under 10 %, last window's p99 within the bound. */
+  flat: { rss: boolean; p99: boolean };
+  store: 'server' | 'embedded';
+}
+
+/** What bench/results/soak.json holds: the verdict's figures, for the benchmark's "flat across a soak" target. */
+export interface SoakSummary {
+  finishedAt: string;
+  seconds: number;
+  rate: number;
+  connections: number;
+  store: 'server' | 'embedded';
+  ok: boolean;
+  verdict: string[];
+  requests: number;
+  hostile: number;
+  /** p99 latency (ms) through NGINX: first window after warm-up, last window, and the worst window. */
+  p99Ms: { first: number; last: number; worst: number };
+  /** Validator RSS (MB): peak sample, first sample, end of warm-up, end of the run. */
+  rssMb: { peak: number; first: number; warm: number; end: number };
+  /** (end − warm) ÷ warm. */
+  rssGrowth: number;
+  flat: { rss: boolean; p99: boolean };
+}
+
+export function soakSummary(r: SoakReport, o: Pick<SoakOptions, 'seconds' | 'rate' | 'connections'>, finishedAt = new Date()): SoakSummary {
+  // MB of 10⁶ bytes, as the verdict lines print them
+  const mb = (b: number) => Math.round(b / 1e5) / 10;
+  const samples = r.rss.map(([, b]) => b).filter((b) => Number.isFinite(b));
+  const after = r.windows.slice(r.warmupWindows).map((w) => w.p99);
+  return {
+    finishedAt: finishedAt.toISOString(),
+    seconds: o.seconds,
+    rate: o.rate,
+    connections: o.connections,
+    store: r.store,
+    ok: r.ok,
+    verdict: r.verdict,
+    requests: r.requests,
+    hostile: r.hostile,
+    p99Ms: { first: r.p99.first, last: r.p99.last, worst: Math.max(...after) },
+    rssMb: { peak: mb(Math.max(...samples)), first: mb(samples[0] ?? NaN), warm: mb(r.rssAt.warm), end: mb(r.rssAt.end) },
+    rssGrowth: r.rssGrowth,
+    flat: r.flat,
+  };
 }
 
 interface Kind {
@@ -399,7 +447,10 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
       hostile,
       ticks: { granted, table },
       p99: { first: first.p99, last: last.p99 },
+      rssAt: { warm: rssWarm, end: rssEnd },
       rssGrowth,
+      flat: { rss: rssGrowth < 0.1, p99: p99Ok },
+      store: dbUrl ? 'server' : 'embedded',
     };
     if (o.svgPath) {
       fs.mkdirSync(path.dirname(o.svgPath), { recursive: true });
@@ -476,14 +527,17 @@ function intEnv(name: string, dflt: number): number {
 
 async function main(): Promise<void> {
   const seconds = intEnv('SOAK_SECONDS', 600);
+  const o = { seconds, rate: intEnv('SOAK_RATE', 400), connections: intEnv('SOAK_CONNECTIONS', 16) };
   const report = await runSoak({
-    seconds,
-    rate: intEnv('SOAK_RATE', 400),
-    connections: intEnv('SOAK_CONNECTIONS', 16),
+    ...o,
     windowS: intEnv('SOAK_WINDOW_S', Math.max(5, Math.round(seconds / 20))),
     svgPath: path.resolve(ROOT, process.env.SOAK_SVG ?? path.join('docs', 'soak.svg')),
     adminDatabaseUrl: process.env.SOAK_DATABASE_URL || process.env.TEST_DATABASE_URL || undefined,
   });
+  const json = path.resolve(ROOT, process.env.SOAK_JSON ?? path.join('bench', 'results', 'soak.json'));
+  fs.mkdirSync(path.dirname(json), { recursive: true });
+  fs.writeFileSync(json, JSON.stringify(soakSummary(report, o), null, 2) + '\n');
+  console.log(`figures: ${path.relative(ROOT, json)}`);
   process.exitCode = report.ok ? 0 : 1;
 }
 
