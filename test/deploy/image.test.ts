@@ -38,6 +38,10 @@ describe('Dockerfile', () => {
     expect(runtime.from).toMatch(/^FROM \$\{NODE_IMAGE\} AS runtime$/);
     expect(all[0].lines).toContain('RUN npm ci --no-audit --no-fund');
     expect(all[0].lines).toContain('RUN npx tsc -p tsconfig.prod.json');
+    // a new DATA_DIR is copied from this template instead of running initdb at every start
+    expect(all[0].lines.indexOf('RUN node dist-prod/validator/store/embedded-template.js')).toBeGreaterThan(
+      all[0].lines.indexOf('RUN npx tsc -p tsconfig.prod.json'),
+    );
     // Only the validator's sources enter the build stage.
     const copies = all[0].lines.filter((l) => l.startsWith('COPY'));
     expect(copies.join('\n')).not.toMatch(/keycloak|scripts|test|COPY \. /);
@@ -49,6 +53,8 @@ describe('Dockerfile', () => {
     const copies = runtime.lines.filter((l) => l.startsWith('COPY'));
     expect(copies).toEqual([
       'COPY package.json package-lock.json ./',
+      // the embedded store's template, made by the build stage (validator/store/embedded-template.ts)
+      'COPY --from=build /src/node_modules/.cache/tollgate ./node_modules/.cache/tollgate',
       'COPY --from=build /src/dist-prod/validator ./dist/validator',
       'COPY migrations ./migrations',
     ]);
