@@ -214,7 +214,15 @@ export const VARIABLES = Object.freeze({
     doc: 'Postgres server URL for quotas. Unset: the embedded Postgres (PGlite) in `DATA_DIR`.',
   }),
   DATA_DIR: v({ group: 'database', parse: text, default: './.data', doc: 'Data directory of the embedded Postgres (`memory://` for a throw-away one).' }),
-  DATABASE_POOL_MAX: v({ group: 'database', parse: int(1, 1000), default: '10', doc: 'Maximum pooled connections to the Postgres server.' }),
+  DATABASE_POOL_MAX: v({
+    group: 'database',
+    parse: int(1, 1000),
+    default: '10',
+    doc:
+      'Maximum pooled connections to the Postgres server. A charge holds one for a round trip and its commit (an fsync); charges beyond it queue, ' +
+      'and commits share an fsync only when several are in flight. With Postgres on the same 2 cores, 2 or 4 gave about a third fewer charges a second ' +
+      'than 10, and 20 or 50 no more (bench/charged-load.js). Keep it × validator instances below `max_connections` of the server (or the client limit of a pooler).',
+  }),
   DATABASE_STATEMENT_TIMEOUT_MS: v({
     group: 'database',
     parse: int(0, 600_000),
