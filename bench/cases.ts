@@ -99,7 +99,12 @@ export async function startCases(e: Env, wanted: (id: string) => boolean): Promi
       ...extra,
     });
   const peerEnv = { BENCH_ISSUER: m.issuer.realm, BENCH_AUDIENCE: AUDIENCE, BENCH_JWKS_URL: m.issuer.realmJwks };
-  const tmpDir = (n: string) => fs.mkdtempSync(path.join(os.tmpdir(), `tollgate-bench-${n}-`));
+  const dirs: string[] = [];
+  const tmpDir = (n: string) => {
+    const d = fs.mkdtempSync(path.join(os.tmpdir(), `tollgate-bench-${n}-`));
+    dirs.push(d);
+    return d;
+  };
 
   type Def = { id: string; label: string; group: Case['group']; skip?: string; run: () => Promise<Omit<Case, 'id' | 'label' | 'group'>> };
   const node = (p: ServerProc, load: Omit<NonNullable<Case['load']>, 'url'>, more: Partial<Case> = {}) => ({
@@ -183,7 +188,8 @@ export async function startCases(e: Env, wanted: (id: string) => boolean): Promi
       label: 'tollgate charged POST /api/tasks, embedded Postgres',
       group: 'node',
       run: async () => {
-        const p = await tollgate('charged-embedded', { DATABASE_URL: undefined, DATA_DIR: 'memory://' });
+        // On disk, as deployed (memory:// holds the whole cluster in JS memory as well: dev and tests only)
+        const p = await tollgate('charged-embedded', { DATABASE_URL: undefined, DATA_DIR: tmpDir('embedded') });
         return node(p, { path: VALIDATE, headers: asCharged, tokens: m.perUser }, { metricsUrl: `${p.url}/metrics` });
       },
     },
@@ -282,6 +288,18 @@ export async function startCases(e: Env, wanted: (id: string) => boolean): Promi
       },
     },
     {
+      id: 'nginx-auth-unix',
+      label: 'NGINX auth_request → tollgate over a Unix socket → upstream',
+      validators: async () => {
+        // NGINX's workers run as nobody when the bench runs as root: a searchable dir, a 0666 socket
+        const dir = tmpDir('socket');
+        fs.chmodSync(dir, 0o711);
+        const sock = path.join(dir, 'tollgate.sock');
+        const v = await tollgate('tollgate-gateway-unix', { LISTEN_SOCKET: sock, LISTEN_SOCKET_MODE: '0666' });
+        return { procs: [v], addresses: [`unix:${sock}`] };
+      },
+    },
+    {
       id: 'nginx-auth-x2',
       label: 'NGINX auth_request → 2 tollgate processes → upstream',
       validators: async () => {
@@ -333,6 +351,7 @@ export async function startCases(e: Env, wanted: (id: string) => boolean): Promi
   const stop = async () => {
     await Promise.allSettled(gateways.map((g) => g.stop()));
     await Promise.allSettled(procs.map((p) => p.stop()));
+    for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
   };
   const chosen = defs.filter((d) => wanted(d.id));
   const started = await Promise.allSettled(

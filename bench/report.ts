@@ -140,6 +140,7 @@ export function targets(results: CaseResult[], tollgateRss: Array<{ id: string; 
     t('charged-vs-express', 'charged (Postgres server) ÷ bare Express (req/s)', ratio('charged-server', 'express-bare'), true, 0.5),
     t('charged-p99', 'charged (Postgres server) p99 ÷ bare Express p99', ratio('charged-server', 'express-bare', 'p99'), false, 1.5),
     t('nginx-auth', 'NGINX auth_request ÷ NGINX without auth (req/s)', ratio('nginx-auth', 'nginx-noauth'), true, 0.75),
+    t('nginx-auth-unix', 'NGINX auth_request over a Unix socket (compose) ÷ NGINX without auth (req/s)', ratio('nginx-auth-unix', 'nginx-noauth'), true, 0.75),
     t('nginx-edge-cache', 'NGINX auth_request + edge cache ÷ NGINX without auth (req/s)', ratio('nginx-edge-cache', 'nginx-noauth'), true, 0.95),
     t('rss-server', 'peak RSS per validator, server store (VmHWM)', peak, false, 150, 'MB'),
     t('rss-embedded', 'peak RSS per validator, embedded store (VmHWM)', embedded, false, 300, 'MB'),
