@@ -183,40 +183,108 @@ const REFUSED_FAMILIES = [
 // Headers a request may carry once: two X-Max-Ticks would let the validator charge one value
 // while an upstream reads another; NGINX itself already refuses a second Authorization. Two DPoP
 // proofs are refused by RFC 9449 section 4.3, and NGINX 1.22's $http_dpop would pass only the first.
-const SINGLE = ['authorization', 'x-max-ticks', 'dpop'];
+const SINGLE_NAMES = ['authorization', 'x-max-ticks', 'dpop'];
 
+// njs interprets every step, once per request: the checks below are tables built here, once, and
+// native regexes, never a closure per header.
 const STRIPPED = {};
 STRIPPED_NAMES.forEach((n) => {
   STRIPPED[n] = true;
+});
+const SINGLE = {};
+SINGLE_NAMES.forEach((n) => {
+  SINGLE[n] = true;
+});
+/** Any name in a refused family (same as testing each family as a prefix; they are letters and "-"). */
+const FAMILY = new RegExp('^(?:' + REFUSED_FAMILIES.map((f) => f.replace(/[^a-z0-9]/g, '\\$&')).join('|') + ')');
+/**
+ * The first characters (char codes, either case) of every single or family name: a header name
+ * starting with anything else (Host, Accept, User-Agent, Cookie…) is skipped before any lower-casing.
+ * A non-ASCII first character is never skipped (toLowerCase maps a few of those to ASCII letters).
+ */
+const FIRST = {};
+SINGLE_NAMES.concat(REFUSED_FAMILIES).forEach((n) => {
+  FIRST[n.charCodeAt(0)] = true;
+  FIRST[n.toUpperCase().charCodeAt(0)] = true;
 });
 
 /** The first client header in a refused family that the gateway does not strip, or ''. */
 function forbiddenHeader(r) {
   const raw = r.rawHeadersIn;
   for (let i = 0; i < raw.length; i++) {
+    const c = raw[i][0].charCodeAt(0);
+    if (c < 128 && FIRST[c] !== true) continue;
     const name = raw[i][0].toLowerCase();
-    if (STRIPPED[name] !== true && REFUSED_FAMILIES.some((f) => name.indexOf(f) === 0)) return raw[i][0];
+    if (STRIPPED[name] !== true && FAMILY.test(name)) return raw[i][0];
   }
   return '';
 }
 
-function duplicateHeader(r) {
+/** header_duplicate (a second single header, wherever it is), header_forbidden, or '': one pass. */
+function headerRefusal(r) {
   const raw = r.rawHeadersIn;
-  const seen = {};
+  let seen = null;
+  let forbidden = false;
   for (let i = 0; i < raw.length; i++) {
+    const c = raw[i][0].charCodeAt(0);
+    if (c < 128 && FIRST[c] !== true) continue;
     const name = raw[i][0].toLowerCase();
-    if (SINGLE.indexOf(name) < 0) continue;
-    if (seen[name] === true) return raw[i][0];
-    seen[name] = true;
+    if (SINGLE[name] === true) {
+      if (seen === null) seen = {};
+      else if (seen[name] === true) return 'header_duplicate';
+      seen[name] = true;
+    }
+    if (!forbidden && STRIPPED[name] !== true && FAMILY.test(name)) forbidden = true;
   }
-  return '';
+  return forbidden ? 'header_forbidden' : '';
 }
+
+const NON_ASCII = /[^\x00-\x7f]/;
+
+/**
+ * s.replace(re, f) for a global re. njs 0.7.9 reads past its offset map when a global regex resumes
+ * at the very end of a non-ASCII string whose length is a multiple of 32 (the match before ended
+ * the string): the worker then loops, allocating, until it is killed, or throws. Such a string is
+ * replaced here match by match, never resuming at its end. None of the regexes below matches ''.
+ */
+function replaceAll(s, re, f) {
+  if (!NON_ASCII.test(s)) return s.replace(re, f);
+  let out = '';
+  let last = 0;
+  re.lastIndex = 0;
+  while (last < s.length) {
+    const m = re.exec(s);
+    if (m === null) break;
+    out += s.slice(last, m.index) + f.apply(null, m);
+    last = re.lastIndex;
+  }
+  re.lastIndex = 0;
+  return last < s.length ? out + s.slice(last) : out;
+}
+
+const PCT = /%([0-9A-Fa-f]{2})/g;
+const pctByte = (m, h) => String.fromCharCode(parseInt(h, 16));
 
 /** Every %XX decoded to its byte (as a code unit); a malformed escape is kept as written. */
 function pctDecode(s) {
   if (s.indexOf('%') < 0) return s;
-  return s.replace(/%([0-9A-Fa-f]{2})/g, (m, h) => String.fromCharCode(parseInt(h, 16)));
+  return replaceAll(s, PCT, pctByte);
 }
+
+/**
+ * "token" has a k: a name with no k or K, no %XX escape (which could hide one) and nothing
+ * non-ASCII (toLowerCase turns the Kelvin sign into k) is no token name, and a URI like that, or
+ * one without "%" and without a separator, has no token parameter. Cheap native tests that spare
+ * most URIs the decoding. (No regex here holds a non-ASCII character: njs 0.7.9 never matches
+ * one against the ASCII strings that split and slice return.)
+ */
+const MAY_NAME_TOKEN = /[kK%]|[^\x00-\x7f]/;
+const HAS_SEPARATOR = /[?&;#]/;
+const NAME_SEPARATORS = /[\s+.\-\[\]_]+/g;
+const EDGE_UNDERSCORES = /^_+|_+$/g;
+const TOKEN_NAME = /^(?:(?:access|id|refresh)_?)?token$/;
+const underscore = () => '_';
+const nothing = () => '';
 
 /**
  * A parameter name that carries a bearer token to some framework: RFC 6750 section 2.3's
@@ -224,15 +292,14 @@ function pctDecode(s) {
  * (twice, too), and with the separators PHP turns into "_" (space, ".", "[") or "-".
  */
 function isTokenName(name) {
-  const n = pctDecode(pctDecode(name))
-    .toLowerCase()
-    .replace(/[\s+.\-\[\]_]+/g, '_')
-    .replace(/^_+|_+$/g, '');
-  return /^(?:(?:access|id|refresh)_?)?token$/.test(n);
+  if (!MAY_NAME_TOKEN.test(name)) return false;
+  const n = replaceAll(replaceAll(pctDecode(pctDecode(name)).toLowerCase(), NAME_SEPARATORS, underscore), EDGE_UNDERSCORES, nothing);
+  return TOKEN_NAME.test(n);
 }
 
 /** True when the URI (path `;params`, query, or anything that decodes to one) names a token parameter. */
 function tokenInUri(uri) {
+  if (!MAY_NAME_TOKEN.test(uri) || (uri.indexOf('%') < 0 && !HAS_SEPARATOR.test(uri))) return false;
   const parts = pctDecode(uri).split(/[?&;#]/);
   for (let i = 1; i < parts.length; i++) {
     const eq = parts[i].indexOf('=');
@@ -242,10 +309,13 @@ function tokenInUri(uri) {
 }
 
 const REDACTED = '[redacted]';
+const redacted = () => REDACTED;
 // Three or more base64url parts, the first a JSON header ("{" encodes as "eyJ"): a JWS or a JWE.
 const JWT_SHAPED = /eyJ[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]*){2,}/g;
 const PATH_PARAM = /(;)([^;\/=?]*)=([^;\/?]*)/g;
 const QUERY_PARAM = /([?&;])([^?&;#=]*)=([^?&;#]*)/g;
+// Nothing above can match a URI without these (and, without "%", decoding adds nothing).
+const MAY_REDACT = /[;?%]|eyJ/;
 
 function redactParam(m, sep, name, value) {
   return value !== REDACTED && isTokenName(name) ? sep + name + '=' + REDACTED : m;
@@ -255,7 +325,7 @@ function redactOnce(s) {
   const q = s.indexOf('?');
   const path = q < 0 ? s : s.slice(0, q);
   const query = q < 0 ? '' : s.slice(q);
-  return (path.replace(PATH_PARAM, redactParam) + query.replace(QUERY_PARAM, redactParam)).replace(JWT_SHAPED, REDACTED);
+  return replaceAll(replaceAll(path, PATH_PARAM, redactParam) + replaceAll(query, QUERY_PARAM, redactParam), JWT_SHAPED, redacted);
 }
 
 /**
@@ -263,6 +333,7 @@ function redactOnce(s) {
  * [redacted]. Kept as sent unless decoding it reveals more to redact; then the decoded form is logged.
  */
 function redactUri(uri) {
+  if (!MAY_REDACT.test(uri)) return uri;
   const out = redactOnce(uri);
   const decoded = pctDecode(out);
   if (decoded === out) return out;
@@ -276,8 +347,8 @@ function redactUri(uri) {
  * upstream's logs; a Referer that carries one is refused too, it reaches the same error-log lines).
  */
 function edgeRefusal(r) {
-  if (duplicateHeader(r) !== '') return 'header_duplicate';
-  if (forbiddenHeader(r) !== '') return 'header_forbidden';
+  const headers = headerRefusal(r);
+  if (headers !== '') return headers;
   if (tokenInUri(r.variables.request_uri)) return 'token_in_uri';
   const referer = r.headersIn.Referer;
   if (referer !== undefined && tokenInUri(referer)) return 'token_in_uri';

@@ -136,6 +136,13 @@ d('no secret at rest, hostile sizes (real NGINX, real validator)', () => {
     expect(text).not.toContain(SECRET);
   });
 
+  t('strings njs 0.7.9 used to loop on (non-ASCII, 32 characters, a match ending them) are answered, and the workers still serve', async () => {
+    // tokenInUri decodes the name to "é" + 30 "k" + "_"; logUri's $uri is "/api/things/é" + 16 "a" + "%41"
+    const uris = [`/api/things?%E9${'k'.repeat(30)}_=1`, `/api/things/%C3%A9${'a'.repeat(16)}%2541`];
+    for (const uri of uris) expect({ uri, below500: (await call(gw, uri, { headers: bearer() })).status < 500 }).toEqual({ uri, below500: true });
+    for (let i = 0; i < 4; i++) expect((await call(gw, '/api/things', { headers: bearer() })).status).toBe(200);
+  });
+
   t('names that only look like token parameters pass', async () => {
     for (const uri of HARMLESS_URIS) expect({ uri, status: (await call(gw, uri, { headers: bearer() })).status }).toEqual({ uri, status: 200 });
   });
