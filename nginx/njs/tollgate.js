@@ -195,18 +195,19 @@ const SINGLE = {};
 SINGLE_NAMES.forEach((n) => {
   SINGLE[n] = true;
 });
-/** Any name in a refused family (same as testing each family as a prefix; they are letters and "-"). */
-const FAMILY = new RegExp('^(?:' + REFUSED_FAMILIES.map((f) => f.replace(/[^a-z0-9]/g, '\\$&')).join('|') + ')');
+/**
+ * Any name in a refused family: REFUSED_FAMILIES as one literal, and FIRST below written out, a
+ * test keeps both equal to the lists. Built at load (new RegExp, forEach) they cost each request
+ * ~200 µs of CPU on njs 0.7.9: every request's copy of the module pays for them again.
+ */
+const FAMILY =
+  /^(?:x-user|x-scopes|x-client-id|x-ticks-|x-auth-|x-max-ticks|x-tollgate-|x-forwarded-user|x-forwarded-email|x-forwarded-groups|x-forwarded-preferred-username|x-forwarded-access-token|x-remote-|remote-|x-original-|x-rewrite-url|x-http-method|x-method-override|x-client-cert|x-ssl-client-|x-amzn-mtls-)/;
 /**
  * The first characters (char codes, either case) of every single or family name: a header name
  * starting with anything else (Host, Accept, User-Agent, Cookie…) is skipped before any lower-casing.
  * A non-ASCII first character is never skipped (toLowerCase maps a few of those to ASCII letters).
  */
-const FIRST = {};
-SINGLE_NAMES.concat(REFUSED_FAMILIES).forEach((n) => {
-  FIRST[n.charCodeAt(0)] = true;
-  FIRST[n.toUpperCase().charCodeAt(0)] = true;
-});
+const FIRST = { 65: true, 97: true, 68: true, 100: true, 82: true, 114: true, 88: true, 120: true };
 
 /** The first client header in a refused family that the gateway does not strip, or ''. */
 function forbiddenHeader(r) {
@@ -395,6 +396,9 @@ export default {
   // for the tests
   STRIPPED_NAMES,
   REFUSED_FAMILIES,
+  SINGLE_NAMES,
+  FAMILY,
+  FIRST,
   isTokenName,
   tokenInUri,
   redactUri,

@@ -11,7 +11,11 @@ import { defaultMode, startStack, type Stack } from '../helpers/stack';
 import { REPO_ROOT as ROOT } from '../../devkit/root';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const njs = (require('../../nginx/njs/tollgate.js') as { default: { STRIPPED_NAMES: string[]; REFUSED_FAMILIES: string[] } }).default;
+const njs = (
+  require('../../nginx/njs/tollgate.js') as {
+    default: { STRIPPED_NAMES: string[]; REFUSED_FAMILIES: string[]; SINGLE_NAMES: string[]; FAMILY: RegExp; FIRST: Record<string, boolean> };
+  }
+).default;
 
 /** The names the gateway sets from the validator's answer (never the client's value). */
 const SET_FROM_VALIDATOR = ['x-user-id', 'x-scopes', 'x-client-id', 'x-user-email', 'x-ticks-charged', 'x-ticks-remaining', 'x-token-binding'];
@@ -40,6 +44,12 @@ const UNKNOWN_FAMILY_NAMES = [
 ];
 
 describe('the strip list: one list in the njs, the snippet and the docs', () => {
+  test("the njs's written-out family regex and first-character table follow its lists", () => {
+    expect(njs.FAMILY.source).toBe(`^(?:${njs.REFUSED_FAMILIES.join('|')})`);
+    const firsts = [...new Set([...njs.SINGLE_NAMES, ...njs.REFUSED_FAMILIES].flatMap((n) => [n.charCodeAt(0), n.toUpperCase().charCodeAt(0)]))];
+    expect(Object.keys(njs.FIRST).map(Number).sort()).toEqual(firsts.sort());
+  });
+
   const snippet = fs.readFileSync(path.join(ROOT, 'nginx/templates/snippets/identity-headers.conf.template'), 'utf8');
   const inSnippet = [...snippet.matchAll(/^proxy_set_header\s+(\S+)\s/gm)].map((m) => m[1]!.toLowerCase());
   const docs = fs.readFileSync(path.join(ROOT, 'docs/GATEWAY.md'), 'utf8').toLowerCase();
