@@ -34,7 +34,7 @@ const WITHOUT_NJS: Record<string, string> = {
   tollgate_forbidden_header: '""',
   tollgate_log_uri: '$uri',
   tollgate_auth_cache_key: '"$request_method $request_uri $http_authorization"',
-  tollgate_client_cert_s256: '""',
+  tollgate_client_cert_s256_njs: '""',
 };
 
 /**
