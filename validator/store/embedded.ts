@@ -2,6 +2,7 @@
 // and no more: a small buffer pool, and a new database unpacked from a template instead of initdb.
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
+import v8 from 'node:v8';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { LOCK_FILE, lockDataDir } from './data-dir-lock';
@@ -13,6 +14,19 @@ import { copyTemplateDir, dumpCluster, readTarball, templatePaths, writeTarball 
  * pages beyond it are read from the data directory's files (the OS page cache), not lost.
  */
 export const EMBEDDED_SHARED_BUFFERS = '16MB';
+
+/**
+ * PGlite's Postgres runs as Liftoff code (V8's baseline WASM compiler) only. By default V8 recompiles
+ * the hot functions of its 9 MB module with its optimising compiler in the background, which on Node 24
+ * took ~450 MB for a moment (VmHWM 700-770 MB during the migration or the first thousands of charges,
+ * RSS back to ~260 MB after) and made charges no faster (pg, the protocol and the file writes dominate).
+ * V8 flags are process-wide but only change modules compiled after them: PGlite's, and Node's own
+ * fetch parser when it is first used later (JWKS fetches, rare).
+ */
+function wasmBaselineOnly(): void {
+  v8.setFlagsFromString('--no-wasm-tier-up');
+  v8.setFlagsFromString('--no-wasm-dynamic-tiering');
+}
 
 /** What db.ts's Db needs of an embedded pool (declared here: db.ts imports this module). */
 export interface EmbeddedDb {
@@ -84,6 +98,7 @@ export async function openEmbedded(dataDir: string, log?: Pick<Logger, 'info' | 
  * an in-memory one is kept as the tarball for next time when that directory is writable.
  */
 async function createPglite(dataDir: string, log?: Pick<Logger, 'info' | 'warn'>) {
+  wasmBaselineOnly();
   const { PGlite } = await import('@electric-sql/pglite');
   const startParams = [...PGlite.defaultStartParams, '-c', `shared_buffers=${EMBEDDED_SHARED_BUFFERS}`];
   const inMemory = dataDir.includes('://');
