@@ -6,6 +6,7 @@ import { MAX_DAILY_LIMIT } from '../validator/lib/daily-limit';
 import { findNginx, startLocalGateway, type Gateway } from '../devkit/nginx';
 import { childrenOf } from '../devkit/proc';
 import { startChild, type Child } from '../devkit/process';
+import { VALIDATOR_NODE_FLAGS } from '../devkit/validator';
 import { AUDIENCE, RULES, USERS, type Material } from './setup';
 import type { LoadSpec } from './load';
 
@@ -21,7 +22,9 @@ interface ServerProc extends Child {
  * the `{ port }` it sends over IPC once listening.
  */
 async function startServer(name: string, script: string, env: Record<string, string | undefined>, logDir: string): Promise<ServerProc> {
-  const execArgv = (env.BENCH_EXEC_ARGV ?? '').split(' ').filter(Boolean);
+  // tollgate runs with the flags it ships with (the image's CMD); other servers with Node's defaults
+  const shipped = script === 'tollgate' ? VALIDATOR_NODE_FLAGS : [];
+  const execArgv = [...shipped, ...(env.BENCH_EXEC_ARGV ?? '').split(' ').filter(Boolean)];
   const c = await startChild(process.execPath, [...execArgv, path.join(__dirname, 'servers', `${script}.js`)], {
     name,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },

@@ -10,6 +10,14 @@ import { distPath } from './root';
 
 export const VALIDATOR_JS = distPath('validator', 'server.js');
 
+/**
+ * Node flags the validator is run with, here as in the image's CMD and `npm run validator` (a test
+ * holds the Dockerfile to this list): Node 22+ sizes V8's young generation from the host's memory,
+ * up to 3 × 64 MB, which alone put a validator past 200 MB of RSS; 8 MB semi-spaces kept the same
+ * decision rate at ~141 MB peak (docs/PERFORMANCE.md, Memory).
+ */
+export const VALIDATOR_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=8'];
+
 export interface ValidatorProcess {
   pid: number;
   port: number;
@@ -44,7 +52,7 @@ function listeningPort(line: string): number | undefined {
 export async function spawnValidator(env: Record<string, string>, timeoutMs = 20_000): Promise<ValidatorProcess> {
   if (!fs.existsSync(VALIDATOR_JS)) throw new Error(`${VALIDATOR_JS} is missing: run \`npx tsc -p tsconfig.json\` first`);
   const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'tollgate-rel-'));
-  const c = await startChild(process.execPath, [VALIDATOR_JS], {
+  const c = await startChild(process.execPath, [...VALIDATOR_NODE_FLAGS, VALIDATOR_JS], {
     name: 'validator',
     cwd,
     tmpDir: cwd,

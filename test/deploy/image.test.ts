@@ -6,6 +6,7 @@ import { builtinModules } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { REPO_ROOT as ROOT } from '../../devkit/root';
+import { VALIDATOR_NODE_FLAGS } from '../../devkit/validator';
 
 const dockerfile = readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
 
@@ -68,7 +69,9 @@ describe('Dockerfile', () => {
     expect(cmdAt).toBeGreaterThan(userAt);
     const health = runtime.lines.find((l) => l.startsWith('HEALTHCHECK'));
     expect(health).toMatch(/CMD \["node", "-e", ".*fetch\(.*\/api\/health/);
-    expect(runtime.lines[cmdAt]).toBe('CMD ["node", "--enable-source-maps", "dist/validator/server.js"]');
+    expect(runtime.lines[cmdAt]).toBe(
+      `CMD ["node", "--enable-source-maps", ${VALIDATOR_NODE_FLAGS.map((f) => `"${f}"`).join(', ')}, "dist/validator/server.js"]`,
+    );
     expect(existsSync(path.join(ROOT, 'validator/server.ts'))).toBe(true);
     // Read-only root: the only writable default is under /tmp.
     expect(runtime.lines.find((l) => l.startsWith('ENV'))).toMatch(/DATA_DIR=\/tmp\//);
