@@ -12,60 +12,11 @@ import { ensureDevCerts } from '../devkit/certs';
 import { mint, makeKey, TestIssuer } from '../devkit/issuer';
 import { findNginx, RATES_OUT_OF_THE_WAY, startGateway, type Gateway } from '../devkit/nginx';
 import { childrenOf, cpuMsOf } from '../devkit/proc';
-import { canConnect, freePort, startChild, type Started } from '../devkit/process';
+import { freePort } from '../devkit/process';
 import { REPO_ROOT } from '../devkit/root';
-import { MAX_DAILY_LIMIT } from '../validator/lib/daily-limit';
 import { runLoad } from './load';
-import { AUDIENCE, benchDatabase, RULES } from './setup';
-
-const say = (s = '') => process.stdout.write(s + '\n');
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-
-async function node(name: string, script: string, env: Record<string, string | undefined>, logDir: string): Promise<Started<number>> {
-  return startChild(process.execPath, [path.join(__dirname, 'servers', `${script}.js`)], {
-    name,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'production', ...env },
-    logFile: path.join(logDir, `${name}.log`),
-    ipc: true,
-    timeoutMs: 30_000,
-    ready: { message: (m) => (m as { port?: number })?.port },
-  });
-}
-
-/**
- * NGINX answering every request `return 200` with a tollgate grant's headers, on TCP and on the Unix
- * socket `socket`: one worker, as tollgate is one process.
- */
-async function stubValidator(nginx: string, dir: string, socket: string): Promise<Started<boolean> & { port: number }> {
-  const port = await freePort();
-  const prefix = fs.mkdtempSync(path.join(dir, 'stub-'));
-  const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `${t}_temp_path ${prefix}/${t};`).join(' ');
-  fs.writeFileSync(
-    path.join(prefix, 'nginx.conf'),
-    `worker_processes 1; pid ${prefix}/nginx.pid; error_log ${prefix}/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off; ${temp}
-  keepalive_requests 1000000;
-  server {
-    listen 127.0.0.1:${port};
-    listen unix:${socket};
-    location / {
-      add_header X-User-Id bench-user-0; add_header X-Scopes api:read,api:write; add_header X-Client-Id bench-client;
-      add_header X-Request-Id 6634c93c-e06c-4d39-9907-93736ecd5e42; add_header X-Accel-Expires 60; add_header Cache-Control no-store;
-      return 200;
-    }
-  }
-}
-`,
-  );
-  const c = await startChild(nginx, ['-p', prefix + '/', '-c', path.join(prefix, 'nginx.conf'), '-g', 'daemon off;'], {
-    name: 'stub-validator',
-    deathSignal: 'TERM',
-    ready: { poll: async () => ((await canConnect('127.0.0.1', port)) ? true : undefined) },
-  });
-  return Object.assign(c, { port });
-}
+import { loadAvg, median, rotated, say, startBenchServer, startNginxStub, storeEnv, tollgateEnv } from './harness';
+import { AUDIENCE, benchDatabase } from './setup';
 
 async function main(): Promise<void> {
   const [seconds = 4, rounds = 3, connections = 50] = process.argv.slice(2).map(Number);
@@ -86,28 +37,21 @@ async function main(): Promise<void> {
   const children: Array<{ stop(): Promise<void> }> = [];
   const gateways: Gateway[] = [];
   try {
-    const upstream = await node('upstream', 'upstream', {}, logDir);
-    const tollgate = await node(
+    const upstream = await startBenchServer('upstream', 'upstream', {}, logDir);
+    const tollgate = await startBenchServer(
       'tollgate',
       'tollgate',
-      {
-        HOST: '127.0.0.1',
-        PORT: '0',
-        LOG_LEVEL: 'info',
-        AUTH_MODE: 'jwks',
-        AUTH_ISSUER: issuer.issuer,
-        AUTH_AUDIENCE: AUDIENCE,
-        AUTH_ROUTE_RULES: RULES,
-        QUOTA_DEFAULT_DAILY_TICKS: String(MAX_DAILY_LIMIT),
-        MIGRATE_ON_START: 'true',
+      tollgateEnv(issuer.issuer, {
         LISTEN_SOCKET: sockets.tollgate,
         // the workers (nobody) share no group with a root-run bench
         LISTEN_SOCKET_MODE: '0666',
-        ...('url' in db ? { DATABASE_URL: db.url } : { DATA_DIR: 'memory://' }),
-      },
+        ...storeEnv(db),
+      }),
       logDir,
     );
-    const stub = await stubValidator(nginx, logDir, sockets.stub);
+    // NGINX answering the subrequest itself: the hop's own cost, no validator's
+    const stubPort = await freePort();
+    const stub = await startNginxStub(nginx, logDir, { name: 'stub-validator', port: stubPort, socket: sockets.stub, accelExpires: 60 });
     children.push(upstream, tollgate, stub);
     // the stub's socket is NGINX's own (its workers, nobody, must connect to it too)
     fs.chmodSync(sockets.stub, 0o666);
@@ -125,7 +69,7 @@ async function main(): Promise<void> {
     };
     const real = await gateway(`127.0.0.1:${tollgate.ready}`);
     const realUds = await gateway(`unix:${sockets.tollgate}`);
-    const fake = await gateway(`127.0.0.1:${stub.port}`);
+    const fake = await gateway(`127.0.0.1:${stubPort}`);
     const fakeUds = await gateway(`unix:${sockets.stub}`);
     const auth = { authorization: `Bearer ${token}` };
     // CPU is read per process: the front's workers, the upstream, and what answers the subrequest
@@ -147,14 +91,9 @@ async function main(): Promise<void> {
       cpu: { front: [] as number[], upstream: [] as number[], validator: [] as number[] },
     }));
     for (const c of cases) await runLoad({ url: c.g.httpsUrl, path: c.path, headers: c.headers, seconds: 1, connections }); // warm-up
-    say(
-      `auth hop: HTTPS, ${connections} connections, ${rounds} × ${seconds} s per case, Node ${process.version}, load ${os
-        .loadavg()
-        .map((l) => l.toFixed(2))
-        .join(' ')}`,
-    );
+    say(`auth hop: HTTPS, ${connections} connections, ${rounds} × ${seconds} s per case, Node ${process.version}, load ${loadAvg()}`);
     for (let r = 0; r < rounds; r++) {
-      for (const c of [...cases.slice(r % cases.length), ...cases.slice(0, r % cases.length)]) {
+      for (const c of rotated(cases, r)) {
         const pids = c.pids();
         const parts = ['front', 'upstream', 'validator'] as const;
         const cpu0 = parts.map((k) => pids[k].map(cpuMsOf));
@@ -167,10 +106,7 @@ async function main(): Promise<void> {
       }
     }
     const base = median(cases[0]!.rps);
-    const load = os
-      .loadavg()
-      .map((l) => l.toFixed(2))
-      .join(' ');
+    const load = loadAvg();
     say('| case | req/s | ÷ no auth | p50 ms | p99 ms | CPU µs/req: front NGINX | upstream | validator (tollgate or stub) | total |');
     say('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
     for (const c of cases) {

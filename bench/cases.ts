@@ -2,39 +2,11 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { MAX_DAILY_LIMIT } from '../validator/lib/daily-limit';
 import { findNginx, startLocalGateway, type Gateway } from '../devkit/nginx';
 import { childrenOf } from '../devkit/proc';
-import { startChild, type Child } from '../devkit/process';
-import { VALIDATOR_NODE_FLAGS } from '../devkit/validator';
-import { AUDIENCE, RULES, USERS, type Material } from './setup';
+import { benchExecArgv, startBenchServer, storeEnv, tollgateEnv, type BenchServer } from './harness';
+import { AUDIENCE, USERS, type Material } from './setup';
 import type { LoadSpec } from './load';
-
-/** A bench server: one process, so that its memory is its own. */
-interface ServerProc extends Child {
-  port: number;
-  url: string;
-}
-
-/**
- * Runs `dist/bench/servers/<script>.js` with `env`, stdout/stderr into `<logDir>/<name>.log` (tollgate
- * logs a line per decision: a pipe to this process would cost the load generator CPU), and waits for
- * the `{ port }` it sends over IPC once listening.
- */
-async function startServer(name: string, script: string, env: Record<string, string | undefined>, logDir: string): Promise<ServerProc> {
-  // tollgate runs with the flags it ships with (the image's CMD); other servers with Node's defaults
-  const shipped = script === 'tollgate' ? VALIDATOR_NODE_FLAGS : [];
-  const execArgv = [...shipped, ...(env.BENCH_EXEC_ARGV ?? '').split(' ').filter(Boolean)];
-  const c = await startChild(process.execPath, [...execArgv, path.join(__dirname, 'servers', `${script}.js`)], {
-    name,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
-    logFile: path.join(logDir, `${name}.log`),
-    ipc: true,
-    timeoutMs: 30_000,
-    ready: { message: (m) => (typeof (m as { port?: unknown })?.port === 'number' ? (m as { port: number }).port : undefined) },
-  });
-  return Object.assign(c, { port: c.ready, url: `http://127.0.0.1:${c.ready}` });
-}
 
 export interface Case {
   id: string;
@@ -76,31 +48,18 @@ export interface Running {
 /** Starts every server (in parallel) and returns the cases, in their canonical order. */
 export async function startCases(e: Env, wanted: (id: string) => boolean): Promise<Running> {
   const { m, logDir } = e;
-  const procs: ServerProc[] = [];
+  const procs: BenchServer[] = [];
   const gateways: Gateway[] = [];
   const serverDb = 'url' in e.db ? e.db.url : undefined;
   const start = async (name: string, script: string, env: Record<string, string | undefined>) => {
-    const p = await startServer(name, script, { NODE_ENV: 'production', ...env }, logDir);
+    const p = await startBenchServer(name, script, env, logDir, { execArgv: script === 'tollgate' ? benchExecArgv(e.execArgv) : [] });
     procs.push(p);
     return p;
   };
   // tollgate as deployed: production settings, one JSON log line per decision to stdout (a file here),
   // quota store on the Postgres server when there is one, else the embedded one.
   const tollgate = (name: string, extra: Record<string, string | undefined> = {}) =>
-    start(name, 'tollgate', {
-      HOST: '127.0.0.1',
-      PORT: '0',
-      LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
-      AUTH_MODE: 'jwks',
-      AUTH_ISSUER: m.issuer.realm,
-      AUTH_AUDIENCE: AUDIENCE,
-      AUTH_ROUTE_RULES: RULES,
-      QUOTA_DEFAULT_DAILY_TICKS: String(MAX_DAILY_LIMIT),
-      MIGRATE_ON_START: 'true',
-      ...(serverDb ? { DATABASE_URL: serverDb } : { DATA_DIR: 'memory://' }),
-      BENCH_EXEC_ARGV: e.execArgv,
-      ...extra,
-    });
+    start(name, 'tollgate', tollgateEnv(m.issuer.realm, { LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info', ...storeEnv(e.db), ...extra }));
   const peerEnv = { BENCH_ISSUER: m.issuer.realm, BENCH_AUDIENCE: AUDIENCE, BENCH_JWKS_URL: m.issuer.realmJwks };
   const dirs: string[] = [];
   const tmpDir = (n: string) => {
@@ -110,7 +69,7 @@ export async function startCases(e: Env, wanted: (id: string) => boolean): Promi
   };
 
   type Def = { id: string; label: string; group: Case['group']; skip?: string; run: () => Promise<Omit<Case, 'id' | 'label' | 'group'>> };
-  const node = (p: ServerProc, load: Omit<NonNullable<Case['load']>, 'url'>, more: Partial<Case> = {}) => ({
+  const node = (p: BenchServer, load: Omit<NonNullable<Case['load']>, 'url'>, more: Partial<Case> = {}) => ({
     pids: [p.pid],
     load: { ...load, url: p.url },
     ...more,
@@ -239,7 +198,7 @@ export async function startCases(e: Env, wanted: (id: string) => boolean): Promi
   const nginx = findNginx();
   const gwSkip = nginx ? undefined : 'nginx is not installed (apt-get install nginx)';
   // Shared by the gateway cases: one upstream app and one tollgate.
-  let shared: Promise<{ upstream: ServerProc; validator: ServerProc }> | undefined;
+  let shared: Promise<{ upstream: BenchServer; validator: BenchServer }> | undefined;
   const backends = () =>
     (shared ??= (async () => {
       const [upstream, validator] = await Promise.all([start('upstream', 'upstream', {}), tollgate('tollgate-gateway')]);
@@ -265,8 +224,8 @@ export async function startCases(e: Env, wanted: (id: string) => boolean): Promi
     }
     return nginxes.get(key)!;
   };
-  const tcp = (p: ServerProc) => `127.0.0.1:${p.port}`;
-  const gwPids = (g: Gateway, ...more: ServerProc[]) => [...childrenOf(g.pid), ...more.map((p) => p.pid)];
+  const tcp = (p: BenchServer) => `127.0.0.1:${p.port}`;
+  const gwPids = (g: Gateway, ...more: BenchServer[]) => [...childrenOf(g.pid), ...more.map((p) => p.pid)];
 
   /**
    * The auth_request cases, one entry each: the validator processes behind NGINX and their
@@ -279,7 +238,7 @@ export async function startCases(e: Env, wanted: (id: string) => boolean): Promi
     label: string;
     cache?: 'on' | 'off';
     metrics?: boolean;
-    validators: () => Promise<{ procs: ServerProc[]; addresses: string[] }>;
+    validators: () => Promise<{ procs: BenchServer[]; addresses: string[] }>;
   }> = [
     {
       id: 'nginx-auth',

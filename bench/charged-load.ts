@@ -11,35 +11,16 @@ import path from 'node:path';
 import pg from 'pg';
 import { makeKey, mint, TestIssuer } from '../devkit/issuer';
 import { cpuMsOf } from '../devkit/proc';
-import { findExecutable, spawnChild, startChild, type Child, type Started } from '../devkit/process';
-import { MAX_DAILY_LIMIT } from '../validator/lib/daily-limit';
+import { findExecutable, spawnChild, type Child } from '../devkit/process';
 import { runLoad } from './load';
-import { AUDIENCE, benchDatabase, RULES } from './setup';
+import { loadAvg, median, rotated, say, startBenchServer, tollgateEnv, type BenchServer } from './harness';
+import { AUDIENCE, benchDatabase } from './setup';
 import { benchUserId } from './users';
-
-const say = (s = '') => process.stdout.write(s + '\n');
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const load = () =>
-  os
-    .loadavg()
-    .map((l) => l.toFixed(2))
-    .join(' ');
 
 /** Distinct users (one token each, cycled): the charged bench case's shape, smaller to mint. */
 const USERS = 500;
 const OTHER_ROWS = 10_000;
 const OTHER_CONNECTIONS = 4;
-
-async function node(name: string, script: string, env: Record<string, string | undefined>, logDir: string): Promise<Started<number>> {
-  return startChild(process.execPath, [path.join(__dirname, 'servers', `${script}.js`)], {
-    name,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'production', ...env },
-    logFile: path.join(logDir, `${name}.log`),
-    ipc: true,
-    timeoutMs: 30_000,
-    ready: { message: (m) => (m as { port?: number })?.port },
-  });
-}
 
 /**
  * The other load: `tps` transactions a second, each an UPDATE of one row or a read of a hundred
@@ -112,27 +93,15 @@ async function main(): Promise<void> {
       const claims = { typ: 'Bearer', azp: 'bench-client', scope: 'api:read api:write', sub: benchUserId(i) };
       tokens.push(await mint({ iss: issuer.issuer, aud: AUDIENCE }, { key, expiresIn: 3 * 3600, claims }));
     }
-    const express = await node('express-bare', 'express-bare', {}, logDir);
+    const express = await startBenchServer('express-bare', 'express-bare', {}, logDir);
     children.push(express);
-    const tollgates: Array<{ name: string; proc: Started<number> }> = [];
+    const tollgates: Array<{ name: string; proc: BenchServer }> = [];
     for (const max of pools) {
       // One at a time: each runs the migrations on start.
-      const proc = await node(
+      const proc = await startBenchServer(
         `tollgate-pool-${max}`,
         'tollgate',
-        {
-          HOST: '127.0.0.1',
-          PORT: '0',
-          LOG_LEVEL: 'info',
-          AUTH_MODE: 'jwks',
-          AUTH_ISSUER: issuer.issuer,
-          AUTH_AUDIENCE: AUDIENCE,
-          AUTH_ROUTE_RULES: RULES,
-          QUOTA_DEFAULT_DAILY_TICKS: String(MAX_DAILY_LIMIT),
-          MIGRATE_ON_START: 'true',
-          DATABASE_URL: db.url,
-          DATABASE_POOL_MAX: String(max),
-        },
+        tollgateEnv(issuer.issuer, { DATABASE_URL: db.url, DATABASE_POOL_MAX: String(max) }),
         logDir,
       );
       children.push(proc);
@@ -184,11 +153,11 @@ async function main(): Promise<void> {
       return results.get(k)!;
     };
     say(
-      `charged decisions: ${connections} connections, ${rounds} × ${seconds} s per case and condition, ${USERS} users, Node ${process.version}, load ${load()}`,
+      `charged decisions: ${connections} connections, ${rounds} × ${seconds} s per case and condition, ${USERS} users, Node ${process.version}, load ${loadAvg()}`,
     );
     for (let r = 0; r < rounds; r++) {
       for (const cond of r % 2 ? [...conditions].reverse() : conditions) {
-        const order = [...cases.slice(r % cases.length), ...cases.slice(0, r % cases.length)];
+        const order = rotated(cases, r);
         if (cond !== 'alone') other = otherLoad(db.url, otherTps, seconds * cases.length + 2, logDir);
         if (other) await new Promise((res) => setTimeout(res, 500)); // its connections open
         for (const c of order) {
@@ -206,7 +175,7 @@ async function main(): Promise<void> {
         }
       }
     }
-    say(`(load average at the end: ${load()})`);
+    say(`(load average at the end: ${loadAvg()})`);
     say('| condition | case | req/s | ÷ Express | p99 ms | ÷ Express p99 | validator CPU µs/req | its Postgres backends µs/req |');
     say('|---|---|---:|---:|---:|---:|---:|---:|');
     for (const cond of conditions) {

@@ -9,30 +9,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { mint, makeKey, TestIssuer } from '../devkit/issuer';
 import { cpuMsOf } from '../devkit/proc';
-import { startChild, type Started } from '../devkit/process';
-import { MAX_DAILY_LIMIT } from '../validator/lib/daily-limit';
 import { runLoad } from './load';
-import { AUDIENCE, benchDatabase, RULES } from './setup';
-
-const say = (s = '') => process.stdout.write(s + '\n');
-
-async function server(
-  name: string,
-  script: string,
-  env: Record<string, string | undefined>,
-  logDir: string,
-  dist = path.join(__dirname, '..'),
-): Promise<Started<number>> {
-  const execArgv = (process.env.BENCH_EXEC_ARGV ?? '').split(' ').filter(Boolean);
-  return startChild(process.execPath, [...execArgv, path.join(dist, 'bench', 'servers', `${script}.js`)], {
-    name,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'production', ...env },
-    logFile: path.join(logDir, `${name}.log`),
-    ipc: true,
-    timeoutMs: 30_000,
-    ready: { message: (m) => (m as { port?: number })?.port },
-  });
-}
+import { benchExecArgv, loadAvg, median, rotated, say, startBenchServer, storeEnv, tollgateEnv, type BenchServer } from './harness';
+import { AUDIENCE, benchDatabase } from './setup';
 
 /** CPU ms so far of a process's threads by role: the main (JS) thread, libuv's pool (fs writes, WebCrypto jobs), and the rest (V8's). */
 function cpuByThread(pid: number): { main: number; pool: number; other: number } {
@@ -51,8 +30,6 @@ function cpuByThread(pid: number): { main: number; pool: number; other: number }
   return out;
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-
 async function main(): Promise<void> {
   const [seconds = 3, rounds = 5, connections = 50] = process.argv.slice(2).map(Number);
   const logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tollgate-decision-cost-'));
@@ -63,20 +40,8 @@ async function main(): Promise<void> {
     { key, expiresIn: 3 * 3600, claims: { typ: 'Bearer', azp: 'bench-client', scope: 'api:read api:write', sub: 'bench-user-0' } },
   );
   const db = await benchDatabase(process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test');
-  const store = 'url' in db ? { DATABASE_URL: db.url } : { DATA_DIR: 'memory://' };
-  const tollgate = (level: string) => ({
-    HOST: '127.0.0.1',
-    PORT: '0',
-    LOG_LEVEL: level,
-    AUTH_MODE: 'jwks',
-    AUTH_ISSUER: issuer.issuer,
-    AUTH_AUDIENCE: AUDIENCE,
-    AUTH_ROUTE_RULES: RULES,
-    QUOTA_DEFAULT_DAILY_TICKS: String(MAX_DAILY_LIMIT),
-    MIGRATE_ON_START: 'true',
-    ...store,
-  });
-  const variants: Array<{ name: string; proc: Started<number>; cpu: number[]; rps: number[]; main: number[]; pool: number[] }> = [];
+  const tollgate = (level: string) => tollgateEnv(issuer.issuer, { LOG_LEVEL: level, ...storeEnv(db) });
+  const variants: Array<{ name: string; proc: BenchServer; cpu: number[]; rps: number[]; main: number[]; pool: number[] }> = [];
   try {
     const other = process.env.BENCH_COMPARE_DIST;
     const defs: Array<[string, string, Record<string, string | undefined>, string?]> = [
@@ -86,7 +51,14 @@ async function main(): Promise<void> {
     ];
     if (other) defs.splice(1, 0, ['tollgate info (BENCH_COMPARE_DIST)', 'tollgate', tollgate('info'), other]);
     for (const [name, script, env, dist] of defs) {
-      variants.push({ name, proc: await server(name.replace(/\W+/g, '-'), script, env, logDir, dist), cpu: [], rps: [], main: [], pool: [] });
+      variants.push({
+        name,
+        proc: await startBenchServer(name.replace(/\W+/g, '-'), script, env, logDir, { execArgv: benchExecArgv(), dist }),
+        cpu: [],
+        rps: [],
+        main: [],
+        pool: [],
+      });
     }
     const load = (v: (typeof variants)[number], secs: number) =>
       runLoad({
@@ -97,14 +69,9 @@ async function main(): Promise<void> {
         connections,
       });
     for (const v of variants) await load(v, 1); // warm-up: JIT, JWKS, the verified-token cache
-    say(
-      `cached decision, ${connections} connections, ${rounds} × ${seconds} s per variant, Node ${process.version}, load ${os
-        .loadavg()
-        .map((l) => l.toFixed(2))
-        .join(' ')}`,
-    );
+    say(`cached decision, ${connections} connections, ${rounds} × ${seconds} s per variant, Node ${process.version}, load ${loadAvg()}`);
     for (let r = 0; r < rounds; r++) {
-      for (const v of [...variants.slice(r % variants.length), ...variants.slice(0, r % variants.length)]) {
+      for (const v of rotated(variants, r)) {
         const cpu0 = cpuMsOf(v.proc.pid);
         const t0 = cpuByThread(v.proc.pid);
         const res = await load(v, seconds);

@@ -14,7 +14,7 @@ import { createLogger } from '../validator/observability/logger';
 import { createMetrics } from '../validator/observability/metrics';
 import { TokenVerifier } from '../validator/token/verify';
 
-const say = (s = '') => process.stdout.write(s + '\n');
+import { say } from './harness';
 const ISS = 'https://idp.example/realms/bench';
 const SECRET = 'bench-secret-that-is-at-least-32-bytes-long!';
 

@@ -18,7 +18,7 @@ import { openStore } from '../validator/store';
 import type { QuotaStore } from '../validator/store/types';
 import { TokenVerifier } from '../validator/token/verify';
 
-const say = (s = '') => process.stdout.write(s + '\n');
+import { say } from './harness';
 const ISS = 'https://idp.example/realms/bench';
 const SECRET = 'bench-secret-that-is-at-least-32-bytes-long!';
 const ORIGIN = 'https://api.example.com';

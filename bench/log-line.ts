@@ -12,7 +12,7 @@ import pino from 'pino';
 import { decisionLineWriter } from '../validator/observability/decision-line';
 import { createLogger } from '../validator/observability/logger';
 
-const say = (s = '') => process.stdout.write(s + '\n');
+import { median, say } from './harness';
 
 /** The fields of a granted cached decision, as the validate handler builds them. */
 const fields = (i: number) => ({
@@ -78,7 +78,6 @@ async function main(): Promise<void> {
     ];
     for (const v of variants) await round(v.log, lines / 4, perTurn, v.drained); // warm-up
     for (let r = 0; r < rounds; r++) for (const v of variants) v.cpu.push(await round(v.log, lines, perTurn, v.drained));
-    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
     const base = median(variants[0]!.cpu);
     say(`decision log line, ${perTurn} per event-loop turn, ${lines} lines × ${rounds} rounds, to a file through sonic-boom, Node ${process.version}`);
     for (const v of variants.slice(1))

@@ -18,10 +18,8 @@ import { ensureDevCerts } from '../devkit/certs';
 import { findNginx, RATES_OUT_OF_THE_WAY, renderConfig, resolveVars } from '../devkit/nginx';
 import { childrenOf, cpuMsOf } from '../devkit/proc';
 import { canConnect, freePort, startChild, type Started } from '../devkit/process';
+import { loadAvg, median, rotated, say, startNginxStub } from './harness';
 import { runLoad } from './load';
-
-const say = (s = '') => process.stdout.write(s + '\n');
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /**
  * The constant each njs variable becomes without njs: what it evaluates to for the bench's requests
@@ -111,32 +109,7 @@ async function front(
 /** One NGINX: `return 200` with a grant's headers to every request (the auth stub), and 200 "ok" as the upstream app. */
 async function backend(nginx: string, dir: string): Promise<Started<boolean> & { stub: number; upstream: number }> {
   const [stub, upstream] = [await freePort(), await freePort()];
-  const prefix = fs.mkdtempSync(path.join(dir, 'backend-'));
-  const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `${t}_temp_path ${prefix}/${t};`).join(' ');
-  fs.writeFileSync(
-    path.join(prefix, 'nginx.conf'),
-    `worker_processes 1; pid ${prefix}/nginx.pid; error_log ${prefix}/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off; ${temp}
-  keepalive_requests 1000000;
-  server {
-    listen 127.0.0.1:${stub};
-    location / {
-      add_header X-User-Id bench-user-0; add_header X-Scopes api:read,api:write; add_header X-Client-Id bench-client;
-      add_header X-Request-Id 6634c93c-e06c-4d39-9907-93736ecd5e42; add_header Cache-Control no-store;
-      return 200;
-    }
-  }
-  server { listen 127.0.0.1:${upstream}; location / { default_type application/json; return 200 '{"ok":true}'; } }
-}
-`,
-  );
-  const c = await startChild(nginx, ['-p', prefix + '/', '-c', path.join(prefix, 'nginx.conf'), '-g', 'daemon off;'], {
-    name: 'backend',
-    deathSignal: 'TERM',
-    ready: { poll: async () => ((await canConnect('127.0.0.1', stub)) && (await canConnect('127.0.0.1', upstream)) ? true : undefined) },
-  });
+  const c = await startNginxStub(nginx, dir, { name: 'backend', port: stub, upstreamPort: upstream });
   return Object.assign(c, { stub, upstream });
 }
 
@@ -179,14 +152,9 @@ async function main(): Promise<void> {
       { name: `auth_request → return 200, ${without}`, g: noNjs, path: '/api/things', headers: auth },
     ].map((x) => ({ ...x, rps: [] as number[], p99: [] as number[], cpu: [] as number[] }));
     for (const x of cases) await runLoad({ url: x.g.url, path: x.path, headers: x.headers, seconds: 1, connections }); // warm-up
-    const loadAt = () =>
-      os
-        .loadavg()
-        .map((l) => l.toFixed(2))
-        .join(' ');
-    say(`njs cost: HTTPS, ${connections} connections, ${rounds} × ${seconds} s per case, ${os.availableParallelism()} cores, load ${loadAt()}`);
+    say(`njs cost: HTTPS, ${connections} connections, ${rounds} × ${seconds} s per case, ${os.availableParallelism()} cores, load ${loadAvg()}`);
     for (let r = 0; r < rounds; r++) {
-      for (const x of [...cases.slice(r % cases.length), ...cases.slice(0, r % cases.length)]) {
+      for (const x of rotated(cases, r)) {
         const workers = childrenOf(x.g.pid);
         const cpu0 = workers.map(cpuMsOf);
         const res = await runLoad({ url: x.g.url, path: x.path, headers: x.headers, seconds, connections });
@@ -205,7 +173,7 @@ async function main(): Promise<void> {
       );
       say(`| ${n.name} | ${Math.round(median(n.rps))} | 1.00× | ${median(n.p99).toFixed(2)} | ${median(n.cpu).toFixed(1)} | |`);
     }
-    say(`load at the end: ${loadAt()} (CPU per request counts the front NGINX's workers only; clock ticks of 10 ms)`);
+    say(`load at the end: ${loadAvg()} (CPU per request counts the front NGINX's workers only; clock ticks of 10 ms)`);
   } finally {
     for (const s of stops.reverse()) await s().catch(() => undefined);
     fs.rmSync(dir, { recursive: true, force: true });

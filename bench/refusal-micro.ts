@@ -15,7 +15,7 @@ import { Writable } from 'node:stream';
 import { AuthError } from '../validator/errors';
 import { mintMany } from './tokens';
 
-const say = (s = '') => process.stdout.write(s + '\n');
+import { say } from './harness';
 const ISS = 'https://idp.example/realms/bench';
 const SECRET = 'bench-secret-that-is-at-least-32-bytes-long!';
 /** Frames between the throw and the catch: about a pipeline stage's depth, and V8's default stackTraceLimit. */

@@ -18,7 +18,7 @@ import { addRatios, aggregate, machine, table, targets, targetTable, unexpectedO
 import { benchDatabase, makeMaterial } from './setup';
 import { chart } from './svg';
 
-const say = (s = '') => process.stdout.write(s + '\n');
+import { say } from './harness';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function cacheCounters(url: string): Promise<{ hits: number; misses: number } | undefined> {

@@ -10,7 +10,7 @@ import { parseJws, verifyJwt, type JwtVerifyOptions } from '../validator/token/f
 
 const ISS = 'https://idp.example/realms/bench';
 const AUD = 'bench-api';
-const say = (s = '') => process.stdout.write(s + '\n');
+import { say } from './harness';
 
 type Alg = 'RS256' | 'ES256' | 'EdDSA' | 'HS256';
 interface Material {
