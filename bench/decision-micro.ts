@@ -4,8 +4,6 @@
 // Variants: without and with a client `traceparent` (tracing off, the default). Used to check that
 // tracing costs nothing when it is off; the same file runs against an older build to compare.
 //   node dist/bench/decision-micro.js [decisions per round = 200000] [rounds = 7]
-import { EventEmitter } from 'node:events';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Writable } from 'node:stream';
 import { SignJWT } from 'jose';
 import { parseConfig } from '../validator/config';
@@ -14,19 +12,9 @@ import { createLogger } from '../validator/observability/logger';
 import { createMetrics } from '../validator/observability/metrics';
 import { TokenVerifier } from '../validator/token/verify';
 
-import { say } from './harness';
+import { driveDecisions, fakeReq, say } from './harness';
 const ISS = 'https://idp.example/realms/bench';
 const SECRET = 'bench-secret-that-is-at-least-32-bytes-long!';
-
-function fakeReq(headers: Record<string, string>): IncomingMessage {
-  const raw = Object.entries(headers).flat();
-  return Object.assign(new EventEmitter(), { method: 'GET', url: '/api/auth/validate', headers, rawHeaders: raw }) as unknown as IncomingMessage;
-}
-
-/** A response that only counts: `done` resolves at the round's last end(). */
-function fakeRes(onEnd: () => void): ServerResponse {
-  return { headersSent: false, writeHead: () => undefined, end: onEnd } as unknown as ServerResponse;
-}
 
 async function main(): Promise<void> {
   const n = Number(process.argv[2] ?? 200_000);
@@ -59,26 +47,12 @@ async function main(): Promise<void> {
     ['traceparent', { ...base, traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01', tracestate: 'congo=t61rcWkgMzE' }],
   ];
 
-  const round = (headers: Record<string, string>): Promise<number> =>
-    new Promise((resolve) => {
-      const req = fakeReq(headers);
-      let left = n;
-      const started = process.hrtime.bigint();
-      const res = fakeRes(() => {
-        if (--left === 0) resolve(Number(process.hrtime.bigint() - started) / n);
-      });
-      // in flight at most 64 at a time, as a busy validator would have them
-      let sent = 0;
-      const pump = (): void => {
-        const upto = Math.min(n, sent + 64);
-        while (sent < upto) {
-          listener(req, res);
-          sent++;
-        }
-        if (sent < n) setImmediate(pump);
-      };
-      pump();
-    });
+  const round = async (headers: Record<string, string>): Promise<number> => {
+    const req = fakeReq(headers);
+    const started = process.hrtime.bigint();
+    await driveDecisions(listener, n, () => req);
+    return Number(process.hrtime.bigint() - started) / n;
+  };
 
   for (const [, h] of variants) await round(h); // warm-up: JIT, the verified-token cache
   const results = new Map<string, number[]>(variants.map(([name]) => [name, []]));

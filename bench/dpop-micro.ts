@@ -4,7 +4,6 @@
 // in this process's cache; with TEST_DATABASE_URL, also with the replay check in a Postgres server
 // (a scratch database, dropped at the end). Proofs are made beforehand and are not timed.
 //   node dist/bench/dpop-micro.js [decisions per round = 20000] [rounds = 5]
-import { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Writable } from 'node:stream';
 import { SignJWT } from 'jose';
@@ -18,20 +17,11 @@ import { openStore } from '../validator/store';
 import type { QuotaStore } from '../validator/store/types';
 import { TokenVerifier } from '../validator/token/verify';
 
-import { say } from './harness';
+import { driveDecisions, fakeReq, say } from './harness';
 const ISS = 'https://idp.example/realms/bench';
 const SECRET = 'bench-secret-that-is-at-least-32-bytes-long!';
 const ORIGIN = 'https://api.example.com';
 const PATH = '/api/things';
-
-function fakeReq(headers: Record<string, string>): IncomingMessage {
-  return Object.assign(new EventEmitter(), {
-    method: 'GET',
-    url: '/api/auth/validate',
-    headers,
-    rawHeaders: Object.entries(headers).flat(),
-  }) as unknown as IncomingMessage;
-}
 
 const mint = (claims: Record<string, unknown>) => {
   const now = Math.floor(Date.now() / 1000);
@@ -45,29 +35,20 @@ const mint = (claims: Record<string, unknown>) => {
 };
 
 /** ns per decision for `reqs` (each used once), 64 in flight; throws unless every one was granted. */
-function round(listener: (req: IncomingMessage, res: ServerResponse) => void, reqs: IncomingMessage[]): Promise<number> {
-  return new Promise((resolve, reject) => {
-    let left = reqs.length;
-    const started = process.hrtime.bigint();
-    let refused = 0;
-    const res = {
-      headersSent: false,
-      writeHead: (status: number) => {
-        if (status !== 200) refused = status;
-      },
-      end: (body?: string) => {
-        if (refused) return reject(new Error(`a decision was refused (${refused}): ${body}`));
-        if (--left === 0) resolve(Number(process.hrtime.bigint() - started) / reqs.length);
-      },
-    } as unknown as ServerResponse;
-    let sent = 0;
-    const pump = (): void => {
-      const upto = Math.min(reqs.length, sent + 64);
-      while (sent < upto) listener(reqs[sent++]!, res);
-      if (sent < reqs.length) setImmediate(pump);
-    };
-    pump();
-  });
+async function round(listener: (req: IncomingMessage, res: ServerResponse) => void, reqs: IncomingMessage[]): Promise<number> {
+  let refused: string | undefined;
+  const started = process.hrtime.bigint();
+  await driveDecisions(
+    listener,
+    reqs.length,
+    (i) => reqs[i]!,
+    (status, body) => {
+      if (status !== 200) refused ??= `${status}: ${body}`;
+    },
+  );
+  const ns = Number(process.hrtime.bigint() - started) / reqs.length;
+  if (refused) throw new Error(`a decision was refused (${refused})`);
+  return ns;
 }
 
 async function main(): Promise<void> {

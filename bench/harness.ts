@@ -1,6 +1,8 @@
 // What the standalone bench scripts share: printing, the median of rounds, starting a bench server
 // (tollgate with the flags it ships with), tollgate's bench environment, and an NGINX auth stub.
+import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { canConnect, startChild, type Started } from '../devkit/process';
@@ -119,5 +121,50 @@ ${upstream}}
     name: opts.name,
     deathSignal: 'TERM',
     ready: { poll: async () => ((await Promise.all(ports.map((p) => canConnect('127.0.0.1', p)))).every(Boolean) ? true : undefined) },
+  });
+}
+
+/** A validate request as the server's listener sees it (headers and rawHeaders), for the in-process decision benches. */
+export function fakeReq(headers: Record<string, string>): IncomingMessage {
+  return Object.assign(new EventEmitter(), {
+    method: 'GET',
+    url: '/api/auth/validate',
+    headers,
+    rawHeaders: Object.entries(headers).flat(),
+  }) as unknown as IncomingMessage;
+}
+
+/**
+ * Runs `n` decisions through `listener` in this process, at most 64 in flight as a busy validator has
+ * them: request `i` is `reqAt(i)`, each answer's status and body go to `onAnswer`. Resolves after the
+ * last answer; the caller reads its clock around it.
+ */
+export function driveDecisions(
+  listener: (req: IncomingMessage, res: ServerResponse) => void,
+  n: number,
+  reqAt: (i: number) => IncomingMessage,
+  onAnswer: (status: number, body?: string) => void = () => undefined,
+): Promise<void> {
+  return new Promise((resolve) => {
+    let left = n;
+    let status = 0;
+    // writeHead and end of one decision run in the same synchronous step, so one status slot is enough
+    const res = {
+      headersSent: false,
+      writeHead: (s: number) => {
+        status = s;
+      },
+      end: (body?: string) => {
+        onAnswer(status, body);
+        if (--left === 0) resolve();
+      },
+    } as unknown as ServerResponse;
+    let sent = 0;
+    const pump = (): void => {
+      const upto = Math.min(n, sent + 64);
+      while (sent < upto) listener(reqAt(sent++), res);
+      if (sent < n) setImmediate(pump);
+    };
+    pump();
   });
 }

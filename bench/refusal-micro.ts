@@ -8,14 +8,13 @@
 //      for the first time, granted, against a well-formed token whose signature is wrong, refused.
 //      BENCH_COMPARE_DIST=/other/build/dist runs the same decisions through that build too.
 //   node dist/bench/refusal-micro.js [refusals per round = 200000] [rounds = 7]
-import { EventEmitter } from 'node:events';
-import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import type { RequestListener } from 'node:http';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { AuthError } from '../validator/errors';
 import { mintMany } from './tokens';
 
-import { say } from './harness';
+import { driveDecisions, fakeReq, say } from './harness';
 const ISS = 'https://idp.example/realms/bench';
 const SECRET = 'bench-secret-that-is-at-least-32-bytes-long!';
 /** Frames between the throw and the catch: about a pipeline stage's depth, and V8's default stackTraceLimit. */
@@ -58,15 +57,6 @@ function throwRound(n: number, make: () => Error): number {
   return ns;
 }
 
-function fakeReq(headers: Record<string, string>): IncomingMessage {
-  return Object.assign(new EventEmitter(), {
-    method: 'GET',
-    url: '/api/auth/validate',
-    headers,
-    rawHeaders: Object.entries(headers).flat(),
-  }) as unknown as IncomingMessage;
-}
-
 interface Build {
   name: string;
   listener: RequestListener;
@@ -98,28 +88,15 @@ function build(name: string, dist: string): Build {
 }
 
 /** CPU ns per decision, 64 in flight, each request the next token of the pool; `statuses` counts the answers. */
-function decisionRound(b: Build, tokens: string[], from: number, n: number, statuses: Map<number, number>): Promise<number> {
-  return new Promise((resolve) => {
-    let left = n;
-    let sent = 0;
-    const started = process.cpuUsage();
-    const res = {
-      headersSent: false,
-      writeHead: (status: number) => statuses.set(status, (statuses.get(status) ?? 0) + 1),
-      end: () => {
-        if (--left === 0) resolve((cpuSince(started) * 1000) / n);
-      },
-    } as unknown as ServerResponse;
-    const pump = (): void => {
-      const upto = Math.min(n, sent + 64);
-      for (; sent < upto; sent++) {
-        const t = tokens[(from + sent) % tokens.length]!;
-        b.listener(fakeReq({ authorization: `Bearer ${t}`, 'x-original-method': 'GET', 'x-original-uri': '/api/things' }), res);
-      }
-      if (sent < n) setImmediate(pump);
-    };
-    pump();
-  });
+async function decisionRound(b: Build, tokens: string[], from: number, n: number, statuses: Map<number, number>): Promise<number> {
+  const started = process.cpuUsage();
+  await driveDecisions(
+    b.listener,
+    n,
+    (i) => fakeReq({ authorization: `Bearer ${tokens[(from + i) % tokens.length]!}`, 'x-original-method': 'GET', 'x-original-uri': '/api/things' }),
+    (status) => statuses.set(status, (statuses.get(status) ?? 0) + 1),
+  );
+  return (cpuSince(started) * 1000) / n;
 }
 
 const stats = (xs: number[]) => {
