@@ -159,7 +159,39 @@ export async function startValidator(env: RawEnv, opts: { logger?: Logger; now?:
 
 async function main(): Promise<void> {
   const env = loadDotenv();
-  let running: RunningValidator;
+  let running: RunningValidator | undefined;
+  // Handlers go in before start-up: a supervisor that stops us on reading the `listening` line must
+  // find a drain (which unlinks the socket file), not the default disposition that can kill the
+  // process between that line and a later registration. Signal callbacks run as their own event-loop
+  // turns, so one that finds `running` unset came before start-up ended: it exits as the default
+  // would, keeping a slow start (an unreachable store) interruptible.
+  let stopping: string | undefined;
+  const stop = (signal: string) => {
+    stopping = signal;
+    if (!running) process.exit(signal === 'SIGINT' ? 130 : 143);
+    running.logger.info({ signal }, 'signal received');
+    running.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+  // Node's default for SIGHUP is to exit; here it reloads the configuration (docs/OPERATIONS.md).
+  // During start-up there is nothing to reload yet: the start itself reads the files.
+  process.on('SIGHUP', () => {
+    if (!running || stopping) return;
+    running.logger.info({ signal: 'SIGHUP' }, 'signal received: reloading the configuration');
+    void running.reload();
+  });
+  // Node's default for SIGUSR2 is to exit; here it forces a key refresh (docs/OPERATIONS.md). A signal
+  // rather than an HTTP endpoint: nothing on the network can make tollgate hammer the IdP with it,
+  // and a "loopback only" check could not tell an operator from NGINX or a sidecar in the same pod.
+  process.on('SIGUSR2', () => {
+    if (!running || stopping) return;
+    running.logger.info({ signal: 'SIGUSR2' }, 'signal received: refreshing signing keys');
+    void running.refreshKeys();
+  });
   try {
     // SIGHUP reads .env, keys.env and every *_FILE again, as a start would (validator/reload.ts)
     running = await startValidator(env, { readEnv: () => loadDotenv() });
@@ -174,27 +206,6 @@ async function main(): Promise<void> {
     process.stderr.write(`tollgate: cannot start: ${(e as Error).message}\n`);
     process.exit(1);
   }
-  const stop = (signal: string) => {
-    running.logger.info({ signal }, 'signal received');
-    running.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
-  };
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
-  // Node's default for SIGHUP is to exit; here it reloads the configuration (docs/OPERATIONS.md).
-  process.on('SIGHUP', () => {
-    running.logger.info({ signal: 'SIGHUP' }, 'signal received: reloading the configuration');
-    void running.reload();
-  });
-  // Node's default for SIGUSR2 is to exit; here it forces a key refresh (docs/OPERATIONS.md). A signal
-  // rather than an HTTP endpoint: nothing on the network can make tollgate hammer the IdP with it,
-  // and a "loopback only" check could not tell an operator from NGINX or a sidecar in the same pod.
-  process.on('SIGUSR2', () => {
-    running.logger.info({ signal: 'SIGUSR2' }, 'signal received: refreshing signing keys');
-    void running.refreshKeys();
-  });
 }
 
 if (require.main === module) void main();
