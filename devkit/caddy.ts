@@ -23,8 +23,10 @@ export const CADDY_DEFAULTS = {
   GATEWAY_HTTP_PORT: GATEWAY_DEFAULTS.GATEWAY_HTTP_PORT,
   /** Port written in the HTTP→HTTPS redirect; defaults to GATEWAY_HTTPS_PORT. */
   GATEWAY_REDIRECT_HTTPS_PORT: '',
-  /** Host name written in the HTTP→HTTPS redirect (never the client's Host). */
-  GATEWAY_SERVER_NAME: GATEWAY_DEFAULTS.GATEWAY_SERVER_NAME,
+  /** Host name written in the HTTP→HTTPS redirect (never the client's Host), and served over HTTPS. */
+  GATEWAY_SERVER_NAME: GATEWAY_DEFAULTS.GATEWAY_SERVER_NAME.split(' ')[0]!,
+  /** Further Host names served over HTTPS, separated by spaces (any other gets 421 host_unknown). */
+  CADDY_SERVER_ALIASES: GATEWAY_DEFAULTS.GATEWAY_SERVER_NAME.split(' ').slice(1).join(' '),
   GATEWAY_TLS_CERT: GATEWAY_DEFAULTS.GATEWAY_TLS_CERT,
   GATEWAY_TLS_KEY: GATEWAY_DEFAULTS.GATEWAY_TLS_KEY,
   /** Seconds (two years). */
@@ -101,6 +103,8 @@ export function resolveCaddyVars(opts: CaddyOptions = {}): Record<CaddyVar, stri
   // Caddy substitutes {$VAR} before parsing: a value with a space, brace or quote would change the file.
   if (!/^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$/.test(vars.GATEWAY_SERVER_NAME))
     fail('GATEWAY_SERVER_NAME', 'must be a plain host name: redirects are sent there');
+  if (!vars.CADDY_SERVER_ALIASES.split(' ').every((n) => n === '' || /^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$/.test(n)))
+    fail('CADDY_SERVER_ALIASES', 'must be plain host names separated by spaces');
   for (const k of ['GATEWAY_TLS_CERT', 'GATEWAY_TLS_KEY'] as const) {
     if (!path.isAbsolute(vars[k]) || /[\s{}"`]/.test(vars[k])) fail(k, 'must be an absolute path without spaces, braces or quotes');
   }

@@ -12,6 +12,8 @@ export const CALLS_PATH = '/__calls';
 export interface EchoBody {
   method: string;
   path: string;
+  /** The Host header as received (the gateway sets it; never the client's choice). */
+  host: string | null;
   headers: Record<(typeof ECHOED_HEADERS)[number], string | null>;
   /** Every other x-* request header (names lower-case), to spot anything that leaked through. */
   otherXHeaders: Record<string, string>;
@@ -57,7 +59,7 @@ function echo(req: http.IncomingMessage): EchoBody {
   }
   const headerNames = req.rawHeaders.filter((_, i) => i % 2 === 0).map((n) => n.toLowerCase());
   const traceContext = { traceparent: one('traceparent'), tracestate: one('tracestate') };
-  return { method: req.method ?? '', path: req.url ?? '', headers, otherXHeaders, headerNames, traceContext };
+  return { method: req.method ?? '', path: req.url ?? '', host: one('host'), headers, otherXHeaders, headerNames, traceContext };
 }
 
 /** Start the echo server. */

@@ -19,8 +19,11 @@ export const GATEWAY_DEFAULTS: Record<GatewayVariable, string> = {
   GATEWAY_HTTP_PORT: '8080',
   /** Port written in the HTTP→HTTPS redirect; defaults to GATEWAY_HTTPS_PORT. */
   GATEWAY_REDIRECT_HTTPS_PORT: '',
-  /** `server_name` list; the first name is where the HTTP→HTTPS redirect points (a plain host name). */
-  GATEWAY_SERVER_NAME: 'localhost',
+  /**
+   * `server_name` list: the Host names served (any other gets 421 host_unknown); the first is where
+   * the HTTP→HTTPS redirect points (a plain host name). Both names of the local certificate.
+   */
+  GATEWAY_SERVER_NAME: 'localhost 127.0.0.1',
   GATEWAY_TLS_CERT: path.join(ROOT, '.certs', 'localhost.crt'),
   GATEWAY_TLS_KEY: path.join(ROOT, '.certs', 'localhost.key'),
   /** Seconds (two years). */

@@ -17,6 +17,11 @@ export const GATEWAY_REASONS = {
     emitter: 'gateway',
     doc: 'A token-named parameter (`access_token`, `id_token`, `refresh_token`, `token`, in any spelling) in the URI or the `Referer`: no token in a log.',
   },
+  host_unknown: {
+    status: 421,
+    emitter: 'gateway',
+    doc: 'A `Host` (or request-line host, or HTTP/2 `:authority`) that is not in `GATEWAY_SERVER_NAME`: the application, which builds links from `Host` and `X-Forwarded-Host`, never sees a name the client chose.',
+  },
   client_certificate_invalid: {
     status: 400,
     emitter: 'gateway',

@@ -25,6 +25,8 @@ export interface ReqOptions {
   /** A TLS client certificate and its key, PEM (https only; request() only). */
   cert?: Buffer;
   key?: Buffer;
+  /** TLS server name (SNI) to send (https only; request() only). Node sends none for an IP address. */
+  servername?: string;
 }
 
 /** `base` is `https://127.0.0.1:8443`; `path` is sent exactly as given. */
@@ -42,6 +44,7 @@ export function request(base: string, path: string, opts: ReqOptions = {}): Prom
         ca: opts.ca,
         cert: opts.cert,
         key: opts.key,
+        servername: opts.servername,
         agent: false,
       },
       (res) => {
@@ -77,7 +80,9 @@ export function rawRequest(base: string, target: string, opts: ReqOptions & { ti
   const url = new URL(base);
   const method = opts.method ?? 'GET';
   const body = opts.body ?? '';
-  const head = [`${method} ${target} HTTP/1.1`, `Host: ${url.host}`, 'Connection: close'];
+  // a Host among opts.headers replaces the base URL's (one Host either way)
+  const ownHost = Object.keys(opts.headers ?? {}).some((k) => k.toLowerCase() === 'host');
+  const head = [`${method} ${target} HTTP/1.1`, ...(ownHost ? [] : [`Host: ${url.host}`]), 'Connection: close'];
   for (const [k, v] of Object.entries(opts.headers ?? {})) head.push(`${k}: ${v}`);
   if (body || method === 'POST' || method === 'PUT' || method === 'PATCH') head.push(`Content-Length: ${Buffer.byteLength(body)}`);
   const bytes = Buffer.concat([Buffer.from(head.join('\r\n') + '\r\n\r\n', 'latin1'), Buffer.from(body)]);

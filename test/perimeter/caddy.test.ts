@@ -435,7 +435,9 @@ d('the Caddy front (deploy/caddy/Caddyfile) before the validator with AUTH_FRONT
             failures.push({ ...seen, why: 'reached a tasks reading uncharged' });
           // the contract of the corpus, as for the validator and NGINX
           if (c.canonical === null) {
-            if (res.status !== 400 || reached) failures.push({ ...seen, why: 'not refused with 400' });
+            // an absolute-form target names its own host, which is not ours: 421 before any path check
+            const refusedAs = /^[a-z]+:\/\//i.test(c.uri) ? 421 : 400;
+            if (res.status !== refusedAs || reached) failures.push({ ...seen, why: `not refused with ${refusedAs}` });
             continue;
           }
           const p = c.canonical.toLowerCase();
@@ -478,6 +480,22 @@ d('the Caddy front (deploy/caddy/Caddyfile) before the validator with AUTH_FRONT
     for (const uri of HARMLESS_URIS) expect({ uri, status: (await call(uri)).status }).toEqual({ uri, status: 200 });
     expect(gw.logs()).not.toContain(SECRET);
     expect(validator.logs()).not.toContain(SECRET);
+  });
+
+  t('HTTPS: a Host outside GATEWAY_SERVER_NAME and CADDY_SERVER_ALIASES is a 421 host_unknown, even with a valid token; ours in any case pass', async () => {
+    const tok = await token({ sub: 'host-user' });
+    const before = upstream.calls();
+    for (const host of ['evil.example', `evil.example:${gw.httpsPort}`, 'localhost.evil.example', '127.0.0.2', 'localhost-evil']) {
+      const res = await rawRequest(gw.httpsUrl, '/api/things', { ca, headers: { Host: host, Authorization: `Bearer ${tok}` } });
+      expect({ host, got: [res.status, res.headers['x-auth-reason'], res.body] }).toEqual({ host, got: [421, 'host_unknown', '{"error":"host_unknown"}'] });
+    }
+    const absolute = await rawRequest(gw.httpsUrl, 'https://evil.example/api/things', { ca, headers: { Authorization: `Bearer ${tok}` } });
+    expect([absolute.status, absolute.headers['x-auth-reason']]).toEqual([421, 'host_unknown']);
+    expect(upstream.calls()).toBe(before);
+    for (const host of ['LOCALHOST', `localhost:${gw.httpsPort}`, `127.0.0.1:${gw.httpsPort}`]) {
+      const res = await rawRequest(gw.httpsUrl, '/api/things', { ca, headers: { Host: host, Authorization: `Bearer ${tok}` } });
+      expect({ host, status: res.status }).toEqual({ host, status: 200 });
+    }
   });
 
   t("plain HTTP: /healthz, and a redirect to the configured server name, never the client's Host", async () => {

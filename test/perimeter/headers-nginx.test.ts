@@ -1,8 +1,10 @@
 // One header namespace, owned by the gateway (real NGINX): every name of the strip list sent by a
 // client is absent at the upstream (or holds the validator's value), a name of a refused family
 // that the list does not know is a 400 header_forbidden, a second X-Max-Ticks is a 400, and the
-// HTTP→HTTPS redirect never goes to the client's Host.
+// HTTP→HTTPS redirect never goes to the client's Host, and no Host outside GATEWAY_SERVER_NAME
+// reaches the application (HTTP/1.1 Host, absolute-form, SNI ≠ Host, HTTP/2 :authority).
 import fs from 'node:fs';
+import http2 from 'node:http2';
 import path from 'node:path';
 import type { EchoBody } from '../../devkit/demo-upstream';
 import { findNginx, type Gateway } from '../../devkit/nginx';
@@ -170,13 +172,98 @@ d(`gateway-owned headers (real NGINX, ${defaultMode()} validator)`, () => {
   });
 
   t("the HTTP→HTTPS redirect goes to the configured server name, never the client's Host", async () => {
-    const expected = `https://${gw.vars.GATEWAY_SERVER_NAME}:${gw.httpsPort}/api/x?a=1`;
-    for (const host of ['evil.example', 'evil.example:443', `${gw.vars.GATEWAY_SERVER_NAME}.evil.example`]) {
+    const first = gw.vars.GATEWAY_SERVER_NAME.split(' ')[0]!;
+    const expected = `https://${first}:${gw.httpsPort}/api/x?a=1`;
+    for (const host of ['evil.example', 'evil.example:443', `${first}.evil.example`]) {
       const res = await request(gw.httpUrl, '/api/x?a=1', { headers: { Host: host } });
       expect({ host, status: res.status, location: res.headers.location }).toEqual({ host, status: 301, location: expected });
     }
     // absolute-form request target: NGINX takes $host from it, the redirect still does not
     const absolute = await request(gw.httpUrl, 'http://evil.example/api/x?a=1');
     expect(absolute.headers.location).toBe(expected);
+  });
+
+  const refusedHost = (res: Res): unknown => [res.status, res.headers['x-auth-reason'], res.body];
+  const HOST_UNKNOWN = [421, 'host_unknown', '{"error":"host_unknown"}\n'];
+
+  t('a Host outside GATEWAY_SERVER_NAME is a 421 host_unknown, even with a valid token: nothing reaches the validator or the app', async () => {
+    const port = gw.httpsPort;
+    const before = stack.upstream.calls();
+    const decisions = (stack.logs().match(/"msg":"(?:granted|refused)"/g) ?? []).length;
+    for (const host of [
+      'evil.example',
+      `evil.example:${port}`,
+      'localhost.evil.example',
+      '127.0.0.2',
+      '127.0.0.1.evil.example',
+      'xn--lcalhost-5ya',
+      'localhost-evil',
+    ]) {
+      // the same request with the gateway's own name is granted
+      expect((await callRaw('/api/things', ['Authorization', `Bearer ${token}`])).status).toBe(200);
+      const foreign = await request(gw.httpsUrl, '/api/things', {
+        ca: stack.ca,
+        headers: ['Host', host, 'Authorization', `Bearer ${token}`] as unknown as Record<string, string>,
+      });
+      expect({ host, refused: refusedHost(foreign) }).toEqual({ host, refused: HOST_UNKNOWN });
+    }
+    // the request line's host wins over Host in NGINX: an absolute-form target is refused too
+    const absolute = await callRaw(`https://evil.example/api/things`, ['Authorization', `Bearer ${token}`]);
+    expect(refusedHost(absolute)).toEqual(HOST_UNKNOWN);
+    // public paths and /healthz are behind the same check
+    const pub = await request(gw.httpsUrl, '/api/public/info', { ca: stack.ca, headers: ['Host', 'evil.example'] as unknown as Record<string, string> });
+    expect(refusedHost(pub)).toEqual(HOST_UNKNOWN);
+    expect(stack.upstream.calls() - before).toBe(7); // only the seven granted requests with our own name
+    expect((stack.logs().match(/"msg":"(?:granted|refused)"/g) ?? []).length - decisions).toBe(7);
+  });
+
+  t('our names in any case, with a trailing dot or a port reach the app as the lower-cased configured name (Host and X-Forwarded-Host)', async () => {
+    for (const host of ['LOCALHOST', 'localhost.', `LocalHost:${gw.httpsPort}`, `127.0.0.1:${gw.httpsPort}`]) {
+      const res = await request(gw.httpsUrl, '/api/things', {
+        ca: stack.ca,
+        headers: ['Host', host, 'Authorization', `Bearer ${token}`] as unknown as Record<string, string>,
+      });
+      expect(res.status).toBe(200);
+      const echo = res.json<EchoBody>();
+      const want = host.startsWith('127.') ? '127.0.0.1' : 'localhost';
+      expect({ host, upstreamHost: echo.host, forwardedHost: echo.otherXHeaders['x-forwarded-host'] }).toEqual({
+        host,
+        upstreamHost: want,
+        forwardedHost: want,
+      });
+    }
+  });
+
+  t('TLS server name (SNI) of ours with a foreign Host, and an HTTP/2 :authority of another host: 421 host_unknown', async () => {
+    const before = stack.upstream.calls();
+    const sni = await request(gw.httpsUrl, '/api/things', {
+      ca: stack.ca,
+      servername: 'localhost',
+      headers: { Host: 'evil.example', Authorization: `Bearer ${token}` },
+    });
+    expect(refusedHost(sni)).toEqual(HOST_UNKNOWN);
+
+    const session = http2.connect(gw.httpsUrl, { ca: stack.ca, servername: 'localhost' });
+    try {
+      const ask = (authority: string) =>
+        new Promise<[number, unknown]>((resolve, reject) => {
+          const s = session.request({ ':path': '/api/things', ':authority': authority, authorization: `Bearer ${token}` });
+          let status = 0;
+          let reason: unknown;
+          s.on('response', (h) => {
+            status = Number(h[':status']);
+            reason = h['x-auth-reason'];
+          });
+          s.on('data', () => undefined);
+          s.on('end', () => resolve([status, reason]));
+          s.on('error', reject);
+          s.end();
+        });
+      expect(await ask(`localhost:${gw.httpsPort}`)).toEqual([200, undefined]);
+      expect(await ask('evil.example')).toEqual([421, 'host_unknown']);
+    } finally {
+      session.close();
+    }
+    expect(stack.upstream.calls() - before).toBe(1);
   });
 });

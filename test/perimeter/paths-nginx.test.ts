@@ -42,7 +42,10 @@ const NOT_SERVED = new Set(['/']);
  * and the app both get `/api/admin` (canonical): one reading, not refused. The validator itself
  * refuses absolute-form, for fronts that pass it on as sent.
  */
+/** Absolute-form targets of the corpus: their host is not ours, so NGINX's unknown-host server answers 421. */
 const ABSOLUTE_FORM = new Map([['http://evil.example/api/admin', '/api/admin']]);
+/** The same with one of the gateway's own names (not a corpus case: the corpus holds no host of ours). */
+const OWN_ABSOLUTE_FORM = new Map([['http://localhost/api/admin', '/api/admin']]);
 
 interface Recorder {
   url: string;
@@ -167,7 +170,12 @@ describe('every corpus case through real NGINX', () => {
     }
   });
 
-  test.each([...ABSOLUTE_FORM])('absolute-form %s: NGINX passes only the path, so validator and app read the same %s', async (uri, asPath) => {
+  test.each([...ABSOLUTE_FORM.keys()])('absolute-form %s, a host not ours: 421 host_unknown, nothing forwarded', async (uri) => {
+    const { res, toValidator, toApp } = await send(uri);
+    expect([res.status, res.headers['x-auth-reason'], toValidator, toApp]).toEqual([421, 'host_unknown', [], []]);
+  });
+
+  test.each([...OWN_ABSOLUTE_FORM])('absolute-form %s: NGINX passes only the path, so validator and app read the same %s', async (uri, asPath) => {
     const { res, toValidator, toApp } = await send(uri);
     expect(res.status).toBe(200);
     expect(toValidator).toEqual([bytes(asPath)]);

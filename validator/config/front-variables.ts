@@ -30,7 +30,7 @@ export const GATEWAY_VARIABLES = [
 export type GatewayVariable = (typeof GATEWAY_VARIABLES)[number];
 
 /** Read by deploy/caddy/Caddyfile besides some GATEWAY_* ones (rendered by devkit/caddy.ts). */
-export const CADDY_VARIABLES = ['CADDY_VALIDATORS', 'CADDY_APPS'] as const;
+export const CADDY_VARIABLES = ['CADDY_VALIDATORS', 'CADDY_APPS', 'CADDY_SERVER_ALIASES'] as const;
 export type CaddyVariable = (typeof CADDY_VARIABLES)[number];
 
 /**
