@@ -110,7 +110,7 @@ interface Identity {
 }
 
 function identity(principal: Principal): Identity {
-  const userId = safeHeader(principal.sub);
+  const userId = safeHeader(principal.userId);
   if (userId === undefined) return { principal, headers: {}, unsendable: 'subject cannot be sent as a header' };
   // A client id that cannot be sent is refused, not left out: left out, it would read as "no client".
   const clientId = principal.clientId === undefined ? undefined : safeHeader(principal.clientId);

@@ -136,6 +136,7 @@ describe('checkClaims: access tokens only', () => {
     const p = checkClaims(keycloak({ scope: 'api:read api:write', email: 'svc@example.com', email_verified: true }), config);
     expect(p).toEqual({
       sub: 'u1',
+      userId: 'u1',
       clientId: 'gateway',
       email: 'svc@example.com',
       scopes: ['api:read', 'api:write'],

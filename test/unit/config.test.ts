@@ -365,6 +365,8 @@ describe('happy paths', () => {
       ...PROD_JWKS,
       AUTH_MODE: 'jwks, supabase',
       SUPABASE_URL: 'https://abc.supabase.co',
+      AUTH_SUBJECT_PREFIX: 'kc:',
+      SUPABASE_SUBJECT_PREFIX: 'sb:',
       AUTH_AUDIENCE: 'wavestack, account',
       AUTH_ALGORITHMS: 'PS256,EdDSA',
       AUTH_JWKS_URL: `${ISSUER}/protocol/openid-connect/certs`,
@@ -412,6 +414,8 @@ describe('happy paths', () => {
       ...PROD_JWKS,
       AUTH_MODE: 'jwks,supabase',
       SUPABASE_URL: 'https://abc.supabase.co',
+      AUTH_SUBJECT_PREFIX: 'kc:',
+      SUPABASE_SUBJECT_PREFIX: 'sb:',
       AUTH_ROUTE_RULES: '{"POST /api/": "api:write"}',
     });
     const objects: unknown[] = [];

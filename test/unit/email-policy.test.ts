@@ -7,6 +7,7 @@ import type { Principal } from '../../validator/token/claims';
 
 const person: Principal = {
   sub: 'u1',
+  userId: 'u1',
   email: 'u1@example.com',
   scopes: [],
   roles: [],

@@ -32,17 +32,18 @@ describe('AUTH_ISSUERS alone configures every issuer', () => {
   test('two JWKS issuers, an HS256 one and two Supabase projects, without AUTH_MODE', () => {
     const c = parseConfig(
       issuers([
-        { issuer: KC, audience: 'tasks-api', preset: 'keycloak' },
+        { issuer: KC, audience: 'tasks-api', preset: 'keycloak', subjectPrefix: 'people:' },
         {
           issuer: 'https://sso.example.com/realms/machines',
           audience: ['tasks-api', 'billing'],
           jwksUrl: 'https://sso.example.com/realms/machines/certs',
           algorithms: ['ES512', 'EdDSA'],
           tokenTypes: ['at+jwt'],
+          subjectPrefix: 'machines:',
         },
-        { issuer: 'legacy-hs', audience: 'tasks-api', hmacSecret: SECRET_32 },
-        { kind: 'supabase', url: 'https://aaa.supabase.co/' },
-        { kind: 'supabase', url: 'https://bbb.supabase.co', hmacSecret: SECRET_32 },
+        { issuer: 'legacy-hs', audience: 'tasks-api', hmacSecret: SECRET_32, subjectPrefix: 'hs:' },
+        { kind: 'supabase', url: 'https://aaa.supabase.co/', subjectPrefix: 'a:' },
+        { kind: 'supabase', url: 'https://bbb.supabase.co', hmacSecret: SECRET_32, subjectPrefix: 'b:' },
       ]),
     );
     expect(c.auth.issuers.map((i) => [i.kind, i.issuer])).toEqual([
@@ -89,11 +90,13 @@ describe('AUTH_ISSUERS alone configures every issuer', () => {
 
   test('beside the shorthand: both count when their issuers differ', () => {
     const c = parseConfig(
-      issuers([{ issuer: 'https://auth0.example.com/', audience: 'https://api.example.com', preset: 'auth0' }], {
+      issuers([{ issuer: 'https://auth0.example.com/', audience: 'https://api.example.com', preset: 'auth0', subjectPrefix: 'auth0:' }], {
         AUTH_MODE: 'jwks,supabase',
         AUTH_ISSUER: KC,
         AUTH_AUDIENCE: 'tasks-api',
+        AUTH_SUBJECT_PREFIX: 'kc:',
         SUPABASE_URL: 'https://ccc.supabase.co',
+        SUPABASE_SUBJECT_PREFIX: 'sb:',
       }),
     );
     expect(c.auth.issuers.map((i) => i.issuer)).toEqual(['https://auth0.example.com/', KC, 'https://ccc.supabase.co/auth/v1']);
@@ -189,6 +192,8 @@ describe('bad entries: every problem of every entry at once, each naming the ent
       /^AUTH_ISSUERS: \[9\] .* hmacSecret: is 5 bytes; an HS256 secret must be at least 32 bytes/,
       /^AUTH_ISSUERS: \[10\] .* hmacSecretFile: cannot read/,
       /^AUTH_ISSUERS: \[13\] .* duplicates the issuer https:\/\/a2\.example of AUTH_ISSUERS\[12\]/,
+      // production, several issuers: each must say how its subjects stay apart from the others'
+      /^AUTH_ISSUERS: \d+ issuers are trusted and .* state no subject prefix/,
     ];
     for (const m of expected) expect(list).toContainEqual(expect.stringMatching(m));
     expect(list).toHaveLength(expected.length);

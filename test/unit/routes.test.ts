@@ -244,7 +244,16 @@ describe('parseRouteList and splitScopes', () => {
 });
 
 describe('authorizeRoute', () => {
-  const principal = (scopes: string[]): Principal => ({ sub: 'u1', scopes, roles: [], claims: {}, isPerson: false, supabase: false, issuer: 'https://idp' });
+  const principal = (scopes: string[]): Principal => ({
+    sub: 'u1',
+    userId: 'u1',
+    scopes,
+    roles: [],
+    claims: {},
+    isPerson: false,
+    supabase: false,
+    issuer: 'https://idp',
+  });
   const rules = parseRouteRules(
     'AUTH_ROUTE_RULES',
     '{"POST /api/": ["api:write"], "GET /api/": "api:read", "DELETE /api/admin": ["api:write", "admin"], "GET /api/public": []}',

@@ -33,6 +33,7 @@ interface Holder {
 }
 const principal = (h: Holder): Principal => ({
   sub: 'u1',
+  userId: 'u1',
   scopes: h.scopes ?? [],
   roles: h.roles ?? [],
   claims: Object.freeze({ sub: 'u1', ...h.claims }),

@@ -13,6 +13,7 @@ import type { Principal } from '../../validator/token/claims';
 const down = () => Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:5432'));
 const person: Principal = {
   sub: 'u1',
+  userId: 'u1',
   email: 'u1@example.com',
   scopes: [],
   roles: [],

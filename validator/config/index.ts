@@ -4,6 +4,7 @@
 import type { RouteMatch, RouteRule } from '../lib/routes';
 import type { RawEnv } from './env';
 import { buildIssuers, type IssuerConfig, type SupabaseConfig } from './issuers';
+import { checkSubjectSpaces } from './subjects';
 import { Reading, type ConfigWarning } from './read';
 import { checkDefaultPolicy } from './routes';
 import { withIntrospection } from './introspection';
@@ -86,6 +87,7 @@ function deepFreeze<T>(o: T): T {
 export function parseConfigWithWarnings(env: RawEnv): { config: Config; warnings: ConfigWarning[] } {
   const r = new Reading(env);
   const built = buildIssuers(r);
+  checkSubjectSpaces(r, built.issuers);
   const { issuers, dpop } = withDpop(r, withIntrospection(r, built.issuers));
   const supabase = built.supabase;
   checkDefaultPolicy(r);

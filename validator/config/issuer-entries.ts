@@ -9,6 +9,7 @@ import { GENERIC_CLAIMS, PRESET_NAMES, PRESETS, type ClaimSpec, type PresetName 
 import { DPOP_POLICIES, type DpopPolicy } from './dpop';
 import { keyUrlProblem } from './key-url';
 import type { Parser } from './parsers';
+import { SUBJECT_PREFIX } from './subjects';
 
 export type IssuerKind = 'jwks' | 'supabase' | 'hs256';
 const KINDS: readonly IssuerKind[] = ['jwks', 'supabase', 'hs256'];
@@ -36,6 +37,8 @@ export interface IssuerEntry {
   readonly introspection?: unknown;
   /** RFC 9449 DPoP for this issuer's tokens (config/dpop.ts); unset: off. */
   readonly dpop?: DpopPolicy;
+  /** Put before the subject in X-User-Id and the quota key ('' stated: shares the subject space). */
+  readonly subjectPrefix?: string;
 }
 
 const ENTRY_KEYS = [
@@ -52,6 +55,7 @@ const ENTRY_KEYS = [
   'claims',
   'introspection',
   'dpop',
+  'subjectPrefix',
 ];
 const CLAIM_KEYS: ReadonlyArray<keyof ClaimMapping> = ['subject', 'scopes', 'roles', 'email', 'clientId'];
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -125,6 +129,14 @@ export function readEntries(list: readonly Record<string, unknown>[], fail: (mes
       return items as string[];
     };
 
+    const subjectPrefix = (): string | undefined => {
+      const v = e.subjectPrefix;
+      if (v === undefined || (typeof v === 'string' && SUBJECT_PREFIX.test(v))) return v;
+      return void bad(
+        'subjectPrefix',
+        `must be a string of at most 64 printable ASCII characters without space or comma, e.g. "kc:"; got ${JSON.stringify(v)}`,
+      );
+    };
     const dpopPolicy = (): DpopPolicy | undefined => {
       if (e.dpop === undefined || (DPOP_POLICIES as readonly unknown[]).includes(e.dpop)) return e.dpop as DpopPolicy | undefined;
       return void bad('dpop', `must be ${DPOP_POLICIES.join(', ')}; got ${JSON.stringify(e.dpop)}`);
@@ -203,6 +215,7 @@ export function readEntries(list: readonly Record<string, unknown>[], fail: (mes
       claims,
       introspection: e.introspection,
       dpop: dpopPolicy(),
+      subjectPrefix: subjectPrefix(),
     };
     // what each kind needs and forbids
     if (kind === 'supabase') {

@@ -27,6 +27,11 @@ export interface IssuerConfig extends IssuerProfile {
   readonly introspection?: IntrospectionConfig;
   /** RFC 9449 DPoP for this issuer's tokens (config/dpop.ts); undefined: off. */
   readonly dpop?: DpopPolicy;
+  /**
+   * Put before the subject in X-User-Id and the quota key, so that two issuers' equal subjects are
+   * two users (config/subjects.ts). Undefined: not stated (no prefix); '': stated, none.
+   */
+  readonly subjectPrefix?: string;
 }
 
 /** Supabase's user rules; they apply to every Supabase issuer (SUPABASE_URL and `kind: "supabase"` entries). */
@@ -40,7 +45,7 @@ export interface SupabaseConfig {
 /** RFC 7518 §3.2: an HS256 key must be at least as long as the hash output (256 bits). */
 const MIN_SECRET_BYTES = 32;
 /** Shorthand variables that only an AUTH_MODE of jwks or hs256 reads. */
-const SHORTHAND: readonly VariableName[] = ['AUTH_ISSUER', 'AUTH_AUDIENCE', 'AUTH_JWKS_URL', 'AUTH_JWT_SECRET', 'AUTH_PRESET'];
+const SHORTHAND: readonly VariableName[] = ['AUTH_ISSUER', 'AUTH_AUDIENCE', 'AUTH_JWKS_URL', 'AUTH_JWT_SECRET', 'AUTH_PRESET', 'AUTH_SUBJECT_PREFIX'];
 
 /** Applies the issuer rules to `r` (problems go to r.errors) and returns what they describe. */
 export function buildIssuers(r: Reading): { issuers: IssuerConfig[]; supabase: SupabaseConfig | null } {
@@ -90,6 +95,7 @@ export function buildIssuers(r: Reading): { issuers: IssuerConfig[]; supabase: S
       claims?: IssuerEntry['claims'];
       secret?: Uint8Array;
       issuer?: string;
+      subjectPrefix?: string;
     },
   ) => {
     const base = url.replace(/\/+$/, '');
@@ -106,6 +112,7 @@ export function buildIssuers(r: Reading): { issuers: IssuerConfig[]; supabase: S
       jwksUrl: o.jwksUrl ?? `${issuer}/.well-known/jwks.json`,
       hmacSecret: o.secret,
       ...profile,
+      ...(o.subjectPrefix !== undefined ? { subjectPrefix: o.subjectPrefix } : {}),
     });
   };
 
@@ -152,6 +159,7 @@ export function buildIssuers(r: Reading): { issuers: IssuerConfig[]; supabase: S
         claims: e.claims,
         secret,
         issuer: e.issuer,
+        subjectPrefix: e.subjectPrefix,
       });
     }
     const profile = resolveProfile({
@@ -175,6 +183,7 @@ export function buildIssuers(r: Reading): { issuers: IssuerConfig[]; supabase: S
       ...profile,
       ...(introspection ? { introspection } : {}),
       ...(e.dpop ? { dpop: e.dpop } : {}),
+      ...(e.subjectPrefix !== undefined ? { subjectPrefix: e.subjectPrefix } : {}),
     });
   }
 
@@ -206,6 +215,7 @@ export function buildIssuers(r: Reading): { issuers: IssuerConfig[]; supabase: S
     const audiences = need('AUTH_AUDIENCE', v.AUTH_AUDIENCE, `when AUTH_MODE includes ${mode}`);
     if (audiences?.length === 0) r.fail('AUTH_AUDIENCE', 'must list at least one audience (an empty list would refuse every token)');
     const preset: PresetName | undefined = v.AUTH_PRESET;
+    const prefix = v.AUTH_SUBJECT_PREFIX === undefined ? {} : { subjectPrefix: v.AUTH_SUBJECT_PREFIX };
     if (preset === 'supabase') r.fail('AUTH_PRESET', 'supabase is not a preset for AUTH_ISSUER: use AUTH_MODE=supabase with SUPABASE_URL');
     if (mode === 'jwks') {
       if (r.isSet('AUTH_JWT_SECRET'))
@@ -215,13 +225,15 @@ export function buildIssuers(r: Reading): { issuers: IssuerConfig[]; supabase: S
       // AUTH_ALGORITHMS has a default: the preset's algorithms apply unless it is set
       const algorithms = r.isSet('AUTH_ALGORITHMS') || preset === undefined ? v.AUTH_ALGORITHMS : undefined;
       const profile = resolveProfile({ kind: 'jwks', preset, audiences: audiences ?? [], algorithms });
-      if (issuer !== undefined && audiences !== undefined) add('AUTH_ISSUER', 'AUTH_ISSUER', '', { kind: 'jwks', issuer, audiences, jwksUrl, ...profile });
+      if (issuer !== undefined && audiences !== undefined)
+        add('AUTH_ISSUER', 'AUTH_ISSUER', '', { kind: 'jwks', issuer, audiences, jwksUrl, ...profile, ...prefix });
     } else {
       if (r.isSet('AUTH_JWKS_URL')) r.fail('AUTH_JWKS_URL', 'must not be set with AUTH_MODE=hs256; use AUTH_MODE=jwks for asymmetric keys');
       const secret = need('AUTH_JWT_SECRET', v.AUTH_JWT_SECRET, 'when AUTH_MODE includes hs256');
       const profile = resolveProfile({ kind: 'hs256', preset, audiences: audiences ?? [] });
       const hmacSecret = secret === undefined ? undefined : secretBytes('AUTH_JWT_SECRET', secret);
-      if (issuer !== undefined && audiences !== undefined) add('AUTH_ISSUER', 'AUTH_ISSUER', '', { kind: 'hs256', issuer, audiences, hmacSecret, ...profile });
+      if (issuer !== undefined && audiences !== undefined)
+        add('AUTH_ISSUER', 'AUTH_ISSUER', '', { kind: 'hs256', issuer, audiences, hmacSecret, ...profile, ...prefix });
     }
   }
 
@@ -231,6 +243,7 @@ export function buildIssuers(r: Reading): { issuers: IssuerConfig[]; supabase: S
     if (base !== undefined) {
       supabaseIssuer('AUTH_ISSUER', 'SUPABASE_URL', 'SUPABASE_URL ', base, {
         secret: secret === undefined ? undefined : secretBytes('SUPABASE_JWT_SECRET', secret),
+        subjectPrefix: v.SUPABASE_SUBJECT_PREFIX,
       });
     }
   }

@@ -5,6 +5,7 @@ import { ASYMMETRIC_ALGORITHMS } from '../lib/algorithms';
 import { MAX_DAILY_LIMIT } from '../lib/daily-limit';
 import { PRESET_NAMES } from '../lib/presets';
 import { algorithmAdvice, issuerList } from './issuer-entries';
+import { AUTH_SUBJECT_PREFIX_VARIABLE, SUPABASE_SUBJECT_PREFIX_VARIABLE } from './subjects';
 import { bool, httpUrl, int, list, oneOf, postgresUrl, supabaseAnonKey, text, timeZone, type Parser } from './parsers';
 import { parseRouteList, parseRouteRules } from './routes';
 import { LISTEN_SOCKET_VARIABLES } from './listen-socket';
@@ -72,7 +73,7 @@ export const VARIABLES = Object.freeze({
     group: 'auth',
     parse: issuerList,
     optional: true,
-    doc: 'Trusted issuers, a JSON array; usable alone or beside `AUTH_MODE` (one `iss`, one entry). Entry: `issuer` (exact `iss`), `audience` (string or array), optional `jwksUrl` (default: discovery), `algorithms` (default `RS256`,`ES256` or the preset\'s; RS/PS/ES 256–512, EdDSA), `tokenTypes` (accepted header `typ`; default `JWT`, `at+jwt` or none; `["at+jwt"]` enforces RFC 9068), `preset` (keycloak, auth0, entra, okta, cognito, google), `claims` (`subject`, `scopes`, `roles`, `email`, `clientId` paths), `hmacSecret`/`hmacSecretFile` (an HS256 issuer), or `"kind": "supabase"` with `url`. See docs/IDENTITY-PROVIDERS.md.',
+    doc: 'Trusted issuers, a JSON array; usable alone or beside `AUTH_MODE` (one `iss`, one entry). Entry: `issuer` (exact `iss`), `audience` (string or array), optional `jwksUrl` (default: discovery), `algorithms` (default `RS256`,`ES256` or the preset\'s; RS/PS/ES 256–512, EdDSA), `tokenTypes` (accepted header `typ`; default `JWT`, `at+jwt` or none; `["at+jwt"]` enforces RFC 9068), `preset` (keycloak, auth0, entra, okta, cognito, google), `claims` (`subject`, `scopes`, `roles`, `email`, `clientId` paths), `hmacSecret`/`hmacSecretFile` (an HS256 issuer), `subjectPrefix` (put before the subject in `X-User-Id` and the quota key; production with several issuers needs one stated per issuer, `""` for issuers that share users), or `"kind": "supabase"` with `url`. See docs/IDENTITY-PROVIDERS.md.',
   }),
   AUTH_MODE: v({
     group: 'auth',
@@ -110,6 +111,7 @@ export const VARIABLES = Object.freeze({
     optional: true,
     doc: 'Claim mapping and audience hints of a known IdP for the `AUTH_ISSUER` issuer: keycloak, auth0, entra, okta, cognito or google (see docs/IDENTITY-PROVIDERS.md). Unset: `scope`/`scp`, `roles`, `email`, `azp`/`client_id`.',
   }),
+  ...AUTH_SUBJECT_PREFIX_VARIABLE,
   AUTH_JWT_SECRET: v({
     group: 'auth',
     parse: text,
@@ -184,6 +186,7 @@ export const VARIABLES = Object.freeze({
     required: 'with `supabase`',
     doc: 'Supabase project URL for `supabase` mode; issuer `${SUPABASE_URL}/auth/v1`, audience `authenticated`, JWKS `${SUPABASE_URL}/auth/v1/.well-known/jwks.json`.',
   }),
+  ...SUPABASE_SUBJECT_PREFIX_VARIABLE,
   SUPABASE_JWT_SECRET: v({
     group: 'supabase',
     parse: text,

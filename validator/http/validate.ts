@@ -141,7 +141,8 @@ export function decisionLog(d: Decision, input: DecisionInput): Record<string, u
     reason: d.reason,
     detail: d.granted ? undefined : d.message,
     cause: d.cause,
-    sub: d.principal?.sub,
+    // the user id as X-User-Id carries it (the issuer's subjectPrefix + sub), as NGINX's access log has it
+    sub: d.principal?.userId,
     client: d.principal?.clientId,
     method: input.method,
     uri: input.uri === undefined ? undefined : loggableUri(input.uri),

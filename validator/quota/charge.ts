@@ -82,18 +82,18 @@ export function createQuotaStage(deps: { config: Config; ledger?: TickLedger; me
       if (!ledger) throw new Error('no quota store');
       // Only a front that sets the id itself and strips the client's may key charges on it: a
       // client that can pick the id could make two requests count as one (QUOTA_TRUST_CHARGE_ID).
-      result = await ledger.charge(principal.sub, ticks, quotaDate(at, timezone), trustChargeId ? chargeId : undefined);
+      result = await ledger.charge(principal.userId, ticks, quotaDate(at, timezone), trustChargeId ? chargeId : undefined);
       metrics.storeUp.set(1);
     } catch (e) {
       metrics.storeUp.set(0);
       if (e instanceof AuthError) throw e;
       if (failOpen) {
         metrics.quotaCharges.inc({ outcome: 'fail_open' });
-        log.warn({ sub: principal.sub, err: (e as Error).message }, 'quota store unavailable; QUOTA_FAIL_OPEN lets the request pass uncharged');
+        log.warn({ sub: principal.userId, err: (e as Error).message }, 'quota store unavailable; QUOTA_FAIL_OPEN lets the request pass uncharged');
         return { headers: { 'X-Ticks-Charged': '0' }, charged: 0, quotaRoute: true };
       }
       metrics.quotaCharges.inc({ outcome: 'error' });
-      log.error({ sub: principal.sub, err: (e as Error).message }, 'quota store unavailable; failing closed');
+      log.error({ sub: principal.userId, err: (e as Error).message }, 'quota store unavailable; failing closed');
       throw unavailable('quota_unavailable', 'the quota store is unavailable');
     } finally {
       end();
@@ -117,7 +117,7 @@ export function createQuotaStage(deps: { config: Config; ledger?: TickLedger; me
       // A front retried a decision that was already charged (e.g. the connection to NGINX broke
       // after the commit): grant it again with the same charge, count nothing twice.
       metrics.quotaCharges.inc({ outcome: 'replayed' });
-      log.info({ sub: principal.sub, charge_id: chargeId, ticks: result.charged }, 'charge replayed: this request was already charged');
+      log.info({ sub: principal.userId, charge_id: chargeId, ticks: result.charged }, 'charge replayed: this request was already charged');
     } else {
       metrics.quotaCharges.inc({ outcome: 'charged' });
       metrics.ticksCharged.inc(result.charged);

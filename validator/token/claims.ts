@@ -8,7 +8,10 @@ import type { VerifiedToken } from './verify';
 
 /** Who is calling, derived from a verified token. */
 export interface Principal {
+  /** The subject as the issuer wrote it (what Supabase's auth.users is keyed by). */
   readonly sub: string;
+  /** The issuer's subjectPrefix + sub: X-User-Id and the quota key (config/subjects.ts). */
+  readonly userId: string;
   readonly clientId?: string;
   readonly email?: string;
   readonly scopes: readonly string[];
@@ -102,6 +105,11 @@ export function checkClaims(v: VerifiedToken, config: Config): Principal {
   if (!isAcceptableSubject(sub)) {
     throw invalidToken('claim_invalid', `subject (${map.subject.join('.')}) must be a non-empty string of at most ${MAX_SUBJECT_BYTES} UTF-8 bytes`);
   }
+  const prefix = v.issuer.subjectPrefix;
+  const userId = prefix ? prefix + sub : sub;
+  if (prefix && !isAcceptableSubject(userId)) {
+    throw invalidToken('claim_invalid', `subject (${map.subject.join('.')}) with the issuer's subjectPrefix must be at most ${MAX_SUBJECT_BYTES} UTF-8 bytes`);
+  }
   if (p.typ !== undefined && (typeof p.typ !== 'string' || !ACCESS_TYPS.has(p.typ.toLowerCase()) || (p.typ.toLowerCase() === 'dpop' && !dpopBound(p)))) {
     throw invalidToken('token_type_invalid', 'only access tokens (typ Bearer, or DPoP for a DPoP-bound one) are accepted');
   }
@@ -118,6 +126,7 @@ export function checkClaims(v: VerifiedToken, config: Config): Principal {
   }
   return Object.freeze({
     sub,
+    userId,
     clientId,
     email,
     scopes: Object.freeze(scopesOf(p, map.scopes)),
