@@ -11,6 +11,7 @@ import type { Metrics } from './observability/metrics';
 import { GRANTED } from './reasons';
 import { checkEmail, type UserConfirmations } from './policy/email';
 import { readPath } from './lib/paths';
+import { methodOverrideParam } from './lib/method-override';
 import { authorizeRoute } from './policy/rules';
 import { createQuotaStage, NOT_CHARGED, type TickLedger } from './quota/charge';
 import { checkClaims, type Principal } from './token/claims';
@@ -173,6 +174,12 @@ export function createPipeline(deps: PipelineDeps) {
     if (!METHOD.test(method)) throw invalidRequest('request_invalid', 'the original method is not an HTTP method');
     const path = readPath(input.uri);
     if (typeof path !== 'string') throw invalidRequest('path_ambiguous', `the original path is refused: ${path.why}`);
+    const override = methodOverrideParam(input.uri);
+    if (override !== undefined)
+      throw invalidRequest(
+        'method_override',
+        `the query parameter ${JSON.stringify(override.slice(0, 64))} would let the upstream run another method than ${method}`,
+      );
     return { method, path, uri: input.uri };
   }
 

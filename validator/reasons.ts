@@ -229,6 +229,12 @@ export const REASONS = {
     emitter: 'both',
     doc: 'Some server could read the original path as another (dot segments, `;params`, encoded separators, `//`, …); the gateway refuses it too.',
   },
+  method_override: {
+    status: 400,
+    bearerError: 'invalid_request',
+    emitter: 'validator',
+    doc: 'A query parameter some framework takes as the request method (`_method`, `X-HTTP-Method-Override`, in any spelling): the method judged would not be the method run.',
+  },
   max_ticks_invalid: {
     status: 400,
     bearerError: 'invalid_request',
