@@ -101,6 +101,19 @@ function safeHeader(v: string, maxBytes = 1024): string | undefined {
   return utf8.length <= maxBytes ? utf8.toString('latin1') : undefined;
 }
 
+/** X-User-Roles is left out above this: a header that large is more likely to be cut than read. */
+const MAX_ROLES_BYTES = 4096;
+
+/**
+ * The roles as X-User-Roles: comma-joined, each as its UTF-8 bytes. A role holding a comma (it would
+ * read as two), a control or an edge space is dropped, as X-Scopes drops such scopes; undefined for
+ * none, or when they do not fit in MAX_ROLES_BYTES (an app then sees no role: it denies, never grants).
+ */
+function rolesHeader(roles: readonly string[]): string | undefined {
+  const sendable = roles.filter((r) => !r.includes(',') && !HEADER_UNSAFE.test(r));
+  return sendable.length === 0 ? undefined : safeHeader(sendable.join(','), MAX_ROLES_BYTES);
+}
+
 /** A Principal with its identity headers, checked once: `unsendable` says why they cannot be sent. */
 interface Identity {
   principal: Principal;
@@ -121,6 +134,8 @@ function identity(principal: Principal): Identity {
   if (scopes === undefined) return { principal, headers: {}, unsendable: 'scopes cannot be sent as a header' };
   const headers: Record<string, string> = { 'X-User-Id': userId, 'X-Scopes': scopes };
   if (clientId !== undefined) headers['X-Client-Id'] = clientId;
+  const roles = rolesHeader(principal.roles);
+  if (roles !== undefined) headers['X-User-Roles'] = roles;
   // An address that cannot be sent is just not sent: no app should key an account on it anyway.
   const email = principal.email === undefined ? undefined : safeHeader(principal.email, 320);
   return { principal, headers: Object.freeze(headers), email };

@@ -8,7 +8,7 @@ import { REPO_ROOT as ROOT } from '../../devkit/root';
 import { KUBECTL, one, render, type Obj } from './k8s-render';
 
 const njs = (require('../../nginx/njs/tollgate.js') as { default: { STRIPPED_NAMES: string[] } }).default;
-const IDENTITY = ['x-user-id', 'x-scopes', 'x-client-id', 'x-user-email', 'x-ticks-charged', 'x-ticks-remaining', 'x-token-binding'];
+const IDENTITY = ['x-user-id', 'x-scopes', 'x-client-id', 'x-user-email', 'x-user-roles', 'x-ticks-charged', 'x-ticks-remaining', 'x-token-binding'];
 const describeRendered = KUBECTL ? describe : describe.skip;
 
 describeRendered('deploy/k8s/overlays/nginx-gateway', () => {

@@ -272,7 +272,10 @@ d('the Caddy front (deploy/caddy/Caddyfile) before the validator with AUTH_FRONT
 
   t('identity headers reach the upstream from the validator only; an absent one is absent, never a placeholder', async () => {
     const spoof = { 'x-user-id': 'admin', 'x-scopes': 'admin', 'x-client-id': 'spoofed', 'x-user-email': 'victim@example.com', 'x-ticks-charged': '0' };
-    const ok = await call('/api/things', { claims: { sub: 'alice', azp: 'web', email: 'alice@example.com', email_verified: true }, headers: spoof });
+    const ok = await call('/api/things', {
+      claims: { sub: 'alice', azp: 'web', email: 'alice@example.com', email_verified: true, roles: ['editor', 'x,admin'] },
+      headers: { ...spoof, 'x-user-roles': 'admin' },
+    });
     expect(ok.status).toBe(200);
     expect(echoOf(ok).headers).toMatchObject({
       'x-user-id': 'alice',
@@ -281,6 +284,7 @@ d('the Caddy front (deploy/caddy/Caddyfile) before the validator with AUTH_FRONT
       'x-user-email': 'alice@example.com',
       'x-ticks-charged': null,
     });
+    expect(echoOf(ok).otherXHeaders['x-user-roles']).toBe('editor');
     expect(ok.headers['strict-transport-security']).toMatch(/^max-age=\d+; includeSubDomains$/);
     expect(ok.headers['x-content-type-options']).toBe('nosniff');
     expect(ok.headers.server).toBeUndefined();
@@ -289,7 +293,7 @@ d('the Caddy front (deploy/caddy/Caddyfile) before the validator with AUTH_FRONT
     const unverified = await call('/api/things', { claims: { sub: 'bob', email: 'victim@example.com', email_verified: false }, headers: spoof });
     const echo = echoOf(unverified);
     expect(echo.headers['x-user-id']).toBe('bob');
-    expect(echo.headerNames.filter((h) => ['x-user-email', 'x-client-id', 'x-ticks-charged', 'x-ticks-remaining'].includes(h))).toEqual([]);
+    expect(echo.headerNames.filter((h) => ['x-user-email', 'x-user-roles', 'x-client-id', 'x-ticks-charged', 'x-ticks-remaining'].includes(h))).toEqual([]);
     expect(JSON.stringify(echo)).not.toContain('{http.');
 
     // a subject that looks like a placeholder arrives as written, not expanded

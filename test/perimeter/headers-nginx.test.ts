@@ -20,7 +20,7 @@ const njs = (
 ).default;
 
 /** The names the gateway sets from the validator's answer (never the client's value). */
-const SET_FROM_VALIDATOR = ['x-user-id', 'x-scopes', 'x-client-id', 'x-user-email', 'x-ticks-charged', 'x-ticks-remaining', 'x-token-binding'];
+const SET_FROM_VALIDATOR = ['x-user-id', 'x-scopes', 'x-client-id', 'x-user-email', 'x-user-roles', 'x-ticks-charged', 'x-ticks-remaining', 'x-token-binding'];
 
 /** Names of refused families that the strip list does not know: each must be refused. */
 const UNKNOWN_FAMILY_NAMES = [

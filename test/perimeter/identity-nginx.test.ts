@@ -99,6 +99,17 @@ d('identity headers reaching the upstream through NGINX', () => {
       expect(ok.json<EchoBody>().headers['x-user-email']).toBe('owner@example.com');
     }));
 
+  test("X-User-Roles: the token's roles reach the upstream comma-joined, a role with a comma is dropped, a client's own value never arrives", () =>
+    withLogs(async () => {
+      const r = await call({ sub: 'role-user', roles: ['editor', 'team:a', 'x,admin', 'r\u00f4le'] });
+      expect(r.status).toBe(200);
+      expect(Buffer.from(r.json<EchoBody>().otherXHeaders['x-user-roles']!, 'latin1')).toEqual(Buffer.from('editor,team:a,r\u00f4le', 'utf8'));
+      const tok = await mint({ iss: iss.issuer, aud: 'api' }, { key, claims: { sub: 'role-user', scope: 'api:read' } });
+      const spoofed = await request(gw.httpsUrl, '/api/things', { ca, headers: { authorization: `Bearer ${tok}`, 'x-user-roles': 'admin' } });
+      expect(spoofed.status).toBe(200);
+      expect(spoofed.json<EchoBody>().headerNames).not.toContain('x-user-roles');
+    }));
+
   test('a non-ASCII subject arrives as its UTF-8 bytes, distinct from the mojibake subject', () =>
     withLogs(async () => {
       const accented = await call({ sub: 'jos\u00e9', email: 'jos\u00e9@example.com', email_verified: true, azp: 'cl\u00e9' });

@@ -131,6 +131,31 @@ describe('identity values are sent as UTF-8 bytes', () => {
   });
 });
 
+describe('X-User-Roles', () => {
+  const decide = gateway();
+
+  test('the roles (claims.roles), comma-joined as UTF-8 bytes; a role with a comma, a control or an edge space is dropped, never split', async () => {
+    const d = await decide({ roles: ['admin', 'team:a', 'x,admin', 'r\u00f4le', 'a\u0085b', ' admin', 'admin '] });
+    expect(d.status).toBe(200);
+    expect(wire(d.headers['X-User-Roles'])).toEqual(utf8('admin,team:a,r\u00f4le'));
+    expect(d.principal?.roles).toContain('x,admin'); // rules still see every role as the token wrote it
+  });
+
+  test('absent without roles, or when none can be sent', async () => {
+    expect((await decide({})).headers['X-User-Roles']).toBeUndefined();
+    expect((await decide({ roles: [] })).headers['X-User-Roles']).toBeUndefined();
+    expect((await decide({ roles: ['a,b'] })).headers['X-User-Roles']).toBeUndefined();
+  });
+
+  test('more than 4 KiB of roles: the header is left out (an app sees no role and denies), the request still passes', async () => {
+    const many = Array.from({ length: 400 }, (_, i) => `group-${String(i).padStart(4, '0')}`);
+    const d = await decide({ roles: many });
+    expect(d.status).toBe(200);
+    expect(d.headers['X-User-Roles']).toBeUndefined();
+    expect((await decide({ roles: many.slice(0, 100) })).headers['X-User-Roles']).toBe(many.slice(0, 100).join(','));
+  });
+});
+
 describe('X-User-Email only for a verified address', () => {
   test.each([
     ['email_verified true', { email_verified: true }, 'p@example.com'],
