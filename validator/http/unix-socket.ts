@@ -40,12 +40,20 @@ export async function listenUnix(file: string, mode: number, listener: RequestLi
   const server = createServer(opts, listener);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(file, () => {
-      server.off('error', reject);
-      resolve();
-    });
+    // bind() creates the file with the process umask, in this call: a umask that leaves no more
+    // than `mode` means the socket is never, even for an instant, open to anyone `mode` excludes
+    // (a container's umask 000 would otherwise make it 0777 until the chmod below).
+    const umask = process.umask(0o777 & ~mode);
+    try {
+      server.listen(file, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    } finally {
+      process.umask(umask);
+    }
   });
-  // bind() creates the file with the process umask; set the documented mode before any use matters.
+  // the exact mode (the umask can only take bits away: 0666 under umask 0111 is 0666 anyway)
   try {
     fs.chmodSync(file, mode);
   } catch (e) {
