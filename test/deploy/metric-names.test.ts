@@ -17,6 +17,7 @@ const NOT_METRICS = new Set([
   'rate',
   'increase',
   'max',
+  'count',
   'min',
   'avg',
   'by',
