@@ -43,6 +43,15 @@ describe('Node runtime', () => {
     console.log(`tests run on Node ${process.version} (${process.release.lts} LTS) from ${process.execPath}`);
   });
 
+  test('npm scripts run their long-lived node with exec: a SIGTERM npm passes on reaches it, not only the shell', () => {
+    // `sh -c "npm run build && node x.js"`: npm signals the shell, which dies and leaves node running
+    // (npm start under `timeout` or a supervisor left the dev IdP and NGINX behind); `exec` makes node the child.
+    const scripts = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
+    const unexeced = Object.entries(scripts).filter(([, cmd]) => /(?:&&|;|^)\s*node\s+(?:--\S+\s+)*dist\//.test(cmd));
+    expect(unexeced).toEqual([]);
+    expect(scripts.start).toMatch(/&& exec node /);
+  });
+
   test('oidc-provider (the dev IdP behind `npm start`) loads without its "Unsupported runtime" warning', () => {
     // oidc-provider warns at import time on runtimes older than the Jod (22) LTS line.
     const r = spawnSync(process.execPath, ['--input-type=module', '-e', "await import('oidc-provider'); console.log('loaded')"], {
