@@ -50,6 +50,8 @@ export interface DecisionInput {
   /** The DPoP proof header (RFC 9449 §4.1; the first, when several came) and how many came. */
   dpop?: string;
   dpopCount?: number;
+  /** A method override header the front passed on from the client (refused: the method judged is not the method run). */
+  methodOverrideHeader?: string;
 }
 
 export interface Decision {
@@ -180,6 +182,8 @@ export function createPipeline(deps: PipelineDeps) {
    */
   function originalRoute(input: DecisionInput): { method: string; path: string; uri: string } | undefined {
     if (input.duplicatedHeader) throw invalidRequest('request_invalid', `the ${input.duplicatedHeader} header was sent more than once`);
+    if (input.methodOverrideHeader)
+      throw invalidRequest('method_override', `the ${input.methodOverrideHeader} header would let the upstream run another method than the one judged`);
     if (input.method === undefined || input.uri === undefined) {
       if (!routesMatter) return undefined;
       const front = input.front ?? 'nginx';

@@ -233,7 +233,7 @@ export const REASONS = {
     status: 400,
     bearerError: 'invalid_request',
     emitter: 'validator',
-    doc: 'A query parameter some framework takes as the request method (`_method`, `X-HTTP-Method-Override`, in any spelling): the method judged would not be the method run.',
+    doc: 'A query parameter some framework takes as the request method (`_method`, `X-HTTP-Method-Override`, in any spelling), or a method override header a front passed on: the method judged would not be the method run.',
   },
   max_ticks_invalid: {
     status: 400,

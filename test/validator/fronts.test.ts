@@ -193,3 +193,25 @@ describe('a deciding header sent twice is refused, never guessed at', () => {
     expect(res).not.toMatch(/x-ticks-charged/i);
   });
 });
+
+describe('a method override header passed on by the front is refused (ingress-nginx and Traefik pass client headers to the validator)', () => {
+  test.each(['X-HTTP-Method-Override', 'x-http-method', 'X-Method-Override'])(
+    '%s: DELETE on a POST the token may make → 400 method_override, nothing charged',
+    async (name) => {
+      const a = await app();
+      const tok = await token('override-' + name.toLowerCase());
+      const ok = await raw(
+        a,
+        `GET /api/auth/validate HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${tok}\r\nX-Original-Method: POST\r\nX-Original-URI: /api/things/1\r\n`,
+      );
+      expect(ok).toMatch(/^HTTP\/1\.1 200 /);
+      const res = await raw(
+        a,
+        `GET /api/auth/validate HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${tok}\r\nX-Original-Method: POST\r\nX-Original-URI: /api/tasks\r\n${name}: DELETE\r\n`,
+      );
+      expect(res).toMatch(/^HTTP\/1\.1 400 /);
+      expect(res).toMatch(/x-auth-reason: method_override/i);
+      expect(res).not.toMatch(/x-ticks-charged/i);
+    },
+  );
+});

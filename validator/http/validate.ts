@@ -59,6 +59,7 @@ function dpopProof(req: IncomingMessage): { dpop?: string; dpopCount: number } {
  */
 export function decisionInput(req: IncomingMessage, front: Front = 'nginx'): DecisionInput {
   const original = originalRequest(front, req);
+  const h = req.headers;
   const duplicated = duplicatedHeader(req.rawHeaders);
   const proof = dpopProof(req);
   return {
@@ -74,6 +75,16 @@ export function decisionInput(req: IncomingMessage, front: Front = 'nginx'): Dec
     dpopCount: proof.dpopCount,
     // X-Client-Cert-S256: the pipeline reads it only with AUTH_MTLS_TRUST_HEADER (token/mtls.ts).
     clientCertS256: header(req, 'x-client-cert-s256'),
+    // Fronts that pass the client's headers on (ingress-nginx, Traefik without authRequestHeaders)
+    // show us these; Express's method-override reads the first by default.
+    methodOverrideHeader:
+      h['x-http-method-override'] !== undefined
+        ? 'X-HTTP-Method-Override'
+        : h['x-http-method'] !== undefined
+          ? 'X-HTTP-Method'
+          : h['x-method-override'] !== undefined
+            ? 'X-Method-Override'
+            : undefined,
   };
 }
 
