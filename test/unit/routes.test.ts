@@ -108,6 +108,15 @@ describe('matchRoute', () => {
     ['GET', '/api/tasksx', ['api:read']],
     ['POST', '/api/tasksx', ['api:write']],
     ['DELETE', '/api/tasks/archivex', ['tasks']],
+    // a "." after the prefix is a boundary: Rails runs the /api/tasks action for /api/tasks.json
+    // (its optional format), as Spring MVC's suffix pattern matching did
+    ['GET', '/api/tasks.json', ['tasks']],
+    ['POST', '/api/tasks.json', ['tasks:write']],
+    ['POST', '/api/tasks.', ['tasks:write']],
+    ['DELETE', '/api/tasks/archive.xml', ['tasks:admin']],
+    ['DELETE', '/api/tasks/archivex.xml', ['tasks']],
+    ['GET', '/api/tasksx.json', ['api:read']],
+    ['GET', '/api.json', ['api:read']],
     // a prefix with a trailing slash covers the bare path too
     ['GET', '/api', ['api:read']],
     ['GET', '/apix', ['any']],

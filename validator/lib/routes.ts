@@ -33,11 +33,21 @@ export function asciiLower(s: string): string {
   return NON_ASCII.test(s) ? s.replace(UPPER_RUNS, (m) => m.toLowerCase()) : s.toLowerCase();
 }
 
+/**
+ * Whether `path` is under `prefix`, on a segment boundary. A "." after the prefix is a boundary too:
+ * Rails routes `/api/admin.json` to the `/api/admin` action (its optional `(.:format)`), as Spring
+ * MVC's suffix pattern matching did (on by default before 5.3), so the `/api/admin` rule must cover
+ * it. Stricter for servers that read `/api/admin.json` as a path of its own, never looser.
+ */
 function pathMatches(prefix: string, path: string): boolean {
   if (prefix === '/' || path === prefix) return true;
-  if (prefix.endsWith('/')) return path.startsWith(prefix) || path === prefix.slice(0, -1);
-  return path.startsWith(prefix + '/');
+  const bare = prefix.endsWith('/') ? prefix.slice(0, -1) : prefix;
+  if (!path.startsWith(bare)) return false;
+  const next = path.charCodeAt(bare.length);
+  return path.length === bare.length || next === SLASH || next === DOT;
 }
+const SLASH = 0x2f;
+const DOT = 0x2e;
 
 /**
  * The most specific entry matching method + canonical path: longest prefix, exact method before `*`.
