@@ -3,12 +3,13 @@
 // can compare what tollgate judged with what the application would actually have run.
 import { execFileSync } from 'node:child_process';
 import { startExpress } from './express';
+import { railsMissing, startRails } from './rails';
 import type { Upstream } from './routes';
 import { findTomcat, startTomcat } from './tomcat';
 import { PYTHON, startWsgiref } from './wsgiref';
 
 export * from './routes';
-export { startExpress, startTomcat, startWsgiref, findTomcat };
+export { startExpress, startRails, startTomcat, startWsgiref, findTomcat };
 
 export interface StartedUpstreams {
   upstreams: Upstream[];
@@ -28,7 +29,7 @@ function pythonMissing(): string | undefined {
 }
 
 /**
- * Starts Express, wsgiref and Tomcat in parallel. A server that is not installed is skipped with
+ * Starts Express, wsgiref, Tomcat and Rails in parallel. A server that is not installed is skipped with
  * the reason, except when CI=true: CI has to test them all, so there it is an error. When one
  * fails to start, the others are stopped before the error is thrown.
  */
@@ -41,6 +42,9 @@ export async function startUpstreams(env: NodeJS.ProcessEnv = process.env): Prom
   const tomcat = findTomcat(env);
   if (typeof tomcat === 'string') skipped.push({ name: 'tomcat', why: tomcat });
   else starts.push(startTomcat(tomcat));
+  const rails = railsMissing();
+  if (rails) skipped.push({ name: 'rails', why: rails });
+  else starts.push(startRails());
 
   const settled = await Promise.allSettled(starts);
   const upstreams = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));

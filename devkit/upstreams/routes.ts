@@ -59,10 +59,18 @@ export function replyOf(res: JsonResponse): UpstreamReply | undefined {
   }
 }
 
-/** Which handler the route set gives `method path` for an already canonical path, read case-insensitively. */
+/** `p` (lower case) is `prefix`, or under it: after a "/", or after a "." (a format suffix, as Rails reads `/api/admin.json`). */
+export function under(p: string, prefix: string): boolean {
+  return p === prefix || p.startsWith(prefix + '/') || p.startsWith(prefix + '.');
+}
+
+/**
+ * Which handler the route set gives `method path` for an already canonical path, read as the
+ * validator's rules read it: case-insensitively, with a format suffix belonging to the path before it.
+ */
 export function impliedHandler(method: string, canonical: string): Reading {
   const p = canonical.toLowerCase();
-  if (p === '/api/admin' || p.startsWith('/api/admin/')) return 'admin';
-  if (method === 'POST' && p === '/api/tasks') return 'tasks';
+  if (under(p, '/api/admin')) return 'admin';
+  if (method === 'POST' && under(p, '/api/tasks') && !p.startsWith('/api/tasks/')) return 'tasks';
   return p.startsWith('/api/') ? 'other' : 'none';
 }

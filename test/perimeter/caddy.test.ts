@@ -18,6 +18,7 @@ import { rawRequest, request, type ReqOptions, type Res } from '../e2e/client';
 import { TestIssuer, makeKey, mint, type TestKey } from '../../devkit/issuer';
 import { spawnValidator, type ValidatorProcess } from '../../devkit/validator';
 import { PATH_CORPUS } from './path-corpus';
+import { under } from '../../devkit/upstreams/routes';
 import { HARMLESS_URIS, SECRET, TOKEN_URIS } from './token-uri-cases';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -138,8 +139,8 @@ function readings(target: string): Set<string> {
   }
   return out;
 }
-const isAdmin = (p: string): boolean => p === '/api/admin' || p.startsWith('/api/admin/');
-const isTasks = (p: string): boolean => p === '/api/tasks' || p === '/api/tasks/';
+const isAdmin = (p: string): boolean => under(p, '/api/admin');
+const isTasks = (p: string): boolean => p === '/api/tasks' || p === '/api/tasks/' || p.startsWith('/api/tasks.');
 
 /**
  * A TCP proxy before the validator that resets Caddy's connection (RST, nothing relayed) as soon as

@@ -26,6 +26,13 @@ export const PATH_CORPUS: readonly PathCase[] = Object.freeze([
   ok('/api/things?next=/api/admin/../x', '/api/things', 'a query may hold anything'),
   ok('/api/admin/users', '/api/admin/users', 'protected prefix'),
   ok('/api/tasks', '/api/tasks', 'charged route'),
+  // a format suffix: Rails runs the /api/admin action for /api/admin.json (its optional (.:format)),
+  // so the rules read the suffix as part of the path before it (stricter where a server does not)
+  ok('/api/admin.json', '/api/admin.json', 'format suffix: Rails routes it to /api/admin'),
+  ok('/api/admin/users.json', '/api/admin/users.json', 'format suffix under the protected prefix'),
+  ok('/api/tasks.json', '/api/tasks.json', 'format suffix on the charged route: Rails runs tasks#create'),
+  ok('/api/ADMIN.json', '/api/ADMIN.json', 'format suffix, other letter case'),
+  ok('/api/adminx.json', '/api/adminx.json', 'not the protected prefix: a suffix after another segment'),
   ok('/api/%61dmin/users', '/api/admin/users', 'an encoded letter is that letter (Tomcat, Python decode it)'),
   ok('/api/ADMIN/users', '/api/ADMIN/users', 'letter case kept; rules match case-insensitively (Express routes case-insensitively)'),
   ok('/api/Tasks', '/api/Tasks', 'case-insensitive charge'),
