@@ -158,6 +158,7 @@ const cases: Case[] = [
   ],
   ['scope_missing', async () => token({ claims: { scope: 'api:write' } }), GET, {}, 'rule', /^scopes "api:write"$/, /^scope "api:read"/],
   ['path_ambiguous', async () => token(), ['--method', 'GET', '--uri', '/api/../admin'], {}, 'request', /dot segment|\.\./, /every server reads the same way/],
+  ['method_override', async () => token(), ['--method', 'POST', '--uri', '/api/things/1?_method=DELETE'], {}, 'request', /"_method"/, /no method override/],
   [
     'max_ticks_invalid',
     async () => token(),

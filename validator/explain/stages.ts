@@ -5,6 +5,7 @@ import type { JWK } from 'jose';
 import type { Logger } from 'pino';
 import type { Config, IssuerConfig } from '../config';
 import { AuthError } from '../errors';
+import { methodOverrideParam } from '../lib/method-override';
 import { readPath } from '../lib/paths';
 import { matchRoute } from '../lib/routes';
 import type { Metrics } from '../observability/metrics';
@@ -89,7 +90,18 @@ export async function explainToken(deps: ExplainDeps, input: ExplainInput): Prom
   } else {
     const method = asked.method.toUpperCase();
     const path = readPath(asked.uri);
-    if (typeof path === 'string') {
+    const override = typeof path === 'string' ? methodOverrideParam(asked.uri) : undefined;
+    if (override !== undefined) {
+      refused = true;
+      stages.push({
+        stage: 'request',
+        mark: 'fail',
+        reason: 'method_override',
+        text: `${method} ${show(asked.uri)}`,
+        got: `the query parameter ${show(override)}, which some frameworks run as the method`,
+        expected: 'no method override (_method, X-HTTP-Method-Override) in the query',
+      });
+    } else if (typeof path === 'string') {
       route = { method, path, uri: asked.uri };
       stages.push({
         stage: 'request',
