@@ -31,6 +31,10 @@ export const CADDY_DEFAULTS = {
   GATEWAY_TLS_KEY: GATEWAY_DEFAULTS.GATEWAY_TLS_KEY,
   /** Seconds (two years). */
   GATEWAY_HSTS_MAX_AGE: GATEWAY_DEFAULTS.GATEWAY_HSTS_MAX_AGE,
+  /** off, optional_no_ca or optional (as the NGINX template's): client certificates for bound tokens. */
+  GATEWAY_MTLS: GATEWAY_DEFAULTS.GATEWAY_MTLS,
+  /** Absolute path of the client CA (PEM), for GATEWAY_MTLS=optional. */
+  GATEWAY_CLIENT_CA: GATEWAY_DEFAULTS.GATEWAY_CLIENT_CA,
   /** Validator instances, `host:port` separated by spaces (AUTH_FRONT=forwarded). */
   CADDY_VALIDATORS: '127.0.0.1:3000',
   /** Application instances, `host:port` separated by spaces. */
@@ -108,6 +112,9 @@ export function resolveCaddyVars(opts: CaddyOptions = {}): Record<CaddyVar, stri
   for (const k of ['GATEWAY_TLS_CERT', 'GATEWAY_TLS_KEY'] as const) {
     if (!path.isAbsolute(vars[k]) || /[\s{}"`]/.test(vars[k])) fail(k, 'must be an absolute path without spaces, braces or quotes');
   }
+  if (!/^(off|optional_no_ca|optional)$/.test(vars.GATEWAY_MTLS)) fail('GATEWAY_MTLS', 'must be off, optional_no_ca or optional');
+  if (vars.GATEWAY_MTLS === 'optional' && (!path.isAbsolute(vars.GATEWAY_CLIENT_CA) || /[\s{}"`]/.test(vars.GATEWAY_CLIENT_CA)))
+    fail('GATEWAY_CLIENT_CA', 'GATEWAY_MTLS=optional needs the absolute path of the client CA certificate(s) (PEM), without spaces, braces or quotes');
   for (const k of ['CADDY_VALIDATORS', 'CADDY_APPS'] as const) {
     const list = vars[k].trim().split(/\s+/).filter(Boolean);
     if (!list.length || !list.every((a) => HOST_PORT.test(a))) fail(k, 'must be one or more host:port separated by spaces');

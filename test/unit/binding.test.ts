@@ -85,9 +85,13 @@ describe('checkCertificateBinding (RFC 8705 §3)', () => {
     }
   });
 
-  test('readThumbprint takes only the one shape a front sends', () => {
+  test('readThumbprint takes the two shapes fronts send: base64url (our njs) and hex of the same digest (Caddy)', () => {
     expect(readThumbprint(A)).toBe(A);
-    for (const v of [undefined, '', A + '=', `${A}, ${A}`, A.replace('-', '+'), 'ab'.repeat(32), ` ${A}`]) expect(readThumbprint(v)).toBeUndefined();
+    const hex = Buffer.from(A, 'base64url').toString('hex');
+    expect(readThumbprint(hex)).toBe(A);
+    expect(readThumbprint(hex.toUpperCase())).toBe(A);
+    for (const v of [undefined, '', A + '=', `${A}, ${A}`, A.replace('-', '+'), ` ${A}`, hex.slice(2), `${hex}00`, `${hex.slice(1)}g`, ` ${hex}`])
+      expect(readThumbprint(v)).toBeUndefined();
   });
 });
 

@@ -89,9 +89,13 @@ describe("AUTH_MTLS_TRUST_HEADER=true (behind tollgate's NGINX template)", () =>
     expect(await hits()).toBeGreaterThanOrEqual(before + 4);
   });
 
-  test('a thumbprint of any other shape is no certificate (hex, padded, two values joined); the header twice is refused', async () => {
+  test('the same digest as hex (Caddy) is that thumbprint; any other shape is no certificate (padded, two values joined, short hex); the header twice is refused', async () => {
     const tok = await bound();
-    for (const v of ['9cd9f6e555df58d59ee8da1811d09b56fbf67f2944063e31c56f9e850da98e39', ALICE + '=', `${ALICE}, ${ALICE}`]) {
+    const hex = Buffer.from(ALICE, 'base64url').toString('hex');
+    expect((await validate(a, tok, hex)).status).toBe(200);
+    const other = await validate(a, tok, '9cd9f6e555df58d59ee8da1811d09b56fbf67f2944063e31c56f9e850da98e39');
+    expect([other.status, other.headers['x-auth-reason']]).toEqual([401, 'mtls_binding_mismatch']);
+    for (const v of [ALICE + '=', `${ALICE}, ${ALICE}`, hex.slice(2), `${hex}, ${hex}`]) {
       const r = await validate(a, tok, v);
       expect({ v, status: r.status, reason: r.headers['x-auth-reason'] }).toEqual({ v, status: 401, reason: 'client_certificate_missing' });
     }

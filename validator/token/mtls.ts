@@ -5,13 +5,19 @@ import { timingSafeEqual } from 'node:crypto';
 import { invalidToken } from '../errors';
 import { S256 } from './binding';
 
+// Caddy's {http.request.tls.client.fingerprint}: the same SHA-256, as 64 hex digits.
+const HEX_S256 = /^[0-9a-fA-F]{64}$/;
+
 /**
- * The thumbprint as the front sent it, when it has the one shape a front can send (43 base64url
- * characters: base64url of SHA-256 over the DER certificate, RFC 8705 §3.1); anything else (another
- * encoding, two joined values) is no certificate, so a bound token fails closed.
+ * The thumbprint as the front sent it, when it has one of the shapes a front can send: 43
+ * base64url characters (base64url of SHA-256 over the DER certificate, RFC 8705 §3.1: our NGINX's
+ * njs), or the same digest as 64 hex digits (Caddy), returned as base64url. Anything else (another
+ * encoding, two joined values, empty) is no certificate, so a bound token fails closed.
  */
 export function readThumbprint(value: string | undefined): string | undefined {
-  return value !== undefined && S256.test(value) ? value : undefined;
+  if (value === undefined) return undefined;
+  if (S256.test(value)) return value;
+  return HEX_S256.test(value) ? Buffer.from(value, 'hex').toString('base64url') : undefined;
 }
 
 /**
