@@ -12,6 +12,7 @@ import pg from 'pg';
 import { ensureDevCerts } from '../../devkit/certs';
 import { TestIssuer, makeKey, type TestKey } from '../../devkit/issuer';
 import { nginxOrSkip } from '../../devkit/nginx';
+import { AUDIENCE, RESOURCE_SERVER, startOAuthServer } from '../../devkit/oauth-server';
 import { freshServerDatabase, serverUrlOrSkip, type FreshDatabase } from '../../devkit/pg';
 import { freePort } from '../../devkit/process';
 import { distPath } from '../../devkit/root';
@@ -126,6 +127,44 @@ maybe('probes', () => {
     });
     expect(probe(r, 'clock')).toMatchObject({ ok: true, skipped: true });
   });
+
+  test('introspection (real oidc-provider): answers with our credentials → ok; a wrong secret, a wrong URL, nothing listening → fails with the cause', async () => {
+    const server = await startOAuthServer();
+    try {
+      const env = (extra: Record<string, string>) =>
+        good({
+          AUTH_ISSUER: server.issuer,
+          AUTH_AUDIENCE: AUDIENCE,
+          AUTH_JWKS_URL: server.jwksUrl,
+          AUTH_INTROSPECTION_URL: server.introspectionUrl,
+          AUTH_INTROSPECTION_CLIENT_ID: RESOURCE_SERVER.id,
+          AUTH_INTROSPECTION_CLIENT_SECRET: RESOURCE_SERVER.secret,
+          NODE_ENV: 'development',
+          ...extra,
+        });
+      const ok = await runCheck(env({}));
+      expect(probe(ok, 'introspection')).toEqual({
+        name: 'introspection',
+        target: server.introspectionUrl,
+        ok: true,
+        detail: 'answers with our client credentials (a token it never issued: active false)',
+      });
+      const wrongSecret = await runCheck(env({ AUTH_INTROSPECTION_CLIENT_SECRET: 'not-the-secret-of-this-client' }));
+      expect(wrongSecret.exitCode).toBe(3);
+      expect(probe(wrongSecret, 'introspection')).toMatchObject({
+        ok: false,
+        detail: expect.stringMatching(/^answered 401: the client credentials were refused$/),
+      });
+      expect(JSON.stringify(wrongSecret)).not.toContain('not-the-secret-of-this-client');
+      const wrongUrl = await runCheck(env({ AUTH_INTROSPECTION_URL: server.jwksUrl }));
+      expect(probe(wrongUrl, 'introspection')).toMatchObject({ ok: false });
+      const port = await freePort();
+      const down = await runCheck(env({ AUTH_INTROSPECTION_URL: `http://127.0.0.1:${port}/introspect` }));
+      expect(probe(down, 'introspection')).toMatchObject({ ok: false, detail: expect.stringMatching(/ECONNREFUSED/) });
+    } finally {
+      await server.stop();
+    }
+  }, 60_000);
 
   test('discovery names another issuer (a trailing slash): discovery fails, the JWKS is not reached', async () => {
     const r = await runCheck(good({ AUTH_ISSUER: `${iss.issuer}/` }));

@@ -8,6 +8,7 @@ import { configProblems, parseConfigWithWarnings, type Config, type ConfigWarnin
 import { loadDotenv, type RawEnv } from '../config/env';
 import { ConfigError } from '../errors';
 import { probeDatabase } from '../probes/database';
+import { probeIntrospection } from '../probes/introspection';
 import { probeIssuers } from '../probes/issuer';
 import { probeNginx } from '../probes/nginx';
 import { deploymentProblems } from '../probes/startup';
@@ -51,8 +52,8 @@ export async function runCheck(env: RawEnv, o: CheckOptions = {}): Promise<Check
   const configuration = { ok: errors.length === 0, errors: errors.map((e) => ({ variable: e.variable, message: e.message })), warnings };
   if (errors.length || !config) return { ok: false, exitCode: 2, configuration, probes: [] };
   if (o.probes === false) return { ok: true, exitCode: 0, configuration, probes: [] };
-  const [issuers, database] = await Promise.all([probeIssuers(config, o.fetch), probeDatabase(config)]);
-  const probes = [...issuers, database, probeNginx(env)];
+  const [issuers, introspection, database] = await Promise.all([probeIssuers(config, o.fetch), probeIntrospection(config, o.fetch), probeDatabase(config)]);
+  const probes = [...issuers, ...introspection, database, probeNginx(env)];
   const ok = probes.every((p) => p.ok);
   return { ok, exitCode: ok ? 0 : 3, configuration, probes };
 }

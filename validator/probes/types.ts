@@ -1,7 +1,7 @@
 // The result of one probe of `tollgate check`: what was looked at, whether it can work, and why.
 
 export interface ProbeResult {
-  /** What kind of thing: `discovery`, `jwks`, `clock`, `database`, `nginx`. */
+  /** What kind of thing: `discovery`, `jwks`, `clock`, `introspection`, `database`, `nginx`. */
   readonly name: string;
   /** Which one (a redacted URL, an issuer, a data directory). */
   readonly target: string;

@@ -47,6 +47,17 @@ function deepFreeze<T>(o: T): T {
   return o;
 }
 
+/** The RFC 7662 §2.1 request for `token` (the probe of `tollgate check` sends the same one). */
+export function introspectionRequest(cfg: IntrospectionConfig, token: string): RequestInit {
+  return {
+    method: 'POST',
+    headers: { authorization: basic(cfg.clientId, cfg.clientSecret), 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+    body: new URLSearchParams({ token, token_type_hint: 'access_token' }).toString(),
+    signal: AbortSignal.timeout(cfg.timeoutMs),
+    redirect: 'error',
+  };
+}
+
 export class Introspection {
   private readonly cache = new Map<string, Entry>();
   private readonly inflight = new Map<string, Promise<Answer>>();
@@ -123,13 +134,7 @@ export class Introspection {
     const took = () => metrics.introspectionSeconds.observe({ issuer: issuer.issuer }, Number(process.hrtime.bigint() - started) / 1e9);
     let body: unknown;
     try {
-      const res = await this.fetch(cfg.url, {
-        method: 'POST',
-        headers: { authorization: basic(cfg.clientId, cfg.clientSecret), 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
-        body: new URLSearchParams({ token, token_type_hint: 'access_token' }).toString(),
-        signal: AbortSignal.timeout(cfg.timeoutMs),
-        redirect: 'error',
-      });
+      const res = await this.fetch(cfg.url, introspectionRequest(cfg, token));
       if (res.status !== 200) throw new Error(`answered ${res.status}`);
       body = await res.json();
       if (body === null || typeof body !== 'object' || typeof (body as { active?: unknown }).active !== 'boolean') {
