@@ -66,6 +66,17 @@ describe('planReload', () => {
     expect(plan.errors[0]!.message).toMatch(/^AUTH_ISSUER: .*\(with NODE_ENV kept at the running values until a restart\)$/);
   });
 
+  test('what start-up refuses is refused on reload too: production quotas turned on over an unmigrated embedded store', () => {
+    // started with no charged route and no DATABASE_URL: nothing asked of a database, so start-up allowed it
+    const prod: RawEnv = { ...BASE, NODE_ENV: 'production', AUTH_ISSUER: 'https://idp.example.com/iss', DATA_DIR: '/var/lib/tollgate', QUOTA_ROUTES: ',' };
+    expect(planReload(prod, pinnedValues(prod)).ok).toBe(true);
+    const plan = planReload({ ...prod, QUOTA_ROUTES: 'POST /api/tasks' }, pinnedValues(prod));
+    expect(plan.ok).toBe(false);
+    if (plan.ok) return;
+    expect(plan.errors.map((e) => e.variable)).toEqual(['DATABASE_URL']);
+    expect(plan.errors[0]!.message).toMatch(/^DATABASE_URL: is not set: in production quotas need a Postgres server/);
+  });
+
   test('a restart-only secret from a file: the running value is kept, the change reported', () => {
     const file = join(tmp, 'database-url');
     writeFileSync(file, 'postgres://tollgate:one@db.example/tollgate\n');

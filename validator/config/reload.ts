@@ -5,6 +5,7 @@
 // again, so it too meets every rule (a production rule, say) before it replaces the running one.
 import { ConfigError } from '../errors';
 import { readVar, type RawEnv } from './env';
+import { deploymentProblems } from './deployment';
 import { parseConfigWithWarnings, type Config, type ConfigWarning } from './index';
 import { configProblems, Reading } from './read';
 import { VARIABLES, type VariableName } from './schema';
@@ -93,6 +94,9 @@ export function planReload(next: RawEnv, pinned: PinnedValues): ReloadPlan {
   }
   try {
     const { config } = parseConfigWithWarnings(effective);
+    // what start-up refuses beyond single values (production quotas on an unmigrated embedded store)
+    const deployment = deploymentProblems(config);
+    if (deployment.length) return { ok: false, errors: deployment };
     return { ok: true, config, warnings, restartPending };
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;

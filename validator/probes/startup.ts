@@ -1,50 +1,14 @@
 // What the validator's start-up refuses besides a bad configuration value: a deployment that cannot
-// work. `tollgate check` reports the same problems with the same sentences.
-import fs from 'node:fs';
-import path from 'node:path';
+// work (config/deployment.ts), and a database it cannot use. `tollgate check` reports the same
+// problems with the same sentences.
 import type { Logger } from 'pino';
 import type { Config } from '../config';
 import { databaseRole } from '../config/database-role';
-import { ConfigError } from '../errors';
 import type { Metrics } from '../observability/metrics';
 import { schemaProblems } from '../store/schema';
 import type { QuotaStore } from '../store/types';
 
-/**
- * Production without DATABASE_URL runs quotas on the embedded database in DATA_DIR: one process's
- * copy, never migrated there (MIGRATE_ON_START defaults to false in production), so every charge
- * would fail with 503 while /api/ready said 200. Refused unless the configuration asks nothing of a
- * database, or MIGRATE_ON_START=true says a single embedded instance is meant. A LISTEN_SOCKET whose
- * directory does not exist is refused too.
- */
-export function deploymentProblems(config: Config): ConfigError[] {
-  const problems: ConfigError[] = [];
-  const { url, dataDir, migrateOnStart } = config.database;
-  if (config.env === 'production' && !url && !migrateOnStart && databaseRole(config).used) {
-    problems.push(
-      new ConfigError(
-        'DATABASE_URL',
-        `is not set: in production quotas need a Postgres server; the embedded database in DATA_DIR=${dataDir} would be one process's own copy, ` +
-          'never migrated, and every charge would fail. Set DATABASE_URL (docs/PRODUCTION.md), ' +
-          'or MIGRATE_ON_START=true to run one instance on the embedded database on purpose',
-      ),
-    );
-  }
-  const socket = config.listenSocket?.path;
-  if (socket) {
-    // bind() would fail with a bare ENOENT; say which variable, and that the directory is the deployment's to make.
-    const dir = path.dirname(socket);
-    let isDir = false;
-    try {
-      isDir = fs.statSync(dir).isDirectory();
-    } catch {
-      // missing or unreadable: reported below
-    }
-    if (!isDir)
-      problems.push(new ConfigError('LISTEN_SOCKET', `directory ${dir} does not exist; create it (a volume shared with NGINX) or choose another path`));
-  }
-  return problems;
-}
+export { deploymentProblems } from '../config/deployment';
 
 /** A database this configuration cannot work with: start-up stops (exit 1) with this message. */
 export class StartupRefused extends Error {
