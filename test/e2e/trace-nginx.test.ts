@@ -197,10 +197,13 @@ d('trace context through NGINX', () => {
       expect(attr(decision, 'url.path')).toBe('/api/tasks');
       const children = await waitFor('the stage spans', () => {
         const c = receiver.spans().filter((s) => s.parentSpanId === decision.spanId);
-        return c.some((s) => s.name === 'tollgate.store.charge') && c.some((s) => s.name === 'tollgate.jwks.fetch') ? c : undefined;
+        const names = ['tollgate.store.charge', 'tollgate.jwks.fetch', 'tollgate.token.verify'];
+        return names.every((n) => c.some((s) => s.name === n)) ? c : undefined;
       });
       for (const c of children) expect(c.traceId).toBe(TRACE);
       expect(attr(children.find((s) => s.name === 'tollgate.jwks.fetch')!, 'url.full')).toBe(iss.jwksUrl);
+      const verify = children.find((s) => s.name === 'tollgate.token.verify')!;
+      expect([attr(verify, 'tollgate.issuer'), attr(verify, 'tollgate.token.alg')]).toEqual([iss.issuer, 'ES256']);
 
       // nothing exported carries a token, a signature or the Authorization header
       const exported = receiver.bodies.join('\n');

@@ -36,6 +36,21 @@ export interface AppDeps {
 const STORE_PLUMBING = ['ping', 'poolStats', 'close', 'kind', 'target'];
 
 /**
+ * `v` with verify() in a span of its own (tollgate.token.verify, beside the JWKS fetch and store
+ * spans under the decision): which issuer and algorithm, and whether it failed; never the token.
+ */
+function tracedVerifier(v: TokenVerifier, tracing: Tracing): TokenVerifier {
+  const verify = (token: string) =>
+    tracing.stage('tollgate.token.verify', {}, async (span) => {
+      const verified = await v.verify(token);
+      span.set({ 'tollgate.issuer': verified.issuer.issuer, 'tollgate.token.alg': verified.alg });
+      return verified;
+    });
+  // everything else (acceptsOpaque, the caches) is the verifier's own
+  return Object.create(v, { verify: { value: verify } }) as TokenVerifier;
+}
+
+/**
  * The app and the server's request listener. `listener` serves /api/auth/validate before Express
  * (same handler as the Express route below) and hands everything else to `app`; server.ts listens
  * with it. `app` alone (supertest, or mounting it elsewhere) answers identically, only slower.
@@ -49,7 +64,15 @@ export function createApp(deps: AppDeps): {
 } {
   const { config, store, metrics, logger, tracing } = deps;
   const stageStore = tracing && store ? tracedMethods(store, 'tollgate.store', tracing, { 'db.system.name': 'postgresql' }, STORE_PLUMBING) : store;
-  const build = (l: LiveConfig) => createPipeline({ config: l.config, verifier: l.verifier, store: stageStore, metrics, log: logger, now: deps.now });
+  const build = (l: LiveConfig) =>
+    createPipeline({
+      config: l.config,
+      verifier: tracing ? tracedVerifier(l.verifier, tracing) : l.verifier,
+      store: stageStore,
+      metrics,
+      log: logger,
+      now: deps.now,
+    });
   let live: LiveConfig = { config, verifier: deps.verifier };
   let current = build(live);
   // A decision reads `current` once, as it starts, and runs to its end with that pipeline's config
