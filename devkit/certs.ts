@@ -102,6 +102,19 @@ export function certThumbprintS256(pem: string | Buffer): string {
   return hash('sha256', new X509Certificate(pem).raw, 'base64url');
 }
 
+/** A client certificate as a TLS client presents it: certificate and key (PEM) and its x5t#S256 thumbprint. */
+export interface ClientIdentity {
+  cert: Buffer;
+  key: Buffer;
+  s256: string;
+}
+
+/** Reads `pair` as a TLS client presents it. */
+export function clientIdentity(pair: CertPair): ClientIdentity {
+  const cert = fs.readFileSync(pair.certFile);
+  return { cert, key: fs.readFileSync(pair.keyFile), s256: certThumbprintS256(cert) };
+}
+
 // CLI (`npm run certs`): CERTS_DIR (default ./.certs), --force to replace.
 if (require.main === module) {
   try {

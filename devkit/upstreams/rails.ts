@@ -3,8 +3,8 @@
 // optional format suffix, so it reads `/api/admin.json` as the admin action.
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { startChild } from '../process';
 import { UPSTREAMS_DIR, type Upstream } from './routes';
+import { startScriptUpstream } from './script';
 
 /** ruby from RUBY, else PATH. */
 export const RUBY = process.env.RUBY ?? 'ruby';
@@ -19,22 +19,6 @@ export function railsMissing(): string | undefined {
   }
 }
 
-export async function startRails(timeoutMs = 20_000): Promise<Upstream> {
-  const t0 = Date.now();
-  const c = await startChild(RUBY, [path.join(UPSTREAMS_DIR, 'rails_app.rb')], {
-    name: 'rails upstream',
-    env: { PATH: process.env.PATH ?? '' },
-    timeoutMs,
-    ready: { line: (line) => Number(/^listening (\d+)$/.exec(line)?.[1] ?? 0) || undefined },
-  });
-  const port = c.ready;
-  return {
-    name: 'rails',
-    url: `http://127.0.0.1:${port}`,
-    host: `127.0.0.1:${port}`,
-    startMs: Date.now() - t0,
-    pid: c.pid,
-    logs: c.logs,
-    stop: () => c.stop(2000),
-  };
+export function startRails(timeoutMs = 20_000): Promise<Upstream> {
+  return startScriptUpstream('rails', RUBY, [path.join(UPSTREAMS_DIR, 'rails_app.rb')], { timeoutMs, stopGraceMs: 2000 });
 }

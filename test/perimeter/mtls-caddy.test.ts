@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { findCaddy, startCaddy, type CaddyGateway } from '../../devkit/caddy';
-import { certThumbprintS256, ensureDevCerts, makeClientCa, makeClientCert, type CertPair } from '../../devkit/certs';
+import { clientIdentity, type ClientIdentity, ensureDevCerts, makeClientCa, makeClientCert } from '../../devkit/certs';
 import { startDemoUpstream, type DemoUpstream, type EchoBody } from '../../devkit/demo-upstream';
 import { TestIssuer, makeKey, mint, type TestKey } from '../../devkit/issuer';
 import { spawnValidator, type ValidatorProcess } from '../../devkit/validator';
@@ -17,11 +17,7 @@ const caddy = findCaddy();
 if (!caddy && process.env.CI) throw new Error('mtls-caddy needs caddy in CI (apt-get install caddy)');
 const d = caddy ? describe : describe.skip;
 
-interface Client {
-  cert: Buffer;
-  key: Buffer;
-  s256: string;
-}
+type Client = ClientIdentity;
 
 d('certificate-bound tokens through Caddy (forward_auth, AUTH_FRONT=forwarded)', () => {
   let root: string;
@@ -37,10 +33,7 @@ d('certificate-bound tokens through Caddy (forward_auth, AUTH_FRONT=forwarded)',
   let mallory: Client;
   let stranger: Client;
 
-  const client = (pair: CertPair): Client => {
-    const cert = fs.readFileSync(pair.certFile);
-    return { cert, key: fs.readFileSync(pair.keyFile), s256: certThumbprintS256(cert) };
-  };
+  const client = clientIdentity;
 
   beforeAll(async () => {
     root = fs.mkdtempSync(path.join(os.tmpdir(), 'tollgate-mtls-caddy-'));

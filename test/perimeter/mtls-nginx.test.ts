@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { certThumbprintS256, makeClientCa, makeClientCert, type CertPair } from '../../devkit/certs';
+import { clientIdentity, type ClientIdentity, makeClientCa, makeClientCert, type CertPair } from '../../devkit/certs';
 import { startDemoUpstream, type DemoUpstream, type EchoBody } from '../../devkit/demo-upstream';
 import { TestIssuer, makeKey, mint, type TestKey } from '../../devkit/issuer';
 import { nginxOrSkip, startLocalGateway, type LocalGateway } from '../../devkit/nginx';
@@ -15,11 +15,7 @@ import { request, type Res } from '../e2e/client';
 
 const d = nginxOrSkip('mTLS-bound tokens through NGINX') ? describe : describe.skip;
 
-interface Client {
-  cert: Buffer;
-  key: Buffer;
-  s256: string;
-}
+type Client = ClientIdentity;
 
 d('certificate-bound tokens through NGINX', () => {
   let root: string;
@@ -39,10 +35,7 @@ d('certificate-bound tokens through NGINX', () => {
   let selfSigned: Client;
   let stranger: Client;
 
-  const client = (pair: CertPair): Client => {
-    const cert = fs.readFileSync(pair.certFile);
-    return { cert, key: fs.readFileSync(pair.keyFile), s256: certThumbprintS256(cert) };
-  };
+  const client = clientIdentity;
 
   beforeAll(async () => {
     root = fs.mkdtempSync(path.join(os.tmpdir(), 'tollgate-mtls-'));
