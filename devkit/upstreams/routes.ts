@@ -59,9 +59,9 @@ export function replyOf(res: JsonResponse): UpstreamReply | undefined {
   }
 }
 
-/** `p` (lower case) is `prefix`, or under it: after a "/", or after a "." (a format suffix, as Rails reads `/api/admin.json`). */
+/** `p` (lower case) is `prefix`, or under it: after a "/", or after a "." in the last segment (a format suffix, as Rails reads `/api/admin.json`). */
 export function under(p: string, prefix: string): boolean {
-  return p === prefix || p.startsWith(prefix + '/') || p.startsWith(prefix + '.');
+  return p === prefix || p.startsWith(prefix + '/') || (p.startsWith(prefix + '.') && !p.includes('/', prefix.length));
 }
 
 /**

@@ -154,6 +154,28 @@ describe('AUTH_DEFAULT_POLICY', () => {
   });
 });
 
+describe("a format suffix: the path as written and as Rails reads it, each reading's rule must hold", () => {
+  const rules = parseRouteRules('R', JSON.stringify({ 'GET /api/': ['api:read'], 'GET /api/admin': ['admin'], 'GET /api/public': [], 'GET /api/v1': [] }));
+  test('/api/admin.json needs the admin rule (Rails runs the admin action) and the /api/ rule (Express serves it as its own path)', () => {
+    expect(decide('GET', '/api/admin.json', { scopes: ['api:read'] }, 'allow', rules)).toBe('scope_missing');
+    expect(decide('GET', '/api/admin.json', { scopes: ['admin'] }, 'allow', rules)).toBe('scope_missing');
+    expect(decide('GET', '/api/admin.json', { scopes: ['admin', 'api:read'] }, 'allow', rules)).toBe('ok');
+  });
+  test('an open rule on the stem does not open the suffixed path that the /api/ rule guards on other servers', () => {
+    expect(decide('GET', '/api/public', {}, 'allow', rules)).toBe('ok');
+    expect(decide('GET', '/api/public.json', {}, 'allow', rules)).toBe('scope_missing');
+    expect(decide('GET', '/api/public.json', { scopes: ['api:read'] }, 'allow', rules)).toBe('ok');
+  });
+  test('only the last segment has a format suffix: /api/v1.2/x is not under /api/v1', () => {
+    expect(decide('GET', '/api/v1.2/x', {}, 'allow', rules)).toBe('scope_missing');
+  });
+  test('deny: only the path as written makes a route known', () => {
+    const only = parseRouteRules('R', JSON.stringify({ 'GET /api/things': [] }));
+    expect(decide('GET', '/api/things', {}, 'deny', only)).toBe('ok');
+    expect(decide('GET', '/api/things.json', {}, 'deny', only)).toBe('route_not_allowed');
+  });
+});
+
 describe('parsing the object form', () => {
   test('old forms parse as before; the object form keeps only what is given', () => {
     expect(parseRouteRules('R', '{"GET /a": "x y", "POST /a": ["z"], "PUT /a": {"scopes": "w"}}')).toEqual([

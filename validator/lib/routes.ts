@@ -34,33 +34,39 @@ export function asciiLower(s: string): string {
 }
 
 /**
- * Whether `path` is under `prefix`, on a segment boundary. A "." after the prefix is a boundary too:
- * Rails routes `/api/admin.json` to the `/api/admin` action (its optional `(.:format)`), as Spring
- * MVC's suffix pattern matching did (on by default before 5.3), so the `/api/admin` rule must cover
- * it. Stricter for servers that read `/api/admin.json` as a path of its own, never looser.
+ * Whether `path` is under `prefix`, on a segment boundary. With `formatSuffix`, a "." after the
+ * prefix in the last segment is a boundary too: Rails routes `/api/admin.json` to the `/api/admin`
+ * action (its optional `(.:format)`), as Spring MVC's suffix pattern matching did (on by default
+ * before 5.3). Both only ever read a suffix on the last segment.
  */
-function pathMatches(prefix: string, path: string): boolean {
+function pathMatches(prefix: string, path: string, formatSuffix: boolean): boolean {
   if (prefix === '/' || path === prefix) return true;
   const bare = prefix.endsWith('/') ? prefix.slice(0, -1) : prefix;
   if (!path.startsWith(bare)) return false;
   const next = path.charCodeAt(bare.length);
-  return path.length === bare.length || next === SLASH || next === DOT;
+  return path.length === bare.length || next === SLASH || (formatSuffix && next === DOT && path.indexOf('/', bare.length) < 0);
 }
 const SLASH = 0x2f;
 const DOT = 0x2e;
 
+/** Whether the last segment of `path` has a "." that a format-suffix router could cut at. */
+export function mayHaveFormatSuffix(path: string): boolean {
+  return path.indexOf('.', path.lastIndexOf('/') + 1) > 0;
+}
+
 /**
  * The most specific entry matching method + canonical path: longest prefix, exact method before `*`.
+ * `formatSuffix` false reads the path as written only (`/api/admin.json` is not under `/api/admin`).
  * `method` is compared as given (the pipeline upper-cases it); `path` is compared ASCII
  * case-insensitively with the entries' lower-case paths.
  */
-export function matchRoute<T extends RouteMatch>(routes: readonly T[], method: string, path: string): T | undefined {
+export function matchRoute<T extends RouteMatch>(routes: readonly T[], method: string, path: string, formatSuffix = true): T | undefined {
   if (routes.length === 0) return undefined;
   const key = asciiLower(path);
   let best: T | undefined;
   for (const r of routes) {
     if (r.method !== '*' && r.method !== method) continue;
-    if (!pathMatches(r.path, key)) continue;
+    if (!pathMatches(r.path, key, formatSuffix)) continue;
     if (!best || r.path.length > best.path.length || (r.path.length === best.path.length && best.method === '*' && r.method !== '*')) best = r;
   }
   return best;

@@ -1,6 +1,6 @@
 // Stage 5: route rules (AUTH_ROUTE_RULES): what the most specific rule requires, and AUTH_DEFAULT_POLICY.
 import { forbidden, insufficientScope, type AuthError } from '../errors';
-import { matchRoute, type RouteRule } from '../lib/routes';
+import { matchRoute, mayHaveFormatSuffix, type RouteRule } from '../lib/routes';
 import { unmet, type Unmet } from '../lib/requirements';
 import type { Principal } from '../token/claims';
 
@@ -25,13 +25,25 @@ function refuse(method: string, rule: RouteRule, u: Unmet): AuthError {
  * with the `deny` policy, when no rule matches (route_not_allowed).
  * A HEAD must also pass the GET rule: upstreams answer HEAD with their GET handler (RFC 9110 §9.3.2);
  * under `deny` either rule makes the route known.
+ *
+ * A path whose last segment has a "." is read twice: as written (Express, Tomcat: `/api/admin.json`
+ * is a path of its own) and with a format suffix (Rails: the `/api/admin` action). The rule of each
+ * reading must hold, so neither reading's rule is skipped because the other's prefix is longer;
+ * under `deny` only the path as written makes a route known.
  */
 export function authorizeRoute(rules: readonly RouteRule[], method: string, path: string, principal: Principal, policy: DefaultPolicy = 'allow'): void {
   const asked = method === 'HEAD' ? ['GET', 'HEAD'] : [method];
-  const matched = asked.map((m) => [m, matchRoute(rules, m, path)] as const);
+  const suffixed = mayHaveFormatSuffix(path);
+  const matched = asked.map((m) => [m, matchRoute(rules, m, path, false)] as const);
   if (!matched.some(([, rule]) => rule)) {
     if (policy === 'deny') throw forbidden('route_not_allowed', `no rule allows ${method} on this path`);
-    return;
+    if (!suffixed) return;
+  }
+  if (suffixed) {
+    for (const m of asked) {
+      const rule = matchRoute(rules, m, path);
+      if (rule && !matched.some(([, r]) => r === rule)) matched.push([m, rule]);
+    }
   }
   for (const [m, rule] of matched) {
     const u = rule && unmet(rule, principal);
