@@ -9,7 +9,6 @@ import { GENERIC_CLAIMS, PRESET_NAMES, PRESETS, type ClaimSpec, type PresetName 
 import { DPOP_POLICIES, type DpopPolicy } from './dpop';
 import { keyUrlProblem } from './key-url';
 import type { Parser } from './parsers';
-import { SUBJECT_PREFIX } from './subjects';
 
 export type IssuerKind = 'jwks' | 'supabase' | 'hs256';
 const KINDS: readonly IssuerKind[] = ['jwks', 'supabase', 'hs256'];
@@ -40,6 +39,9 @@ export interface IssuerEntry {
   /** Put before the subject in X-User-Id and the quota key ('' stated: shares the subject space). */
   readonly subjectPrefix?: string;
 }
+
+/** A subjectPrefix (config/subjects.ts): printable ASCII without space or comma (lists never split it), at most 64. */
+export const SUBJECT_PREFIX = /^[\x21-\x2b\x2d-\x7e]{0,64}$/;
 
 const ENTRY_KEYS = [
   'kind',

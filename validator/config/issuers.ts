@@ -47,6 +47,11 @@ const MIN_SECRET_BYTES = 32;
 /** Shorthand variables that only an AUTH_MODE of jwks or hs256 reads. */
 const SHORTHAND: readonly VariableName[] = ['AUTH_ISSUER', 'AUTH_AUDIENCE', 'AUTH_JWKS_URL', 'AUTH_JWT_SECRET', 'AUTH_PRESET', 'AUTH_SUBJECT_PREFIX'];
 
+/** A Supabase project's `iss`, from its URL (SUPABASE_URL or an entry's `url`). */
+export function supabaseIssuerOf(url: string): string {
+  return `${url.replace(/\/+$/, '')}/auth/v1`;
+}
+
 /** Applies the issuer rules to `r` (problems go to r.errors) and returns what they describe. */
 export function buildIssuers(r: Reading): { issuers: IssuerConfig[]; supabase: SupabaseConfig | null } {
   const v = r.values;
@@ -99,7 +104,7 @@ export function buildIssuers(r: Reading): { issuers: IssuerConfig[]; supabase: S
     },
   ) => {
     const base = url.replace(/\/+$/, '');
-    const issuer = `${base}/auth/v1`;
+    const issuer = supabaseIssuerOf(url);
     if (o.issuer !== undefined && o.issuer !== issuer)
       r.fail(variable, `${prefix}issuer: a Supabase project's issuer is ${issuer}; leave issuer out or write that`);
     supabaseUrls.push(base);

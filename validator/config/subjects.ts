@@ -2,14 +2,13 @@
 // iss + sub identify the user), and a claim mapping may take the subject from a claim a user picks
 // (a username). X-User-Id and the quota key are the subject with the issuer's `subjectPrefix`:
 // two issuers whose subjects could meet must be told apart, or say that they share one space.
-import type { IssuerConfig } from './issuers';
+import { supabaseIssuerOf, type IssuerConfig } from './issuers';
 import type { Reading } from './read';
 import { ConfigError } from '../errors';
+import { SUBJECT_PREFIX } from './issuer-entries';
 import type { Parser } from './parsers';
 import type { VariableDef, VariableName } from './schema';
 
-/** Printable ASCII without space or comma (X-Scopes-style lists never split it), at most 64. */
-export const SUBJECT_PREFIX = /^[\x21-\x2b\x2d-\x7e]{0,64}$/;
 const PREFIX_RULE = 'must be at most 64 printable ASCII characters without space or comma, e.g. "kc:"';
 
 /** AUTH_SUBJECT_PREFIX, SUPABASE_SUBJECT_PREFIX: the shorthand issuers' subjectPrefix. */
@@ -62,7 +61,7 @@ export function checkSubjectSpaces(r: Reading, issuers: readonly IssuerConfig[])
   const modes = v.AUTH_MODE ?? [];
   // where each issuer's prefix is stated: the shorthand's own variable, or its AUTH_ISSUERS entry
   const variableOf = (i: IssuerConfig): VariableName =>
-    i.kind === 'supabase' && modes.includes('supabase') && v.SUPABASE_URL !== undefined && i.issuer === `${v.SUPABASE_URL.replace(/\/+$/, '')}/auth/v1`
+    i.kind === 'supabase' && modes.includes('supabase') && v.SUPABASE_URL !== undefined && i.issuer === supabaseIssuerOf(v.SUPABASE_URL)
       ? 'SUPABASE_SUBJECT_PREFIX'
       : i.kind !== 'supabase' && i.issuer === v.AUTH_ISSUER && (modes.includes('jwks') || modes.includes('hs256'))
         ? 'AUTH_SUBJECT_PREFIX'
